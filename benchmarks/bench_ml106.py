@@ -1,0 +1,143 @@
+"""Benchmark: the ML 106 sweep N = 0, 5, ..., 220 (45 models) three ways, as whole processes.
+
+(a) the lab's code as written: row-by-row ``numpy.concatenate`` and one ``predict`` per image;
+(b) a plain scikit-learn loop: fit ``SVC(random_state=42)`` and a vectorized predict per N;
+(c) ``poisonlab lab ml106 --poison 0,5,...,220``.
+
+Each variant runs in its own process, which prints the lab's counts as JSON; the benchmark
+checks the three agree on every number and prints the times and ratios. All three read MNIST
+from poisonlab's cache (run ``poisonlab datasets show mnist`` once first), so the comparison is
+of the computation, not of the download.
+
+    .venv/bin/python benchmarks/bench_ml106.py [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BUDGETS = list(range(0, 221, 5))
+
+LAB_AS_WRITTEN = r"""
+import json, numpy
+from sklearn.svm import SVC
+from poisonlab.datasets import load
+mnist = load("mnist")
+X, y = mnist.X.astype(float), mnist.y  # fetch_openml(as_frame=False) gives float pixels
+X_train_orig = numpy.array([[]]).reshape(0, 784)
+y_train_orig = numpy.array([])
+X_test_orig = numpy.array([]).reshape(0, 784)
+y_test_orig = numpy.array([])
+for i in range(2000):
+  X_train_orig = numpy.concatenate((X_train_orig, [X[i]]), axis=0)
+  y_train_orig = numpy.append(y_train_orig, y[i])
+for i in range(1000):
+  X_test_orig = numpy.concatenate((X_test_orig, [X[i+ 60000]]), axis=0)
+  y_test_orig = numpy.append(y_test_orig, y[i + 60000])
+runs = []
+for n in BUDGETS:
+  y_train_poisoned = y_train_orig.copy()
+  number_poisoned = 0
+  for i in range(2000):
+    if number_poisoned == n:
+      break
+    if y_train_poisoned[i] == '1':
+      y_train_poisoned[i] = '2'
+      number_poisoned += 1
+  svm_clf_poisoned = SVC(random_state=42)
+  svm_clf_poisoned.fit(X_train_orig, y_train_poisoned)
+  prediction_correct = [0,0,0,0,0,0,0,0,0,0]
+  prediction_incorrect = [0,0,0,0,0,0,0,0,0,0]
+  for i in range(1000):
+    p = svm_clf_poisoned.predict([X_test_orig[i]])[0]
+    if p == y_test_orig[i]:
+      prediction_correct[int(p)] += 1
+    else:
+      prediction_incorrect[int(p)] += 1
+  runs.append({"n_poisoned": n, "correct": prediction_correct,
+               "incorrect": prediction_incorrect})
+print(json.dumps({"runs": runs}))
+"""
+
+PLAIN_SKLEARN = r"""
+import json, numpy as np
+from sklearn.svm import SVC
+from poisonlab.datasets import load
+mnist = load("mnist")
+X_train, y_train = mnist.X[:2000], mnist.y[:2000]
+X_test, y_test = mnist.X[60000:61000], mnist.y[60000:61000]
+classes = np.unique(mnist.y)
+runs = []
+for n in BUDGETS:
+    y = y_train.copy()
+    y[np.flatnonzero(y == "1")[:n]] = "2"
+    pred = SVC(random_state=42).fit(X_train, y).predict(X_test)
+    ok = pred == y_test
+    runs.append({"n_poisoned": n,
+                 "correct": [int(np.sum(pred[ok] == c)) for c in classes],
+                 "incorrect": [int(np.sum(pred[~ok] == c)) for c in classes]})
+print(json.dumps({"runs": runs}))
+"""
+
+
+def timed(cmd: list[str]) -> tuple[float, dict]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    elapsed = time.perf_counter() - start
+    return elapsed, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def counts(doc: dict) -> list[tuple]:
+    return [(r["n_poisoned"], r["correct"], r["incorrect"]) for r in doc["runs"]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each variant (best kept)")
+    parser.add_argument("--skip-lab-code", action="store_true", help="skip (a), the slowest")
+    args = parser.parse_args()
+    python = sys.executable
+    poisonlab = shutil.which("poisonlab", path=str(Path(python).parent)) or "poisonlab"
+    budgets = ",".join(map(str, BUDGETS))
+    prelude = f"BUDGETS = {BUDGETS!r}\n"
+    variants = {
+        "(c) poisonlab lab ml106": [poisonlab, "lab", "ml106", "--poison", budgets],
+        "(b) plain scikit-learn loop": [python, "-c", prelude + PLAIN_SKLEARN],
+    }
+    if not args.skip_lab_code:
+        variants["(a) the lab's code as written"] = [python, "-c", prelude + LAB_AS_WRITTEN]
+    subprocess.run([poisonlab, "datasets", "show", "mnist"], capture_output=True, check=True)
+    # (c) prints its tables as a user sees them; a JSON twin run gives the numbers to compare.
+    results, times = {}, {}
+    for name, cmd in variants.items():
+        best = float("inf")
+        for _ in range(args.repeat):
+            if name.startswith("(c)"):
+                start = time.perf_counter()
+                subprocess.run(cmd, capture_output=True, text=True, check=True)
+                elapsed = time.perf_counter() - start
+                _, doc = timed([*cmd, "--json"])
+            else:
+                elapsed, doc = timed(cmd)
+            best = min(best, elapsed)
+        times[name], results[name] = best, counts(doc)
+        print(f"{name:34s} {best:8.2f} s", flush=True)
+    reference = results["(c) poisonlab lab ml106"]
+    for name, value in results.items():
+        if value != reference:
+            raise SystemExit(f"MISMATCH: {name} disagrees with poisonlab on the lab's counts")
+    print(f"all variants agree on every count of all {len(BUDGETS)} models")
+    fast = times["(c) poisonlab lab ml106"]
+    for name, elapsed in times.items():
+        if not name.startswith("(c)"):
+            print(f"(c) is {elapsed / fast:5.1f}x faster than {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""python -m poisonlab."""
+
+from .cli import main
+
+main()

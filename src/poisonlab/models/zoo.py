@@ -1,0 +1,62 @@
+"""The model zoo: factories of fresh scikit-learn estimators by short name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.svm import SVC, LinearSVC
+
+
+def _scaled(model: BaseEstimator) -> Pipeline:
+    # Gradient-based and linear models converge badly on raw 0..255 pixels; kernel SVC with
+    # gamma='scale', k-NN and trees do not need it (and the lab's SVC must see raw pixels).
+    return Pipeline([("scale", MinMaxScaler()), ("model", model)])
+
+
+#: name -> (factory of the unconfigured estimator, whether it is wrapped in a scaling pipeline)
+MODELS: dict[str, tuple[Callable[[], BaseEstimator], bool]] = {
+    "svc": (lambda: SVC(random_state=42), False),
+    "linear_svc": (lambda: LinearSVC(random_state=42), True),
+    "logreg": (lambda: LogisticRegression(max_iter=1000), True),
+    "knn": (lambda: KNeighborsClassifier(), False),
+    "random_forest": (lambda: RandomForestClassifier(random_state=42, n_jobs=1), False),
+    "mlp": (lambda: MLPClassifier(random_state=42, max_iter=300), True),
+}
+
+
+def make_model(name: str, **params: Any) -> BaseEstimator:
+    """A fresh estimator from the zoo, with ``params`` set on the model itself.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`MODELS`.
+    **params
+        Parameters of the underlying scikit-learn estimator (e.g. ``C=10`` for ``svc``).
+
+    Returns
+    -------
+    estimator
+        An unfitted estimator (a ``Pipeline`` with a scaler for the models that need one).
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}.")
+    factory, scaled = MODELS[name]
+    model = factory()
+    valid = model.get_params(deep=False)
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"model {name!r} ({type(model).__name__}) has no parameter "
+            f"{unknown[0]!r}; valid: {', '.join(sorted(valid))}."
+        )
+    model.set_params(**params)
+    return _scaled(model) if scaled else model

@@ -1,0 +1,9 @@
+"""Valid parameters of every registered attack on the ``tiny`` fixture (300 digits).
+
+The common check suite requires an entry here for each registered attack, so a new attack
+cannot skip the checks.
+"""
+
+ATTACK_CASES: dict[str, dict] = {
+    "label_flip": {"source": "1", "target": "7", "budget": 12, "select": "random"},
+}

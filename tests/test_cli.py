@@ -1,0 +1,53 @@
+"""The command line, through the installed entry point."""
+
+from .conftest import run_cli
+
+
+def test_help_lists_commands():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for command in ("datasets", "lab", "attacks", "defenses"):
+        assert command in proc.stdout
+
+
+def test_datasets_list_and_show():
+    listed = run_cli("datasets", "list")
+    assert listed.returncode == 0 and "openml:<name or id>" in listed.stdout
+    shown = run_cli("datasets", "show", "digits")
+    assert shown.returncode == 0
+    assert "1797 x 64" in shown.stdout and "source: scikit-learn" in shown.stdout
+
+
+def test_datasets_show_file_with_label(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,y\n1,2,x\n3,4,z\n5,6,z\n")
+    proc = run_cli("datasets", "show", f"file:{path}", "--label", "y")
+    assert proc.returncode == 0, proc.stderr
+    assert "3 x 2" in proc.stdout
+
+
+def test_user_errors_are_one_line_exit_2(tmp_path):
+    cases = [
+        (["datasets", "show", "nope"], "poisonlab: error: unknown dataset 'nope'; known: mnist"),
+        (
+            ["datasets", "show", f"file:{tmp_path / 'missing.csv'}", "--label", "y"],
+            "poisonlab: error: dataset file",
+        ),
+        (["attacks", "show", "nope"], "poisonlab: error: unknown attack 'nope'; known:"),
+        (["lab", "ml106", "--train-size", "many"], "poisonlab: error: Invalid value for"),
+        (["lab", "nolab"], "poisonlab: error: No such command 'nolab'"),
+    ]
+    for args, start in cases:
+        proc = run_cli(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.startswith(start), (args, proc.stderr)
+        assert proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_attacks_list_and_show():
+    listed = run_cli("attacks", "list")
+    assert listed.returncode == 0 and "label_flip" in listed.stdout
+    shown = run_cli("attacks", "show", "label_flip")
+    assert shown.returncode == 0
+    assert "budget" in shown.stdout and "kind: label" in shown.stdout
+    assert "Source:" in shown.stdout

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+from sklearn.svm import SVC
+
+from poisonlab.models.shared_kernel import SharedKernelSVC, fast_path_available, supports
+
+
+def test_fast_libsvm_binding_is_used():
+    # If a scikit-learn upgrade changes its private binding, the fallback keeps results right
+    # but slow; this test makes that visible.
+    assert fast_path_available()
+
+
+@pytest.mark.parametrize(("kernel", "C"), [("rbf", 1.0), ("rbf", 10.0), ("linear", 0.01)])
+def test_predictions_equal_plain_svc(digits, kernel, C):
+    rng = np.random.default_rng(0)
+    X, y = digits.X[:900], digits.y[:900]
+    X_test = digits.X[900:]
+    shared = SharedKernelSVC(SVC(kernel=kernel, C=C), X)
+    K_test = shared.query_kernel(X_test)
+    for _ in range(4):
+        y_poisoned = y.copy()
+        flip = rng.choice(len(y), 90, replace=False)
+        y_poisoned[flip] = rng.choice(digits.classes, 90)
+        rows = np.sort(rng.choice(len(y), 800, replace=False))
+        expected = SVC(kernel=kernel, C=C).fit(X[rows], y_poisoned[rows]).predict(X_test)
+        model = shared.fit(y_poisoned, rows)
+        assert np.array_equal(model.predict_from_kernel(K_test), expected)
+        assert np.array_equal(model.predict(X_test), expected)
+
+
+def test_unchanged_pairs_are_reused(digits):
+    X, y = digits.X[:500], digits.y[:500]
+    shared = SharedKernelSVC(SVC(), X)
+    shared.fit(y)
+    assert len(shared._pairs) == 45
+    y2 = y.copy()
+    y2[np.flatnonzero(y == "1")[:5]] = "2"
+    shared.fit(y2)
+    assert len(shared._pairs) == 45 + 17  # only pairs touching '1' or '2' are refitted
+
+
+def test_supports():
+    assert supports(SVC()) and supports(SVC(kernel="linear"))
+    assert not supports(SVC(kernel="poly")) and not supports(SVC(class_weight="balanced"))
+    with pytest.raises(ValueError, match="SharedKernelSVC needs an SVC"):
+        SharedKernelSVC(SVC(kernel="sigmoid"), np.zeros((4, 2)))
