@@ -5,5 +5,6 @@ cannot skip the checks.
 """
 
 ATTACK_CASES: dict[str, dict] = {
+    "backdoor": {"target": "0", "budget": 15, "trigger": "pattern", "size": 2},
     "label_flip": {"source": "1", "target": "7", "budget": 12, "select": "random"},
 }
