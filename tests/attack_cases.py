@@ -7,4 +7,5 @@ cannot skip the checks.
 ATTACK_CASES: dict[str, dict] = {
     "backdoor": {"target": "0", "budget": 15, "trigger": "pattern", "size": 2},
     "label_flip": {"source": "1", "target": "7", "budget": 12, "select": "random"},
+    "random_flip": {"budget": 0.1},
 }
