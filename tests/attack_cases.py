@@ -6,6 +6,7 @@ cannot skip the checks.
 
 ATTACK_CASES: dict[str, dict] = {
     "backdoor": {"target": "0", "budget": 15, "trigger": "pattern", "size": 2},
+    "inject_noise": {"budget": 20, "distribution": "gaussian"},
     "label_flip": {"source": "1", "target": "7", "budget": 12, "select": "random"},
     "random_flip": {"budget": 0.1},
     # A list, not an array, so that clone's get_params comparison stays a plain equality.
