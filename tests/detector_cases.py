@@ -5,3 +5,12 @@ cannot skip the checks.
 """
 
 DETECTOR_CASES: dict[str, dict] = {}
+
+# -- label-poisoning detectors (issue 4, branch detectors-label)
+DETECTOR_CASES.update(
+    {
+        "label_stats": {"reference": {str(c): 30 for c in range(10)}},
+        "knn_label": {"n_neighbors": 5, "n_components": 20},
+        "outliers": {"n_estimators": 20, "n_components": 20},
+    }
+)

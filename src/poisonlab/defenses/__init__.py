@@ -4,6 +4,15 @@ Importing this package registers every detector. Detector modules import heavy d
 inside the functions that need them, so that importing poisonlab stays fast.
 """
 
+from . import _knn_label, _label_stats, _outliers  # noqa: F401  (registers label detectors)
+from ._common import TrustedSet
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector, DetectionResult, evaluate_detection
 
-__all__ = ["DETECTORS", "FLAG_CONSTRAINTS", "BaseDetector", "DetectionResult", "evaluate_detection"]
+__all__ = [
+    "DETECTORS",
+    "FLAG_CONSTRAINTS",
+    "BaseDetector",
+    "DetectionResult",
+    "TrustedSet",
+    "evaluate_detection",
+]
