@@ -4,4 +4,8 @@ The common check suite requires an entry here for each registered detector, so a
 cannot skip the checks.
 """
 
-DETECTOR_CASES: dict[str, dict] = {}
+DETECTOR_CASES: dict[str, dict] = {
+    "spectral_signature": {"representation": "pca", "n_components": 16},
+    "activation_clustering": {"representation": "raw", "n_dims": 5},
+    "strip": {"n_blends": 8, "n_calibration": 100},
+}
