@@ -72,8 +72,9 @@ def test_clone_and_fit_resample(name, tiny):
             assert len(y_out) == len(y)
 
 
-@pytest.mark.parametrize(("name", "param"), [
-    (n, p) for n in NAMES for p in DETECTORS.get(n)._parameter_constraints])
+@pytest.mark.parametrize(
+    ("name", "param"), [(n, p) for n in NAMES for p in DETECTORS.get(n)._parameter_constraints]
+)
 def test_invalid_parameter_is_named(name, param, tiny):
     X, y, _ = poisoned_tiny(tiny)
     detector = make(name).set_params(**{param: object()})

@@ -201,13 +201,13 @@ class SharedKernelSVC:
         rows = np.concatenate([rows_a, rows_b])
         labels = np.r_[np.zeros(len(rows_a)), np.ones(len(rows_b))]
         between = self._block(rows_a, rows_b)
-        gram = np.block([[self._block(rows_a, rows_a), between],
-                         [between.T, self._block(rows_b, rows_b)]])
+        gram = np.block(
+            [[self._block(rows_a, rows_a), between], [between.T, self._block(rows_b, rows_b)]]
+        )
         support, dual_coef, intercept = _fit_binary(gram, labels, self.params)
         model = _PairModel(key, a, b, rows[support], dual_coef, intercept)
         self._pairs[key] = model
         return model
-
 
     def _block(self, rows_i: np.ndarray, rows_j: np.ndarray) -> np.ndarray:
         """``gram[rows_i][:, rows_j]``, from the block cache when it holds it."""

@@ -36,14 +36,24 @@ def print_lab(result: LabResult, console: Console) -> None:
 
     for run in result.runs:
         # One table per model: the lab's before/after class counts beside its prediction table.
-        table = Table("class", "before", "after", "correct", "incorrect (by pred)",
-                      "missed (by true)")
+        table = Table(
+            "class", "before", "after", "correct", "incorrect (by pred)", "missed (by true)"
+        )
         t = run.table
         for i, cls in enumerate(result.classes):
-            table.add_row(cls, str(result.train_counts[i]), str(run.train_counts[i]),
-                          str(t.correct[i]), str(t.incorrect[i]), str(t.missed[i]))
-        heading = ("Clean model (N = 0)" if run.n_poisoned == 0
-                   else f"Poisoning {run.n_poisoned} of the {src}'s as {tgt}'s")
+            table.add_row(
+                cls,
+                str(result.train_counts[i]),
+                str(run.train_counts[i]),
+                str(t.correct[i]),
+                str(t.incorrect[i]),
+                str(t.missed[i]),
+            )
+        heading = (
+            "Clean model (N = 0)"
+            if run.n_poisoned == 0
+            else f"Poisoning {run.n_poisoned} of the {src}'s as {tgt}'s"
+        )
         _section(console, heading, table)
 
     i_src, i_tgt = list(result.classes).index(src), list(result.classes).index(tgt)
