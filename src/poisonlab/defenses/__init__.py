@@ -4,14 +4,19 @@ Importing this package registers every detector. Detector modules import heavy d
 inside the functions that need them, so that importing poisonlab stays fast.
 """
 
-from . import (
-    _activation_clustering,  # noqa: F401  (registers)
-    _partition,  # noqa: F401  (registers a mitigation)
-    _regularization,  # noqa: F401  (registers a mitigation)
-    _spectral,  # noqa: F401  (registers)
-    _strip,  # noqa: F401  (registers)
-    _trimmed,  # noqa: F401  (registers a mitigation)
+# Importing a detector or mitigation module registers it.
+from . import (  # noqa: F401
+    _activation_clustering,
+    _knn_label,
+    _label_stats,
+    _outliers,
+    _partition,
+    _regularization,
+    _spectral,
+    _strip,
+    _trimmed,
 )
+from ._common import TrustedSet
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector, DetectionResult, evaluate_detection
 from .mitigation import MITIGATIONS, BaseMitigation
 
@@ -22,5 +27,6 @@ __all__ = [
     "BaseDetector",
     "BaseMitigation",
     "DetectionResult",
+    "TrustedSet",
     "evaluate_detection",
 ]

@@ -11,6 +11,7 @@ Only labels change, so every model shares one Gram matrix (see
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import numpy as np
 from sklearn.svm import SVC
 
 from ..attacks import ATTACKS
-from ..datasets import Dataset, load, split_by_ranges
+from ..datasets import Dataset, Split, load, split_by_ranges
 from ..metrics import PerClassTable, class_counts, per_class_table
 from ..models.shared_kernel import SharedKernelSVC
 
@@ -35,6 +36,7 @@ class LabRun:
     table: PerClassTable
     poison_indices: np.ndarray
     y_pred: np.ndarray  # (n_test,) predictions on the test set
+    seconds: float = 0.0  # wall time of poisoning, fitting and predicting
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class LabResult:
         (true, predicted) for the first five test images, by the clean model.
     runs : list of LabRun
         One per N, in the order given (N = 0 first).
+    split : Split or None
+        The train/test split the runs used (for the results store).
     """
 
     classes: np.ndarray
@@ -60,6 +64,7 @@ class LabResult:
     test_counts: np.ndarray
     first_predictions: list[tuple[str, str]]
     runs: list[LabRun]
+    split: Split | None = None
 
     def to_json(self) -> dict:
         """The ``--json`` document: correct/incorrect indexed by predicted class (the lab's)."""
@@ -146,6 +151,7 @@ def run_ml106(
     K_test = shared.query_kernel(split.X_test)
 
     def one_run(n: int) -> LabRun:
+        start = time.perf_counter()
         attack = ATTACKS.create(
             "label_flip", source=source, target=target, budget=n, select="first"
         )
@@ -157,6 +163,7 @@ def run_ml106(
             per_class_table(split.y_test, y_pred, classes),
             poisoned.poison_indices,
             y_pred,
+            time.perf_counter() - start,
         )
 
     # libsvm releases the GIL, so threads fit the models in parallel.
@@ -171,4 +178,5 @@ def run_ml106(
         class_counts(split.y_test, classes),
         first,
         runs,
+        split,
     )

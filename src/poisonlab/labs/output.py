@@ -1,4 +1,5 @@
-"""Files the lab writes with ``--out``: results.json, summary.csv and per_class.csv."""
+"""Files the lab writes with ``--out``: results.json, summary.csv, per_class.csv and the results
+store (results.sqlite, the schema every study uses, so reports render the lab like any study)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def write_lab_results(result: LabResult, out: Path) -> None:
         One row per N: incorrect source/target (by predicted class), accuracy.
     per_class.csv
         One row per (N, class): train count, correct, incorrect (by predicted), missed (by true).
+    results.sqlite
+        The results store (see :mod:`poisonlab.experiment.store`), one run per N.
     """
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out: {str(out)!r} exists and is not a directory.")
@@ -32,6 +35,9 @@ def write_lab_results(result: LabResult, out: Path) -> None:
     }
     for name, text in files.items():
         write_atomically(out / name, lambda tmp, text=text: tmp.write_text(text))
+    from .store_lab import write_lab_store  # sqlite3 and the metrics: only with --out
+
+    write_lab_store(result, out)
 
 
 def _csv(rows: list[list]) -> str:

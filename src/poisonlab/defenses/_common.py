@@ -1,0 +1,127 @@
+"""Pieces shared by the label-poisoning detectors: trusted data, feature reduction, seeds.
+
+Kept private: the public API of each detector is its class and its parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from .._validation import Constraint, InstanceOf, Interval, Options
+
+
+@dataclass(frozen=True, eq=False)
+class TrustedSet:
+    """A small labelled set the defender trusts (e.g. a vetted validation sample).
+
+    A parameter value of several detectors (``roni``'s ``validation``, ``output_shift``'s
+    ``holdout``). It wraps the arrays so that a detector's parameters compare equal after
+    :func:`sklearn.base.clone` (plain arrays make ``get_params() == ...`` ambiguous).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_trusted, n_features)
+    y : array-like of shape (n_trusted,), optional
+        Labels; some uses (held-out inputs) need none.
+    """
+
+    X: Any
+    y: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "X", np.asarray(self.X))
+        if self.y is not None:
+            object.__setattr__(self, "y", np.asarray(self.y))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TrustedSet):
+            return NotImplemented
+        same_y = (self.y is None and other.y is None) or (
+            self.y is not None and other.y is not None and np.array_equal(self.y, other.y)
+        )
+        return same_y and np.array_equal(self.X, other.X)
+
+    def __hash__(self) -> int:
+        return hash((self.X.shape, self.X.tobytes()[:64]))
+
+    def __repr__(self) -> str:
+        labels = "no labels" if self.y is None else "labelled"
+        return f"TrustedSet({self.X.shape[0]} x {self.X.shape[1]}, {labels})"
+
+    def check(self, owner: str, param: str, n_features: int, *, need_y: bool) -> None:
+        """Raise ``ValueError`` naming ``param`` if the set does not fit the training data."""
+        X, y = self.X, self.y
+        problem = None
+        if X.ndim != 2 or X.shape[1] != n_features or len(X) == 0:
+            problem = f"X of shape (n, {n_features}) with n >= 1; got shape {X.shape}"
+        elif X.dtype.kind not in "biuf" or (X.dtype.kind == "f" and not np.isfinite(X).all()):
+            problem = f"finite numeric X; got dtype {X.dtype}"
+        elif need_y and (y is None or y.shape != (len(X),)):
+            shown = None if y is None else y.shape
+            problem = f"one label per row of X ({len(X)}); got y of shape {shown}"
+        if problem:
+            raise ValueError(f"The {param!r} parameter of {owner} must hold {problem}.")
+
+
+TRUSTED: list[Constraint] = [InstanceOf((TrustedSet,), "a TrustedSet")]
+
+#: ``n_components`` of detectors that may reduce features with PCA first (None: raw features).
+N_COMPONENTS: list[Constraint] = [Options(None), Interval(Integral, 1, None)]
+
+
+def fit_reducer(X: np.ndarray, n_components: int | None, seed: int):
+    """A PCA fitted on ``X``, or None when features are used as they are.
+
+    With ``n_components`` None, or at least the number of features, there is nothing to reduce
+    and the raw features are used (documented on each detector).
+    """
+    if n_components is None or n_components >= min(X.shape):
+        return None
+    from sklearn.decomposition import PCA
+
+    # Randomized SVD: seconds on 60,000 x 784, where the full SVD takes far longer.
+    return PCA(n_components=n_components, svd_solver="randomized", random_state=seed).fit(X)
+
+
+def transform(reducer, X: np.ndarray) -> np.ndarray:
+    """``X`` through ``reducer`` (float64), or ``X`` as float64 when there is none."""
+    X = np.asarray(X, dtype=np.float64)
+    return X if reducer is None else reducer.transform(X)
+
+
+def seed_from(rng: np.random.Generator) -> int:
+    """An int seed for a scikit-learn ``random_state``, drawn from the detector's Generator."""
+    return int(rng.integers(0, 2**31 - 1))
+
+
+def same_rows(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether ``b`` holds exactly the rows of ``a`` (the fitted training set)."""
+    return a is b or (a.shape == b.shape and np.array_equal(a, b))
+
+
+def require_training_set(owner: str, fitted_X: np.ndarray, X: np.ndarray) -> None:
+    """Raise ``ValueError`` unless ``X`` is the training set the detector was fitted on.
+
+    For transductive detectors (their scores come from cross-validation or leave-out fits over
+    the training set, so an unseen row has no score).
+    """
+    if not same_rows(fitted_X, X):
+        raise ValueError(
+            f"{owner} scores the samples it was fitted on; got X of shape {X.shape}, fitted on "
+            f"{fitted_X.shape}. Call fit (or detect) on the rows to score."
+        )
+
+
+def check_labels(owner: str, y: np.ndarray | None, n: int) -> np.ndarray:
+    """``y`` as an array of ``n`` labels; ``ValueError`` if missing or of the wrong shape."""
+    if y is None or np.shape(y) != (n,):
+        shown = None if y is None else np.shape(y)
+        raise ValueError(
+            f"y passed to {owner}.score_samples must hold one label per row of X ({n}); "
+            f"got {shown}."
+        )
+    return np.asarray(y)

@@ -1,0 +1,130 @@
+"""k-NN label sanitization (Paudice, Muñoz-González & Lupu 2018)."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+from .._validation import RANDOM_STATE, Interval, Options, Predicate
+from ._common import N_COMPONENTS, check_labels, fit_reducer, same_rows, seed_from, transform
+from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
+
+
+def _is_label_list(value: Any) -> bool:
+    return isinstance(value, list | tuple) and len(value) > 0
+
+
+@DETECTORS.register("knn_label")
+class KNNLabel(BaseDetector):
+    """Flag samples whose label disagrees with a confident majority of their k nearest neighbours.
+
+    For each sample, the score is the largest fraction of its ``n_neighbors`` nearest
+    neighbours (the sample itself excluded) that share one label *other than* its own; that
+    label is its suggested label (``info["suggested_labels"]``). A sample is flagged when the
+    score reaches ``confidence`` (Paudice et al.'s threshold eta): for ``confidence > 0.5``
+    exactly their rule "the most common neighbour label holds at least eta of the votes and
+    differs from the sample's"; at 0.5 an even split is flagged too. With ``action="relabel"``,
+    :meth:`fit_resample` gives flagged samples their suggested label instead of dropping them.
+
+    Neighbours are searched in the first ``n_components`` principal components (PCA fitted on
+    the training set): on MNIST this keeps the neighbours (precision and recall within 0.03 of
+    raw pixels on the ML 106 set-up) and makes 60,000 samples take seconds instead of minutes.
+    With ``n_components=None``, or at least the number of features, raw features are used.
+
+    ``suspect_labels`` restricts flagging to samples carrying one of those labels (all other
+    samples score 0); feed it ``label_stats``' ``info["grown"]``, the classes a label flip
+    inflates.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=10
+        k.
+    confidence : float, default=0.5
+        Fraction of the neighbours that must agree on another label (eta).
+    n_components : int or None, default=50
+        PCA components for the neighbour search; None for raw features.
+    suspect_labels : list of labels, optional
+        Only samples with these labels can score above 0.
+    action : {"drop", "relabel"}, default="drop"
+        What :meth:`fit_resample` does with flagged samples.
+    threshold, contamination : float, optional
+        See :meth:`BaseDetector.flag`.
+    random_state : None, int or numpy.random.Generator
+        Seeds the randomized PCA.
+    """
+
+    reference = (
+        "Paudice, Muñoz-González & Lupu, 'Label Sanitization against Label Flipping "
+        "Poisoning Attacks' (ECML PKDD Workshops 2018)."
+    )
+    _parameter_constraints = {
+        "n_neighbors": [Interval(Integral, 1, None)],
+        "confidence": [Interval(Real, 0.0, 1.0, closed="right")],
+        "n_components": N_COMPONENTS,
+        "suspect_labels": [Options(None), Predicate(_is_label_list, "a non-empty list of labels")],
+        "action": [Options("drop", "relabel")],
+        **FLAG_CONSTRAINTS,
+        "random_state": RANDOM_STATE,
+    }
+
+    def __init__(
+        self,
+        *,
+        n_neighbors: int = 10,
+        confidence: float = 0.5,
+        n_components: int | None = 50,
+        suspect_labels: list | None = None,
+        action: str = "drop",
+        threshold: float | None = None,
+        contamination: float | None = None,
+        random_state=None,
+    ) -> None:
+        self.n_neighbors = n_neighbors
+        self.confidence = confidence
+        self.n_components = n_components
+        self.suspect_labels = suspect_labels
+        self.action = action
+        self.threshold = threshold
+        self.contamination = contamination
+        self.random_state = random_state
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
+        from sklearn.neighbors import NearestNeighbors
+
+        if self.n_neighbors >= len(X):
+            raise ValueError(
+                f"The 'n_neighbors' parameter of KNNLabel must be less than the number of "
+                f"samples ({len(X)}); got {self.n_neighbors}."
+            )
+        self.reducer_ = fit_reducer(X, self.n_components, seed_from(rng))
+        self.X_fit_, self.y_fit_ = X, y
+        self.classes_ = np.unique(y)
+        self.index_ = NearestNeighbors(n_neighbors=self.n_neighbors).fit(
+            transform(self.reducer_, X)
+        )
+
+    def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        y = check_labels("KNNLabel", y, len(X))
+        if same_rows(self.X_fit_, X):
+            neighbors = self.index_.kneighbors(return_distance=False)  # excludes each sample
+        else:
+            neighbors = self.index_.kneighbors(transform(self.reducer_, X), return_distance=False)
+        votes = self.y_fit_[neighbors]  # (n, k) neighbour labels
+        # fractions[i, c]: share of i's neighbours labelled classes_[c]; own label zeroed out.
+        fractions = (votes[:, :, None] == self.classes_[None, None, :]).mean(axis=1)
+        fractions[y[:, None] == self.classes_[None, :]] = 0.0
+        best = fractions.argmax(axis=1)
+        scores = fractions[np.arange(len(X)), best]
+        if self.suspect_labels is not None:
+            suspect = np.isin(y.astype(str), [str(s) for s in self.suspect_labels])
+            scores = np.where(suspect, scores, 0.0)
+        self.suggested_labels_ = self.classes_[best]
+        return scores
+
+    def _default_threshold(self, scores: np.ndarray) -> float:
+        return float(self.confidence)
+
+    def _info(self) -> dict[str, Any]:
+        return {"suggested_labels": self.suggested_labels_}

@@ -1,0 +1,183 @@
+"""What is measured per run: a registry of metrics, each a function of one :class:`Outcome`.
+
+Built in: ``accuracy``, ``per_class`` (by predicted class as the ML 106 lab counts, and by true
+class), ``confusion``, ``success_rate`` (where the attack defines one) and ``detection``
+(precision, recall, F1, ROC-AUC and PR-AUC of the detector against the true poison indices).
+Other metrics plug in with :func:`register_metric`; e.g. certified accuracy of partition
+ensembles registers a function that returns None for models that certify nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..metrics import class_counts, confusion, per_class_table
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Everything a run produced that metrics may read.
+
+    Attributes
+    ----------
+    classes : ndarray of shape (n_classes,)
+        The dataset's classes.
+    y_test : ndarray of shape (n_test,)
+    y_pred : ndarray of shape (n_test,)
+        The model's predictions on the clean test set.
+    y_train : ndarray of shape (n_train,)
+        The training labels the model saw, after poisoning and sanitizing.
+    predict : callable
+        The fitted model's ``predict``, for metrics that query it (attack success).
+    X_test : ndarray of shape (n_test, n_features)
+    model : object
+        The fitted model (e.g. for certified accuracy).
+    attack : BaseAttack or None
+    poison_indices : ndarray of shape (n_poisoned,)
+        Rows of the poisoned training set the attack changed or added.
+    detection : DetectionResult or None
+        The detector's result (on the poisoned training set, or on test inputs for test-time
+        detectors).
+    detection_truth : ndarray of int or None
+        Rows of the detector's input that are poisoned, when they are not ``poison_indices``
+        (test-time detectors: the triggered copies of the test inputs).
+    """
+
+    classes: np.ndarray
+    y_test: np.ndarray
+    y_pred: np.ndarray
+    y_train: np.ndarray
+    predict: Callable[[np.ndarray], np.ndarray]
+    X_test: np.ndarray
+    model: Any = None
+    attack: Any = None
+    poison_indices: np.ndarray | None = None
+    detection: Any = None
+    detection_truth: np.ndarray | None = None
+
+
+#: Metric name -> function of an Outcome returning JSON-serialisable data (None: not defined).
+METRICS: dict[str, Callable[[Outcome], Any]] = {}
+
+
+def register_metric(name: str) -> Callable:
+    """Decorator: add a metric function to :data:`METRICS` under ``name``."""
+
+    def decorate(func: Callable[[Outcome], Any]) -> Callable[[Outcome], Any]:
+        if name in METRICS:
+            raise RuntimeError(f"metric {name!r} is registered twice")
+        METRICS[name] = func
+        return func
+
+    return decorate
+
+
+@register_metric("accuracy")
+def _accuracy(o: Outcome) -> float:
+    return float(np.mean(o.y_pred == o.y_test))
+
+
+@register_metric("per_class")
+def _per_class(o: Outcome) -> dict[str, list]:
+    table = per_class_table(o.y_test, o.y_pred, o.classes)
+    return {
+        "classes": [str(c) for c in o.classes],
+        "correct": table.correct.tolist(),
+        "incorrect_by_predicted": table.incorrect.tolist(),
+        "missed_by_true": table.missed.tolist(),
+        "train_counts": class_counts(o.y_train, o.classes).tolist(),
+        "test_counts": class_counts(o.y_test, o.classes).tolist(),
+    }
+
+
+@register_metric("confusion")
+def _confusion(o: Outcome) -> list[list[int]]:
+    return confusion(o.y_test, o.y_pred, o.classes).tolist()
+
+
+@register_metric("success_rate")
+def _success_rate(o: Outcome) -> float | None:
+    if o.attack is None:
+        return None
+    rate = o.attack.success_rate(o.predict, o.X_test, o.y_test)
+    return None if rate is None else float(rate)
+
+
+@register_metric("detection")
+def _detection(o: Outcome) -> dict[str, Any] | None:
+    truth = o.poison_indices if o.detection_truth is None else o.detection_truth
+    if o.detection is None or truth is None:
+        return None
+    from ..defenses import evaluate_detection
+
+    return evaluate_detection(o.detection, truth)
+
+
+#: Metrics a study computes when its spec does not list any (a fixed list, so that the configs,
+#: and hence the run keys, do not depend on which modules happen to have registered metrics).
+DEFAULT_METRICS = ("accuracy", "per_class", "confusion", "success_rate", "detection")
+
+
+def default_metrics() -> list[str]:
+    """:data:`DEFAULT_METRICS` as a list."""
+    return list(DEFAULT_METRICS)
+
+
+def measure(outcome: Outcome, names: list[str]) -> dict[str, Any]:
+    """The metrics ``names`` of one outcome, plus ``n_poisoned`` and ``n_train``.
+
+    Parameters
+    ----------
+    outcome : Outcome
+    names : list of str
+        Keys of :data:`METRICS`.
+
+    Returns
+    -------
+    dict
+        One entry per metric (None where a metric is undefined for the run).
+    """
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric {unknown[0]!r}; known: {', '.join(METRICS)}.")
+    result: dict[str, Any] = {name: METRICS[name](outcome) for name in names}
+    n_poisoned = 0 if outcome.poison_indices is None else len(outcome.poison_indices)
+    result["n_poisoned"] = n_poisoned
+    result["n_train"] = len(outcome.y_train)
+    return result
+
+
+class KnownPredictions:
+    """A ``predict`` that answers rows of the test set from predictions already made.
+
+    ``BaseAttack.success_rate`` calls ``predict`` on (subsets of) the test set; when the model's
+    test predictions are known, looking rows up saves recomputing a kernel per run. Rows not in
+    the test set (e.g. triggered inputs) go to the model's own ``predict``.
+
+    Parameters
+    ----------
+    X_test : ndarray of shape (n_test, n_features)
+    y_pred : ndarray of shape (n_test,)
+    predict : callable
+        The model's ``predict``, for unknown rows.
+    """
+
+    def __init__(
+        self, X_test: np.ndarray, y_pred: np.ndarray, predict: Callable[[np.ndarray], np.ndarray]
+    ) -> None:
+        self._dtype = X_test.dtype
+        self._rows = {row.tobytes(): i for i, row in enumerate(np.ascontiguousarray(X_test))}
+        self._y_pred = y_pred
+        self._predict = predict
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        X = np.ascontiguousarray(X)
+        if X.dtype == self._dtype:
+            found = [self._rows.get(row.tobytes()) for row in X]
+            if all(i is not None for i in found):
+                return self._y_pred[np.asarray(found, dtype=np.intp)]
+        return np.asarray(self._predict(X))

@@ -1,0 +1,364 @@
+"""The results store: one SQLite file per study, the contract between runs and reports.
+
+One row per run in ``runs``, keyed by a content hash of the run's configuration and the package
+version; the run's named numpy arrays (predictions, detector scores, poison indices, ...) in
+``arrays`` as raw bytes with their dtype and shape (read back with :func:`numpy.frombuffer`,
+never pickle); the study's description in ``meta``. The schema is documented in
+``docs/architecture.md`` ("The results store"); reports read nothing else.
+
+Each run is written in one transaction when it finishes, in WAL mode, so a sweep killed at any
+moment (Ctrl-C, ``kill -9``) leaves only whole rows behind: SQLite's journal rolls back a
+transaction that did not commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+
+#: The file a study's results live in, inside its output directory.
+STORE_NAME = "results.sqlite"
+#: Bumped when the schema changes incompatibly; stored in ``meta`` as ``schema_version``.
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    key             TEXT PRIMARY KEY,
+    run_id          TEXT NOT NULL,
+    experiment      TEXT NOT NULL,
+    dataset         TEXT NOT NULL,
+    model           TEXT NOT NULL,
+    attack          TEXT NOT NULL,
+    defense         TEXT NOT NULL,
+    seed            INTEGER NOT NULL,
+    run_seed        INTEGER NOT NULL,
+    budget          INTEGER,
+    status          TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    error           TEXT,
+    config          TEXT NOT NULL,
+    metrics         TEXT NOT NULL,
+    timings         TEXT NOT NULL,
+    fit_seconds     REAL,
+    total_seconds   REAL NOT NULL,
+    finished        TEXT NOT NULL,
+    package_version TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_run_id ON runs (run_id);
+CREATE TABLE IF NOT EXISTS arrays (
+    run_key TEXT NOT NULL REFERENCES runs (key) ON DELETE CASCADE,
+    name    TEXT NOT NULL,
+    dtype   TEXT NOT NULL,
+    shape   TEXT NOT NULL,
+    data    BLOB NOT NULL,
+    PRIMARY KEY (run_key, name)
+);
+"""
+
+_RUN_COLUMNS = (
+    "key",
+    "run_id",
+    "experiment",
+    "dataset",
+    "model",
+    "attack",
+    "defense",
+    "seed",
+    "run_seed",
+    "budget",
+    "status",
+    "error",
+    "config",
+    "metrics",
+    "timings",
+    "fit_seconds",
+    "total_seconds",
+    "finished",
+    "package_version",
+)
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: equal values give equal text (and equal hashes)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def run_key(config: Mapping[str, Any], version: str = __version__) -> str:
+    """The content hash that keys a run's row: SHA-256 of its config and the package version.
+
+    A new poisonlab version gives new keys, so results of older code are never mistaken for
+    results of this code; the old rows stay in the store and can still be read.
+    """
+    text = canonical_json({"config": config, "package_version": version})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of ``runs``; ``config``, ``metrics`` and ``timings`` decoded from JSON.
+
+    Attributes
+    ----------
+    key : str
+        :func:`run_key` of ``config``.
+    run_id : str
+        Readable id, e.g. ``ml106/svc/label_flip[source=1,target=2,budget=100,select=first]/
+        none/seed0``.
+    experiment, dataset, model, attack, defense : str
+        Names (``attack`` and ``defense`` are registry names; ``none`` for no defense).
+    seed : int
+        The repetition's seed from the spec (``seed0`` in the run id).
+    run_seed : int
+        The seed the run actually used, hashed from ``seed`` and the run id.
+    budget : int or None
+        Number of poisoned samples the attack reported, when it has a budget.
+    status : {"ok", "failed"}
+    error : str or None
+        ``"ExceptionType: message"`` of a failed run.
+    config : dict
+        Everything that defines the run (its hash is ``key``).
+    metrics : dict
+        What was measured (see docs/architecture.md); empty for a failed run.
+    timings : dict of str to float
+        Seconds per phase (``load``, ``poison``, ``detect``, ``fit``, ``predict``, ``metrics``).
+    fit_seconds : float or None
+        Model fitting time.
+    total_seconds : float
+        Wall time of the whole run.
+    finished : str
+        UTC time the run finished, ISO 8601.
+    package_version : str
+    """
+
+    key: str
+    run_id: str
+    experiment: str
+    dataset: str
+    model: str
+    attack: str
+    defense: str
+    seed: int
+    run_seed: int
+    budget: int | None
+    status: str
+    error: str | None
+    config: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    fit_seconds: float | None = None
+    total_seconds: float = 0.0
+    finished: str = ""
+    package_version: str = __version__
+
+    def as_row(self) -> tuple:
+        """Values in the order of the ``runs`` columns, JSON columns encoded."""
+        values = []
+        for name in _RUN_COLUMNS:
+            value = getattr(self, name)
+            values.append(canonical_json(value) if name in _JSON_COLUMNS else value)
+        return tuple(values)
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> RunRecord:
+        return cls(
+            **{
+                name: json.loads(row[name]) if name in _JSON_COLUMNS else row[name]
+                for name in _RUN_COLUMNS
+            }
+        )
+
+
+_JSON_COLUMNS = frozenset({"config", "metrics", "timings"})
+
+
+def utc_now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def encode_array(a: np.ndarray) -> tuple[str, str, bytes]:
+    """``(dtype, shape, data)`` columns of an array: its dtype string, JSON shape, raw bytes.
+
+    Object arrays are refused: they could only be stored by pickling.
+    """
+    a = np.asarray(a)
+    if a.dtype.hasobject:
+        raise TypeError(f"arrays in the results store must not hold objects; got dtype {a.dtype}.")
+    return a.dtype.str, json.dumps(list(a.shape)), np.ascontiguousarray(a).tobytes()
+
+
+def decode_array(dtype: str, shape: str, data: bytes) -> np.ndarray:
+    """The array :func:`encode_array` encoded (read-only: it views the stored bytes)."""
+    return np.frombuffer(data, dtype=np.dtype(dtype)).reshape(json.loads(shape))
+
+
+class ResultStore:
+    """A study's SQLite results store.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file, or a directory to hold :data:`STORE_NAME`.
+    create : bool, default=True
+        Create the file if missing; otherwise a missing store is a ``ValueError``.
+
+    Notes
+    -----
+    Open one store per process: SQLite connections must not cross processes. Parallel workers
+    send their results back to the process that owns the store, which writes them.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        path = Path(path)
+        if path.is_dir() or (not path.suffix and not path.exists()):
+            path = path / STORE_NAME
+        if not path.exists():
+            if not create:
+                raise ValueError(f"no results store at {str(path)!r}; run a study there first.")
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+        self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed run survives a power cut, not only a killed process; one fsync per
+        # run is negligible next to fitting a model.
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        with self._transaction():
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        found = self.meta().get("schema_version")
+        if found != str(SCHEMA_VERSION):
+            self.close()
+            raise ValueError(
+                f"the results store {str(path)!r} has schema version {found}; this poisonlab "
+                f"reads version {SCHEMA_VERSION}."
+            )
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    # -- meta ---------------------------------------------------------------------------------
+
+    def meta(self) -> dict[str, str]:
+        """The ``meta`` table as a dict."""
+        return {r["key"]: r["value"] for r in self._db.execute("SELECT key, value FROM meta")}
+
+    def set_meta(self, values: Mapping[str, str]) -> None:
+        """Set ``meta`` entries (replacing existing ones), in one transaction."""
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [(k, str(v)) for k, v in values.items()],
+            )
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def write_run(self, record: RunRecord, arrays: Mapping[str, np.ndarray] | None = None) -> None:
+        """Write one finished run and its arrays in one transaction (replacing any old row).
+
+        Parameters
+        ----------
+        record : RunRecord
+        arrays : mapping of str to ndarray, optional
+            Named arrays of the run, e.g. ``{"y_pred": ..., "poison_indices": ...}``.
+        """
+        if record.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}; got {record.status!r}.")
+        encoded = [(record.key, name, *encode_array(a)) for name, a in (arrays or {}).items()]
+        placeholders = ", ".join("?" for _ in _RUN_COLUMNS)
+        with self._transaction():
+            # The old row's arrays go with it (ON DELETE CASCADE).
+            self._db.execute("DELETE FROM runs WHERE key = ?", (record.key,))
+            self._db.execute(
+                f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({placeholders})",
+                record.as_row(),
+            )
+            self._db.executemany(
+                "INSERT INTO arrays (run_key, name, dtype, shape, data) VALUES (?, ?, ?, ?, ?)",
+                encoded,
+            )
+
+    def finished_keys(self) -> set[str]:
+        """Keys of the runs that finished ``ok``: those a rerun skips (failures are retried)."""
+        return {r[0] for r in self._db.execute("SELECT key FROM runs WHERE status = 'ok'")}
+
+    def runs(self, *, status: str | None = None, **equal: Any) -> list[RunRecord]:
+        """Runs, in run-id order, optionally filtered.
+
+        Parameters
+        ----------
+        status : {"ok", "failed"}, optional
+        **equal
+            Column = value filters, e.g. ``attack="label_flip"``, ``budget=100``.
+        """
+        filters = {**equal, **({"status": status} if status is not None else {})}
+        unknown = sorted(set(filters) - set(_RUN_COLUMNS) - _JSON_COLUMNS)
+        if unknown:
+            raise ValueError(
+                f"cannot filter runs by {unknown[0]!r}; columns: {', '.join(_RUN_COLUMNS)}."
+            )
+        where = " AND ".join(f"{name} = ?" for name in filters) or "1"
+        rows = self._db.execute(
+            f"SELECT * FROM runs WHERE {where} ORDER BY run_id, key", tuple(filters.values())
+        )
+        return [RunRecord.from_row(r) for r in rows]
+
+    def arrays(self, key: str, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+        """A run's stored arrays by name (all of them, or only ``names``)."""
+        rows = self._db.execute(
+            "SELECT name, dtype, shape, data FROM arrays WHERE run_key = ? ORDER BY name", (key,)
+        )
+        wanted = None if names is None else set(names)
+        return {
+            r["name"]: decode_array(r["dtype"], r["shape"], r["data"])
+            for r in rows
+            if wanted is None or r["name"] in wanted
+        }
+
+    def __len__(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on an exception."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
