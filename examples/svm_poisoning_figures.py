@@ -32,9 +32,6 @@ PAIR = ("7", "1")
 CHECKPOINTS = (0, 10, 25, 50, 100, 200, 400)
 
 
-def mnist_01():
-    mnist = load("mnist")
-    return mnist.X.astype(float) / 255, mnist.y
 
 
 def biggio_split(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,21 +54,22 @@ def flip(y: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def svm_gradient(seeds: int, points: int, plot: str | None) -> None:
-    X, y = mnist_01()
+    mnist = load("mnist")
+    X, y = mnist.X, mnist.y  # uint8; the rows used are scaled to [0, 1] below
     single = np.zeros((seeds, len(CHECKPOINTS)))
     flips = np.zeros((seeds, 2))
     multi = np.zeros((seeds, points + 1))
     multi_random = np.zeros((seeds, points + 1))
     for seed in range(seeds):
         train, val, test = biggio_split(y, seed)
-        Xtr, ytr, Xte, yte = X[train], y[train], X[test], y[test]
+        Xtr, ytr, Xte, yte = X[train] / 255, y[train], X[test] / 255, y[test]
 
         def attack(budget: int, max_iter: int, seed=seed, val=val, Xtr=Xtr, ytr=ytr):
             return ATTACKS.create(
                 "svm_gradient",
                 classes=PAIR,
                 budget=budget,
-                validation=(X[val], y[val]),
+                validation=(X[val] / 255, y[val]),
                 box=(0.0, 1.0),
                 max_iter=max_iter,
                 label="1",  # the paper's attacking class: a 7 from D_tr, relabelled 1
