@@ -32,8 +32,6 @@ PAIR = ("7", "1")
 CHECKPOINTS = (0, 10, 25, 50, 100, 200, 400)
 
 
-
-
 def biggio_split(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """100 training and 500 validation rows of 7s and 1s, and the test rows of 7s and 1s."""
     pool = np.flatnonzero(np.isin(y[:60000], PAIR))
@@ -142,30 +140,31 @@ def _plot(path, single, flips, multi, multi_random) -> None:
 
 def alfa() -> None:
     mnist = load("mnist")
-    X, y = mnist.X[:2000].astype(float) / 255, mnist.y[:2000]
+    X, y = mnist.X[:2000] / 255, mnist.y[:2000]
     pair = np.flatnonzero(np.isin(y, PAIR))
     test = 60000 + np.flatnonzero(np.isin(mnist.y[60000:61000], PAIR))
     X_test, y_test = mnist.X[test] / 255, mnist.y[test]
     print(f"{len(pair)} training 7s and 1s, {len(test)} test images")
-    print("| kernel | flips | clean | random flips (mean of 10) | alfa | LP/SVM rounds |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for kernel in ("linear", "rbf"):
+    print("| kernel | C | flips | clean | random flips (mean of 10) | alfa | LP/SVM rounds |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for kernel, C in (("linear", 1.0), ("linear", 0.1), ("rbf", 1.0)):
 
-        def error(labels, kernel=kernel):
-            model = SVC(kernel=kernel, C=1.0).fit(X[pair], labels[pair])
+        def error(labels, kernel=kernel, C=C):
+            model = SVC(kernel=kernel, C=C).fit(X[pair], labels[pair])
             return float(np.mean(model.predict(X_test) != y_test))
 
         for fraction in (0.05, 0.1, 0.2):
             budget = round(fraction * len(pair))
-            result = ATTACKS.create("alfa", classes=PAIR, budget=budget, kernel=kernel).poison(X, y)
+            attack = ATTACKS.create("alfa", classes=PAIR, budget=budget, kernel=kernel, C=C)
+            result = attack.poison(X, y)
             rng = np.random.default_rng(0)
             random_errors = [
                 error(flip(y, rng.choice(pair, budget, replace=False))) for _ in range(10)
             ]
             print(
-                f"| {kernel} | {fraction:.0%} ({budget}) | {error(y):.3f} "
+                f"| {kernel} | {C:g} | {fraction:.0%} ({budget}) | {error(y):.3f} "
                 f"| {np.mean(random_errors):.3f} | {error(result.y):.3f} "
-                f"| {result.info['iterations']} |",
+                f"| {result.info['iterations']}{'' if result.info['converged'] else ' (cap)'} |",
                 flush=True,
             )
 
