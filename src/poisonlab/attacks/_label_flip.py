@@ -63,9 +63,9 @@ class LabelFlip(BaseAttack):
     reference = (
         "ML 106: Data Poisoning lab; label-flipping attacks as in Biggio, Nelson & "
         "Laskov, 'Support Vector Machines Under Adversarial Label Noise' (ACML 2011); "
-        "nearest-first (boundary) and farthest-first (far) flips as in Xiao, Biggio, Nelson, "
-        "Xiao, Eckert & Roli, 'Support Vector Machines under Adversarial Label Contamination' "
-        "(Neurocomputing 2015)."
+        "heuristic flip strategies against SVMs: Xiao, Biggio, Nelson, Xiao, Eckert & Roli, "
+        "'Support Vector Machines under Adversarial Label Contamination' (Neurocomputing "
+        "2015)."
     )
     _parameter_constraints = {
         "source": [CLASS_LABEL],

@@ -43,7 +43,7 @@ from .base import ATTACKS, BaseAttack, PoisonResult
 
 # libsvm's stopping tolerance for the surrogate SVM: the gradient assumes exact KKT conditions,
 # and SVC's default (1e-3) leaves dual variables too rough for a faithful derivative.
-_SVM_TOL = 1e-6
+_SVM_PARAMS = {"tol": 1e-6, "shrinking": True, "cache_size": 200, "max_iter": -1}
 
 
 def _is_validation(value) -> bool:
@@ -114,17 +114,19 @@ class PoisoningProblem:
         k_val_u : ndarray of shape (m,)
             ``K(X_val, u)``.
         """
-        from sklearn.svm import SVC
+        from ..models.shared_kernel import _fit_binary
 
         k_u = self.kernel(self.X_train, u[None, :])[:, 0]
         k_uu = self.kernel(u[None, :], u[None, :])[0, 0]
         K = np.block([[self.K_train, k_u[:, None]], [k_u[None, :], k_uu]])
         signs = np.append(self.y_train, sign)
-        model = SVC(kernel="precomputed", C=self.C, tol=_SVM_TOL).fit(K, signs)
+        # The same libsvm fit as SVC(kernel="precomputed"), without SVC's per-call checks.
+        params = {**_SVM_PARAMS, "C": self.C}
+        support, dual_coef, intercept = _fit_binary(K, (signs > 0).astype(float), params)
         alpha = np.zeros(len(signs))
-        # dual_coef_ holds y_j alpha_j, signed so that decision > 0 means classes_[1] = +1.
-        alpha[model.support_] = model.dual_coef_[0] * signs[model.support_]
-        return alpha, float(model.intercept_[0]), self.kernel(self.X_val, u[None, :])[:, 0]
+        # dual_coef holds y_j alpha_j, signed so that decision > 0 means +1.
+        alpha[support] = dual_coef * signs[support]
+        return alpha, intercept, self.kernel(self.X_val, u[None, :])[:, 0]
 
     def validation_loss(self, u: np.ndarray, sign: float) -> float:
         """L(u): the validation hinge loss of the SVM trained with ``(u, sign)`` added."""
@@ -197,11 +199,11 @@ class SVMGradient(BaseAttack):
     """Inject points crafted by gradient ascent on an SVM's validation hinge loss.
 
     Biggio, Nelson & Laskov (2012): each injected point starts as a copy of a random training
-    point of the other class, carries the attacked label, and moves by fixed-length steps
-    along the gradient of the validation hinge loss, derived from the SVM's KKT conditions,
-    inside a box of feature values. Points are added one after another, each optimized with
-    the earlier ones in the training set. On multi-class data it attacks the binary SVM of one
-    class pair (``classes``).
+    point of one class (the attacked class) relabelled as the other (the attacking class),
+    and moves by fixed-length steps along the gradient of the validation hinge loss, derived
+    from the SVM's KKT conditions, inside a box of feature values. Points are added one after
+    another, each optimized with the earlier ones in the training set. On multi-class data it
+    attacks the binary SVM of one class pair (``classes``).
 
     Parameters
     ----------
@@ -231,8 +233,9 @@ class SVMGradient(BaseAttack):
     tol : float, default=1e-5
         Stop a point when the validation loss changes by less than this between steps.
     label : None or class label, default=None
-        Label of every injected point; None draws it per point: the flipped label of the
-        random training point the point starts from.
+        Label of every injected point (the paper's attacking class, fixed); each point starts
+        from a random training point of the other class. None draws per point: a random
+        training point of the pair, relabelled.
     random_state : None, int or numpy.random.Generator, default=None
         Chooses the starting points (and labels when ``label`` is None).
     """
