@@ -288,3 +288,20 @@ def test_the_ml106_example_reproduces_the_lab(tmp_path, mnist):
     for n, counts in published.items():
         incorrect = runs[n].metrics["per_class"]["incorrect_by_predicted"]
         assert (incorrect[1], incorrect[2]) == counts
+
+
+def test_a_certified_model_reports_certified_accuracy(tmp_path):
+    text = SPEC.replace(
+        'name = "knn"',
+        'name = "partition_ensemble"\nparams = { n_partitions = 5, estimator = { name = "knn" } }',
+    )
+    study = study_of(tmp_path, text[: text.index("[[defenses]]")].replace("[0, 1]", "[0]"))
+    run_study(study, tmp_path / "o")
+    with ResultStore(tmp_path / "o", create=False) as store:
+        runs = {r.model: r for r in store.runs(budget=15)}
+    ensemble = runs['partition_ensemble[n_partitions=5,estimator={"name":"knn"}]']
+    table = ensemble.metrics["certified_accuracy"]
+    assert [row["radius"] for row in table] == [0, 1, 2]
+    assert table[0]["certified_accuracy"] == pytest.approx(ensemble.metrics["accuracy"])
+    assert table[2]["n_certified"] <= table[1]["n_certified"] <= table[0]["n_certified"]
+    assert runs["svc"].metrics["certified_accuracy"] is None
