@@ -305,3 +305,46 @@ def test_a_certified_model_reports_certified_accuracy(tmp_path):
     assert table[0]["certified_accuracy"] == pytest.approx(ensemble.metrics["accuracy"])
     assert table[2]["n_certified"] <= table[1]["n_certified"] <= table[0]["n_certified"]
     assert runs["svc"].metrics["certified_accuracy"] is None
+
+
+BACKDOOR_SPEC = """
+name = "b"
+
+[dataset]
+name = "digits"
+split = { train = [0, 400], test = [1000, 1300] }
+
+[[models]]
+name = "knn"
+
+[[attacks]]
+name = "backdoor"
+params = { target = "0", size = 2 }
+budget = [40]
+
+[[defenses]]
+name = "none"
+
+[[defenses]]
+name = "strip"
+params = { n_blends = 4, n_calibration = 100 }
+"""
+
+
+def test_backdoor_success_and_a_test_time_detector(tmp_path):
+    run_study(study_of(tmp_path, BACKDOOR_SPEC), tmp_path / "o")
+    with ResultStore(tmp_path / "o", create=False) as store:
+        runs = {r.defense: r for r in store.runs()}
+        arrays = {d: store.arrays(r.key) for d, r in runs.items()}
+    assert all(r.status == "ok" for r in runs.values()), [r.error for r in runs.values()]
+    none = runs["none"]
+    y_test = np.array(__import__("poisonlab.datasets").datasets.load("digits").y[1000:1300])
+    triggered = arrays["none"]["y_pred_triggered"]
+    others = y_test != "0"
+    assert none.metrics["success_rate"] == pytest.approx(np.mean(triggered[others] == "0"))
+    # STRIP scores the 300 clean test inputs, then their 300 triggered copies (the poisons).
+    strip = runs["strip"].metrics["detection"]
+    assert len(arrays["strip"]["detector_scores"]) == 600 and strip["n_poisoned"] == 300
+    assert strip["n_flagged"] == int(arrays["strip"]["detector_flagged"].sum())
+    # STRIP leaves training alone: the model, and so its predictions, are the undefended ones.
+    np.testing.assert_array_equal(arrays["strip"]["y_pred"], arrays["none"]["y_pred"])
