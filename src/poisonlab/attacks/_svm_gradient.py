@@ -197,11 +197,11 @@ class SVMGradient(BaseAttack):
     """Inject points crafted by gradient ascent on an SVM's validation hinge loss.
 
     Biggio, Nelson & Laskov (2012): each injected point starts as a copy of a random training
-    point of the other class, carries the attacked label, and moves by fixed-length steps
-    along the gradient of the validation hinge loss, derived from the SVM's KKT conditions,
-    inside a box of feature values. Points are added one after another, each optimized with
-    the earlier ones in the training set. On multi-class data it attacks the binary SVM of one
-    class pair (``classes``).
+    point of one class (the attacked class) relabelled as the other (the attacking class),
+    and moves by fixed-length steps along the gradient of the validation hinge loss, derived
+    from the SVM's KKT conditions, inside a box of feature values. Points are added one after
+    another, each optimized with the earlier ones in the training set. On multi-class data it
+    attacks the binary SVM of one class pair (``classes``).
 
     Parameters
     ----------
@@ -231,8 +231,9 @@ class SVMGradient(BaseAttack):
     tol : float, default=1e-5
         Stop a point when the validation loss changes by less than this between steps.
     label : None or class label, default=None
-        Label of every injected point; None draws it per point: the flipped label of the
-        random training point the point starts from.
+        Label of every injected point (the paper's attacking class, fixed); each point starts
+        from a random training point of the other class. None draws per point: a random
+        training point of the pair, relabelled.
     random_state : None, int or numpy.random.Generator, default=None
         Chooses the starting points (and labels when ``label`` is None).
     """

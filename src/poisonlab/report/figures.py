@@ -120,7 +120,8 @@ def metric_figures(study: StudyData) -> list[ReportFigure]:
     out = []
     datasets = sorted({r.dataset for r in study.runs})
     series = study.series()
-    for name, (title, _) in SCALARS.items():
+    for name, metric in SCALARS.items():
+        title = metric.title
         if not any(scalar(r, name) is not None for r in study.runs):
             continue
         fig = _new_figure(6.4 * min(len(datasets), 2), 4.2 + 0.22 * min(len(series), 20))

@@ -60,18 +60,30 @@ def is_clean(record: RunRecord) -> bool:
     return record.attack == "none" or budget_of(record) == 0
 
 
-#: Scalar metrics the report can plot against the budget: name -> (title, getter).
-SCALARS: dict[str, tuple[str, Callable[[dict], Any]]] = {
-    "accuracy": ("Clean test accuracy", lambda m: m.get("accuracy")),
-    "success_rate": ("Attack success rate", lambda m: m.get("success_rate")),
-    "detection_f1": ("Detector F1", lambda m: (m.get("detection") or {}).get("f1")),
-    "detection_roc_auc": ("Detector ROC-AUC", lambda m: (m.get("detection") or {}).get("roc_auc")),
+@dataclass(frozen=True)
+class Scalar:
+    """A scalar metric the report plots against the budget and lists in its summary."""
+
+    title: str
+    column: str
+    get: Callable[[dict], Any]
+
+
+def _detection(field: str) -> Callable[[dict], Any]:
+    return lambda m: (m.get("detection") or {}).get(field)
+
+
+SCALARS: dict[str, Scalar] = {
+    "accuracy": Scalar("Clean test accuracy", "accuracy", lambda m: m.get("accuracy")),
+    "success_rate": Scalar("Attack success rate", "success", lambda m: m.get("success_rate")),
+    "detection_f1": Scalar("Detector F1", "det. F1", _detection("f1")),
+    "detection_roc_auc": Scalar("Detector ROC-AUC", "det. ROC-AUC", _detection("roc_auc")),
 }
 
 
 def scalar(record: RunRecord, name: str) -> float | None:
     """A scalar metric of a run, or None when it was not measured or does not apply."""
-    value = SCALARS[name][1](record.metrics)
+    value = SCALARS[name].get(record.metrics)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     return float(value)

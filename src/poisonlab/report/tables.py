@@ -45,7 +45,7 @@ def summary_table(study: StudyData) -> TextTable:
         "defense",
         "budget",
         "seeds",
-        *(SCALARS[m][0] for m in metrics),
+        *(SCALARS[m].column for m in metrics),
     ]
     rows = []
     for key, runs in study.series().items():
