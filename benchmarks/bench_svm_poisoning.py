@@ -30,11 +30,12 @@ import json, time, numpy as np
 from poisonlab.attacks import ATTACKS
 from poisonlab.datasets import load
 mnist = load("mnist")
-X, y = mnist.X.astype(float) / 255, mnist.y
+y = mnist.y
 pool = np.flatnonzero(np.isin(y[:60000], ["7", "1"]))
 rows = np.random.default_rng(0).choice(pool, 600, replace=False)
 train, val = rows[:100], rows[100:]
-attack = ATTACKS.create("svm_gradient", classes=("7", "1"), budget=1, validation=(X[val], y[val]),
+X_train, X_val = mnist.X[train] / 255, mnist.X[val] / 255  # scale only the rows used
+attack = ATTACKS.create("svm_gradient", classes=("7", "1"), budget=1, validation=(X_val, y[val]),
                         box=(0.0, 1.0), max_iter=200, tol=0.0, label="1")
 """
 
@@ -42,7 +43,7 @@ KKT = (
     SETUP_BIGGIO
     + r"""
 start = time.perf_counter()
-result = attack.poison(X[train], y[train], random_state=0)
+result = attack.poison(X_train, y[train], random_state=0)
 seconds = time.perf_counter() - start
 steps = result.info["points"][0]["steps"]
 print(json.dumps({"seconds": seconds, "steps": steps, "points": 1}))
@@ -54,7 +55,7 @@ FINITE_DIFFERENCES = (
     + r"""
 from poisonlab.attacks._binary_svm import binary_view
 view = binary_view(y[train], ("7", "1"), owner="bench")
-problem = attack.problem(X[train], y[train], view)
+problem = attack.problem(X_train, y[train], view)
 sevens = np.flatnonzero(view.signs < 0)
 u = problem.X_train[sevens[0]].copy()
 _, kkt_grad, _ = problem.loss_and_gradient(u, 1.0)

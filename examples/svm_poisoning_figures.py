@@ -32,11 +32,6 @@ PAIR = ("7", "1")
 CHECKPOINTS = (0, 10, 25, 50, 100, 200, 400)
 
 
-def mnist_01():
-    mnist = load("mnist")
-    return mnist.X.astype(float) / 255, mnist.y
-
-
 def biggio_split(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """100 training and 500 validation rows of 7s and 1s, and the test rows of 7s and 1s."""
     pool = np.flatnonzero(np.isin(y[:60000], PAIR))
@@ -57,21 +52,22 @@ def flip(y: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def svm_gradient(seeds: int, points: int, plot: str | None) -> None:
-    X, y = mnist_01()
+    mnist = load("mnist")
+    X, y = mnist.X, mnist.y  # uint8; the rows used are scaled to [0, 1] below
     single = np.zeros((seeds, len(CHECKPOINTS)))
     flips = np.zeros((seeds, 2))
     multi = np.zeros((seeds, points + 1))
     multi_random = np.zeros((seeds, points + 1))
     for seed in range(seeds):
         train, val, test = biggio_split(y, seed)
-        Xtr, ytr, Xte, yte = X[train], y[train], X[test], y[test]
+        Xtr, ytr, Xte, yte = X[train] / 255, y[train], X[test] / 255, y[test]
 
         def attack(budget: int, max_iter: int, seed=seed, val=val, Xtr=Xtr, ytr=ytr):
             return ATTACKS.create(
                 "svm_gradient",
                 classes=PAIR,
                 budget=budget,
-                validation=(X[val], y[val]),
+                validation=(X[val] / 255, y[val]),
                 box=(0.0, 1.0),
                 max_iter=max_iter,
                 label="1",  # the paper's attacking class: a 7 from D_tr, relabelled 1
@@ -144,30 +140,31 @@ def _plot(path, single, flips, multi, multi_random) -> None:
 
 def alfa() -> None:
     mnist = load("mnist")
-    X, y = mnist.X[:2000].astype(float) / 255, mnist.y[:2000]
+    X, y = mnist.X[:2000] / 255, mnist.y[:2000]
     pair = np.flatnonzero(np.isin(y, PAIR))
     test = 60000 + np.flatnonzero(np.isin(mnist.y[60000:61000], PAIR))
     X_test, y_test = mnist.X[test] / 255, mnist.y[test]
     print(f"{len(pair)} training 7s and 1s, {len(test)} test images")
-    print("| kernel | flips | clean | random flips (mean of 10) | alfa | LP/SVM rounds |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for kernel in ("linear", "rbf"):
+    print("| kernel | C | flips | clean | random flips (mean of 10) | alfa | LP/SVM rounds |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for kernel, C in (("linear", 1.0), ("linear", 0.1), ("rbf", 1.0)):
 
-        def error(labels, kernel=kernel):
-            model = SVC(kernel=kernel, C=1.0).fit(X[pair], labels[pair])
+        def error(labels, kernel=kernel, C=C):
+            model = SVC(kernel=kernel, C=C).fit(X[pair], labels[pair])
             return float(np.mean(model.predict(X_test) != y_test))
 
         for fraction in (0.05, 0.1, 0.2):
             budget = round(fraction * len(pair))
-            result = ATTACKS.create("alfa", classes=PAIR, budget=budget, kernel=kernel).poison(X, y)
+            attack = ATTACKS.create("alfa", classes=PAIR, budget=budget, kernel=kernel, C=C)
+            result = attack.poison(X, y)
             rng = np.random.default_rng(0)
             random_errors = [
                 error(flip(y, rng.choice(pair, budget, replace=False))) for _ in range(10)
             ]
             print(
-                f"| {kernel} | {fraction:.0%} ({budget}) | {error(y):.3f} "
+                f"| {kernel} | {C:g} | {fraction:.0%} ({budget}) | {error(y):.3f} "
                 f"| {np.mean(random_errors):.3f} | {error(result.y):.3f} "
-                f"| {result.info['iterations']} |",
+                f"| {result.info['iterations']}{'' if result.info['converged'] else ' (cap)'} |",
                 flush=True,
             )
 

@@ -14,3 +14,12 @@ DETECTOR_CASES.update(
         "outliers": {"n_estimators": 20, "n_components": 20},
     }
 )
+
+# -- backdoor detectors (issue 4, branch detectors-backdoor)
+DETECTOR_CASES.update(
+    {
+        "spectral_signature": {"representation": "pca", "n_components": 16},
+        "activation_clustering": {"representation": "raw", "n_dims": 5},
+        "strip": {"n_blends": 8, "n_calibration": 100},
+    }
+)

@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 from imblearn.pipeline import Pipeline
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import SVC, LinearSVC
 
 from poisonlab.attacks import ATTACKS
-from poisonlab.attacks._surrogate import flipped_label_loss
+from poisonlab.attacks._surrogate import class_scores, flipped_label_loss
 from poisonlab.datasets import split_by_ranges
 from poisonlab.models.shared_kernel import SharedKernelSVC
 
@@ -176,3 +177,16 @@ def test_ranked_flips_hurt_more_than_first_on_the_lab(mnist):
     # Measured: first 0.135, boundary 0.183, far 0.817 (docs/attacks.md).
     assert rate["first"] < rate["boundary"] < rate["far"]
     assert rate["far"] >= 0.6 and rate["first"] <= 0.25
+
+
+def test_scores_of_models_without_decision_function_are_finite():
+    # k-NN gives exact zero probabilities: the scores must still rank (no log(0)).
+    X, y = one_dimensional_three_classes()
+    model = KNeighborsClassifier(n_neighbors=3).fit(X, y)
+    scores = class_scores(model, X)
+    assert np.isfinite(scores).all() and np.allclose(scores, model.predict_proba(X))
+    result = ATTACKS.create(
+        "label_flip", source="1", target="2", budget=1, select="boundary", surrogate="knn"
+    ).poison(X, y)
+    # x = -1.5 (row 3) is the only '1' with a '2' among its 3 nearest neighbours.
+    assert result.poison_indices.tolist() == [3]

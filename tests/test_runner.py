@@ -170,16 +170,14 @@ def test_a_store_of_another_study_is_refused(tmp_path):
 
 
 @pytest.mark.slow
-def test_local_workers_and_a_dask_cluster_store_what_serial_stores(tmp_path):
+@pytest.mark.parametrize("parallel", [{"n_jobs": 2}, {"dask_local": 2}], ids=["joblib", "dask"])
+def test_local_workers_and_a_dask_cluster_store_what_serial_stores(tmp_path, parallel):
     # Without the detector: worker start-up, not the runs, is what this test pays for.
     study = study_of(tmp_path, SPEC[: SPEC.index("[[defenses]]")])
     assert len(study.runs) == 8
     run_study(study, tmp_path / "serial")
-    run_study(study, tmp_path / "joblib", n_jobs=2)
-    run_study(study, tmp_path / "dask", dask_local=2)
-    serial = snapshot(tmp_path / "serial")
-    assert snapshot(tmp_path / "joblib") == serial
-    assert snapshot(tmp_path / "dask") == serial
+    run_study(study, tmp_path / "parallel", **parallel)
+    assert snapshot(tmp_path / "parallel") == snapshot(tmp_path / "serial")
 
 
 # 56 runs of the lab's set-up on the shared-kernel path, each written as it finishes.
@@ -267,3 +265,26 @@ def test_run_and_results_commands(tmp_path):
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(pytest.main([__file__]))
+
+
+@pytest.mark.slow
+def test_the_ml106_example_reproduces_the_lab(tmp_path, mnist):
+    from poisonlab.labs.ml106 import run_ml106
+
+    study = prepare_study(Path(__file__).parents[1] / "examples" / "ml106.toml")
+    summary = run_study(study, tmp_path)
+    assert (summary.total, summary.ok) == (45, 45)
+    lab = {r.n_poisoned: r for r in run_ml106(poison=range(0, 221, 5), dataset=mnist).runs}
+    with ResultStore(tmp_path, create=False) as store:
+        runs = {r.budget: r for r in store.runs()}
+        assert sorted(runs) == sorted(lab) == list(range(0, 221, 5))
+        for n, run in runs.items():
+            assert (
+                run.metrics["per_class"]["incorrect_by_predicted"]
+                == lab[n].table.incorrect.tolist()
+            )
+            np.testing.assert_array_equal(store.arrays(run.key)["y_pred"], lab[n].y_pred)
+    published = {0: (2, 12), 10: (2, 11), 30: (2, 13)}  # incorrect 1's and 2's, by predicted class
+    for n, counts in published.items():
+        incorrect = runs[n].metrics["per_class"]["incorrect_by_predicted"]
+        assert (incorrect[1], incorrect[2]) == counts

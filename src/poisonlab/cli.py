@@ -179,17 +179,32 @@ def attacks_show(name: Annotated[str, typer.Argument(help="Attack name.")]) -> N
 @defenses_app.command("list")
 def defenses_list() -> None:
     """List the registered detectors and mitigations."""
-    from .defenses import DETECTORS
+    from .defenses import DETECTORS, MITIGATIONS
 
     console.print(_registry_table(DETECTORS, None))
+    _print_mitigations(MITIGATIONS)
 
 
 @defenses_app.command("show")
-def defenses_show(name: Annotated[str, typer.Argument(help="Detector name.")]) -> None:
-    """Show a detector's parameters, defaults, description and source."""
-    from .defenses import DETECTORS
+def defenses_show(
+    name: Annotated[str, typer.Argument(help="Detector or mitigation name.")],
+) -> None:
+    """Show a detector's or mitigation's parameters, defaults, description and source."""
+    from .defenses import DETECTORS, MITIGATIONS
 
-    _show_class(DETECTORS, name)
+    if name not in DETECTORS and name not in MITIGATIONS:
+        raise ValueError(
+            f"unknown defense {name!r}; detectors: {', '.join(DETECTORS.names())}; "
+            f"mitigations: {', '.join(MITIGATIONS.names())}."
+        )
+    _show_class(MITIGATIONS if name in MITIGATIONS else DETECTORS, name)
+
+
+# ------------------------------------------------------------------------------- mitigations
+
+
+def _print_mitigations(registry) -> None:
+    console.print(_registry_table(registry, "kind"))
 
 
 # ------------------------------------------------------------------------ studies (runner)

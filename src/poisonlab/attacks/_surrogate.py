@@ -62,16 +62,16 @@ def class_scores(model: Any, X: np.ndarray) -> np.ndarray:
     """One decision score per class, higher = more that class; shape (n_samples, n_classes).
 
     ``decision_function`` when the model has one (a binary model's single column ``f`` becomes
-    ``[0, f]``, since ``f > 0`` means the second class), else ``log(predict_proba)``. Columns
-    follow ``model.classes_``.
+    ``[0, f]``, since ``f > 0`` means the second class), else ``predict_proba``: probabilities,
+    not their logarithms, because models such as k-NN and random forests give exact zeros,
+    whose log-differences would be undefined. Columns follow ``model.classes_``.
     """
     if hasattr(model, "decision_function"):
         scores = np.asarray(model.decision_function(X), dtype=np.float64)
         if scores.ndim == 1:
             scores = np.column_stack([np.zeros_like(scores), scores])
         return scores
-    with np.errstate(divide="ignore"):
-        return np.log(np.asarray(model.predict_proba(X), dtype=np.float64))
+    return np.asarray(model.predict_proba(X), dtype=np.float64)
 
 
 def class_column(model: Any, label: Any) -> int:

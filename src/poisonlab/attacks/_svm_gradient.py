@@ -43,7 +43,7 @@ from .base import ATTACKS, BaseAttack, PoisonResult
 
 # libsvm's stopping tolerance for the surrogate SVM: the gradient assumes exact KKT conditions,
 # and SVC's default (1e-3) leaves dual variables too rough for a faithful derivative.
-_SVM_TOL = 1e-6
+_SVM_PARAMS = {"tol": 1e-6, "shrinking": True, "cache_size": 200, "max_iter": -1}
 
 
 def _is_validation(value) -> bool:
@@ -114,17 +114,19 @@ class PoisoningProblem:
         k_val_u : ndarray of shape (m,)
             ``K(X_val, u)``.
         """
-        from sklearn.svm import SVC
+        from ..models.shared_kernel import _fit_binary
 
         k_u = self.kernel(self.X_train, u[None, :])[:, 0]
         k_uu = self.kernel(u[None, :], u[None, :])[0, 0]
         K = np.block([[self.K_train, k_u[:, None]], [k_u[None, :], k_uu]])
         signs = np.append(self.y_train, sign)
-        model = SVC(kernel="precomputed", C=self.C, tol=_SVM_TOL).fit(K, signs)
+        # The same libsvm fit as SVC(kernel="precomputed"), without SVC's per-call checks.
+        params = {**_SVM_PARAMS, "C": self.C}
+        support, dual_coef, intercept = _fit_binary(K, (signs > 0).astype(float), params)
         alpha = np.zeros(len(signs))
-        # dual_coef_ holds y_j alpha_j, signed so that decision > 0 means classes_[1] = +1.
-        alpha[model.support_] = model.dual_coef_[0] * signs[model.support_]
-        return alpha, float(model.intercept_[0]), self.kernel(self.X_val, u[None, :])[:, 0]
+        # dual_coef holds y_j alpha_j, signed so that decision > 0 means +1.
+        alpha[support] = dual_coef * signs[support]
+        return alpha, intercept, self.kernel(self.X_val, u[None, :])[:, 0]
 
     def validation_loss(self, u: np.ndarray, sign: float) -> float:
         """L(u): the validation hinge loss of the SVM trained with ``(u, sign)`` added."""

@@ -31,10 +31,15 @@ from .store import ResultStore, RunRecord, canonical_json, utc_now
 
 @dataclass(frozen=True)
 class Batch:
-    """Runs executed together by one worker; ``shared``: on one shared kernel."""
+    """Runs executed together by one worker.
+
+    ``shared``: on one shared kernel, fitted by ``threads`` threads (libsvm releases the GIL,
+    and the threads share the kernel's cache of class pairs, as the lab does).
+    """
 
     runs: list[RunSpec]
     shared: bool = False
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -143,15 +148,15 @@ def plan_batches(
     ----------
     runs : list of RunSpec
     n_workers : int, default=1
-        Workers the batches are spread over: a fast-path group is cut into up to
-        ``2 * n_workers`` chunks (each builds its own kernel) so that every worker has work and
-        progress is saved as chunks finish.
+        Workers the batches are spread over: a fast-path group is cut into ``n_workers``
+        chunks (each builds its own kernel), each fitted by ``cpu_count // n_workers`` threads.
     fast_path : bool, default=True
     memory_budget : int, optional
         Bytes a shared-kernel context may use (default: :func:`default_memory_budget`). A group
         over the budget takes the plain path; the results are the same, only slower.
     """
     budget = default_memory_budget(n_workers) if memory_budget is None else memory_budget
+    threads = max(1, (os.cpu_count() or 1) // max(1, n_workers))
     groups: dict[str, list[RunSpec]] = {}
     batches: list[Batch] = []
     for run in runs:
@@ -165,9 +170,11 @@ def plan_batches(
         if fast_path_bytes(len(split.y_train), len(split.y_test)) > budget:
             batches.extend(Batch([run]) for run in group)
             continue
-        chunks = min(len(group), 1 if n_workers <= 1 else 2 * n_workers)
+        chunks = min(len(group), n_workers)
         size = math.ceil(len(group) / chunks)
-        batches.extend(Batch(group[i : i + size], True) for i in range(0, len(group), size))
+        batches.extend(
+            Batch(group[i : i + size], True, threads) for i in range(0, len(group), size)
+        )
     return batches
 
 
@@ -350,8 +357,14 @@ def execute_batch(batch: Batch) -> Iterator[RunOutput]:
 
         context = SharedKernelSVC(make_model(batch.runs[0].config["model"]), split.X_train)
     fitter = _Fitter(split, context)
-    for run in batch.runs:
-        yield execute_run(run, fitter, classes)
+    if batch.threads <= 1 or len(batch.runs) == 1:
+        for run in batch.runs:
+            yield execute_run(run, fitter, classes)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=batch.threads) as pool:
+        yield from pool.map(lambda run: execute_run(run, fitter, classes), batch.runs)
 
 
 def run_batch(batch: Batch) -> list[RunOutput]:
