@@ -232,7 +232,7 @@ def test_kill_9_mid_sweep_then_resume_loses_and_recomputes_nothing(tmp_path):
     assert 10 <= len(survived) < 56
     with ResultStore(out, create=False) as store:
         for key in survived:  # every committed row is whole: its arrays are there
-            assert store.arrays(key).keys() == {"poison_indices", "y_pred"}
+            assert store.arrays(key).keys() >= {"poison_indices", "y_pred"}
     again = run_cli("run", str(spec), "-o", str(out))
     assert again.returncode == 0, again.stderr
     assert f"{len(survived)} already finished" in again.stdout
