@@ -4,7 +4,14 @@ Importing this package registers every detector. Detector modules import heavy d
 inside the functions that need them, so that importing poisonlab stays fast.
 """
 
-from . import _knn_label, _label_stats, _outliers  # noqa: F401  (registers label detectors)
+from . import (  # noqa: F401  (registers the label-poisoning detectors)
+    _confident_learning,
+    _knn_label,
+    _label_stats,
+    _outliers,
+    _output_shift,
+    _roni,
+)
 from ._common import TrustedSet
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector, DetectionResult, evaluate_detection
 
