@@ -34,3 +34,12 @@ def _label_detector_cases() -> dict[str, dict]:
 
 
 DETECTOR_CASES.update(_label_detector_cases())
+
+# -- backdoor detectors (issue 4, branch detectors-backdoor)
+DETECTOR_CASES.update(
+    {
+        "spectral_signature": {"representation": "pca", "n_components": 16},
+        "activation_clustering": {"representation": "raw", "n_dims": 5},
+        "strip": {"n_blends": 8, "n_calibration": 100},
+    }
+)

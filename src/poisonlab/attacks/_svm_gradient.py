@@ -1,0 +1,431 @@
+"""Gradient-ascent poisoning of a binary SVM (Biggio, Nelson & Laskov, ICML 2012).
+
+The attacker injects a point ``(u, y_c)`` and moves ``u`` to maximize the hinge loss that the
+SVM trained on ``D_tr + {(u, y_c)}`` incurs on a validation set ``D_val``:
+
+    L(u) = sum_k max(0, -g_k),   g_k = y_k f(x_k) - 1.
+
+The gradient comes from the SVM's optimality (KKT) conditions, as in incremental SVM learning:
+while ``u`` moves a little, the margin support vectors S keep ``g_s = 0`` and the constraint
+``sum_j y_j alpha_j = 0`` holds, the error vectors keep ``alpha = C`` and the attack point keeps
+its ``alpha_c``. Differentiating those conditions gives the linear system
+
+    M [ db/du ; dalpha_S/du ] = - [ 0 ; alpha_c y_c y_S dK(x_S, u)/du ],
+    M = [ 0  y_S^T ; y_S  Q_SS ],
+
+with ``Q_ij = y_i y_j K(x_i, x_j)``, and then
+``dg_k/du = y_k (K(x_k, x_S) (y_S * dalpha_S/du) + alpha_c y_c dK(x_k, u)/du + db/du)``,
+``dL/du = -sum_{k: g_k < 0} dg_k/du``. Each step moves ``u`` by a fixed length along the
+normalized gradient and clips it to the feature box.
+
+No library implements this derivative for scikit-learn's SVC (secml does, but it is a heavy
+framework with its own classifier classes), so it is written here from the paper.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+
+import numpy as np
+
+from .._validation import (
+    RANDOM_STATE,
+    Interval,
+    Options,
+    Predicate,
+    check_params,
+    check_X_y,
+    resolve_budget,
+)
+from ._binary_svm import (
+    CLASS_PAIR,
+    GAMMA,
+    BinaryView,
+    Kernel,
+    binary_view,
+    hinge_losses,
+    resolve_gamma,
+)
+from .base import ATTACKS, BaseAttack, PoisonResult
+
+# libsvm's stopping tolerance for the surrogate SVM: the gradient assumes exact KKT conditions,
+# and SVC's default (1e-3) leaves dual variables too rough for a faithful derivative.
+_SVM_PARAMS = {"tol": 1e-6, "shrinking": True, "cache_size": 200, "max_iter": -1}
+
+
+def _is_validation(value) -> bool:
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        return False
+    X_val, y_val = np.asarray(value[0]), np.asarray(value[1])
+    return X_val.ndim == 2 and y_val.ndim == 1 and len(X_val) == len(y_val) > 0
+
+
+def _is_box(value) -> bool:
+    return (
+        isinstance(value, tuple | list)
+        and len(value) == 2
+        and all(isinstance(v, Real) and not isinstance(v, bool) for v in value)
+        and np.isfinite(value).all()
+        and value[0] < value[1]
+    )
+
+
+@dataclass
+class PoisoningProblem:
+    """The surrogate SVM on ``D_tr`` (plus points already injected) and the validation set.
+
+    Parameters
+    ----------
+    X_train : ndarray of shape (n, n_features)
+    y_train : ndarray of shape (n,)
+        Labels as -1.0 / +1.0.
+    X_val : ndarray of shape (m, n_features)
+    y_val : ndarray of shape (m,)
+        Labels as -1.0 / +1.0.
+    kernel : Kernel
+    C : float
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    kernel: Kernel
+    C: float
+    K_train: np.ndarray = field(init=False, repr=False)
+    K_val: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Kernel values among fixed points are computed once; each step adds one row/column.
+        self.K_train = self.kernel(self.X_train, self.X_train)
+        self.K_val = self.kernel(self.X_val, self.X_train)
+
+    def add(self, u: np.ndarray, sign: float) -> None:
+        """Make ``(u, sign)`` part of the training set (the next point is optimized with it)."""
+        k_u = self.kernel(self.X_train, u[None, :])[:, 0]
+        k_uu = self.kernel(u[None, :], u[None, :])[0, 0]
+        self.K_train = np.block([[self.K_train, k_u[:, None]], [k_u[None, :], k_uu]])
+        self.K_val = np.hstack([self.K_val, self.kernel(self.X_val, u[None, :])])
+        self.X_train = np.vstack([self.X_train, u])
+        self.y_train = np.append(self.y_train, sign)
+
+    def fit(self, u: np.ndarray, sign: float) -> tuple[np.ndarray, float, np.ndarray]:
+        """Train the SVM on ``D_tr + {(u, sign)}``.
+
+        Returns
+        -------
+        alpha : ndarray of shape (n + 1,)
+            Dual variables (0 for non-support vectors); the attack point is last.
+        b : float
+            Intercept.
+        k_val_u : ndarray of shape (m,)
+            ``K(X_val, u)``.
+        """
+        from ..models.shared_kernel import _fit_binary
+
+        k_u = self.kernel(self.X_train, u[None, :])[:, 0]
+        k_uu = self.kernel(u[None, :], u[None, :])[0, 0]
+        K = np.block([[self.K_train, k_u[:, None]], [k_u[None, :], k_uu]])
+        signs = np.append(self.y_train, sign)
+        # The same libsvm fit as SVC(kernel="precomputed"), without SVC's per-call checks.
+        params = {**_SVM_PARAMS, "C": self.C}
+        support, dual_coef, intercept = _fit_binary(K, (signs > 0).astype(float), params)
+        alpha = np.zeros(len(signs))
+        # dual_coef holds y_j alpha_j, signed so that decision > 0 means +1.
+        alpha[support] = dual_coef * signs[support]
+        return alpha, intercept, self.kernel(self.X_val, u[None, :])[:, 0]
+
+    def validation_loss(self, u: np.ndarray, sign: float) -> float:
+        """L(u): the validation hinge loss of the SVM trained with ``(u, sign)`` added."""
+        return self.loss_and_gradient(u, sign, gradient=False)[0]
+
+    def loss_and_gradient(
+        self, u: np.ndarray, sign: float, *, gradient: bool = True
+    ) -> tuple[float, np.ndarray | None, float]:
+        """L(u), its gradient in u (the paper's KKT derivative), and the attack point's alpha.
+
+        Parameters
+        ----------
+        u : ndarray of shape (n_features,)
+        sign : float
+            Label of the attack point, -1.0 or +1.0.
+        gradient : bool, default=True
+            Whether to compute the gradient (None otherwise).
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray of shape (n_features,) or None
+        alpha_c : float
+        """
+        alpha, b, k_val_u = self.fit(u, sign)
+        n = len(self.y_train)
+        y_all = np.append(self.y_train, sign)
+        decision = (self.K_val @ (alpha[:n] * self.y_train)) + k_val_u * alpha[n] * sign + b
+        losses = hinge_losses(self.y_val, decision)
+        if not gradient:
+            return float(losses.sum()), None, float(alpha[n])
+        return float(losses.sum()), self._gradient(u, sign, alpha, y_all, losses), float(alpha[n])
+
+    def _gradient(
+        self, u: np.ndarray, sign: float, alpha: np.ndarray, y_all: np.ndarray, losses: np.ndarray
+    ) -> np.ndarray:
+        n = len(self.y_train)
+        alpha_c = alpha[n]
+        violated = losses > 0
+        if alpha_c == 0 or not violated.any():
+            # The attack point is no support vector (it does not move the SVM) or nothing is
+            # lost on validation: the gradient is zero, as the paper notes.
+            return np.zeros_like(u)
+        # Margin support vectors among the fixed training points (0 < alpha < C).
+        S = np.flatnonzero((alpha[:n] > 0) & (alpha[:n] < self.C * (1.0 - 1e-8)))
+        X_S, y_S = self.X_train[S], y_all[S]
+        k_Su = self.kernel(X_S, u[None, :])[:, 0]
+        M = np.zeros((len(S) + 1, len(S) + 1))
+        M[0, 1:] = y_S
+        M[1:, 0] = y_S
+        M[1:, 1:] = np.outer(y_S, y_S) * self.K_train[np.ix_(S, S)]
+        rhs = np.zeros((len(S) + 1, len(u)))
+        rhs[1:] = (alpha_c * sign) * y_S[:, None] * self.kernel.gradient(X_S, u, k_Su)
+        # The loss needs only v . (db, dalpha_S) with v = sum over violated k of
+        # (y_k, y_k y_S K(x_k, x_S)); by symmetry of M, v . M^+ rhs = (M^+ v) . rhs, so one
+        # solve with one right-hand side replaces a solve with n_features of them. Least
+        # squares because M is singular when S is degenerate (empty, or more margin SVs than
+        # the kernel's feature space has dimensions): the minimum-norm solution.
+        y_v = self.y_val[violated]
+        v = np.concatenate([[y_v.sum()], y_S * (y_v @ self.K_val[np.ix_(violated, S)])])
+        w = np.linalg.lstsq(M, v, rcond=None)[0]
+        X_v = self.X_val[violated]
+        k_vu = self.kernel(X_v, u[None, :])[:, 0]
+        direct = y_v @ self.kernel.gradient(X_v, u, k_vu)
+        return w @ rhs - (alpha_c * sign) * direct
+
+
+@ATTACKS.register("svm_gradient")
+class SVMGradient(BaseAttack):
+    """Inject points crafted by gradient ascent on an SVM's validation hinge loss.
+
+    Biggio, Nelson & Laskov (2012): each injected point starts as a copy of a random training
+    point of one class (the attacked class) relabelled as the other (the attacking class),
+    and moves by fixed-length steps along the gradient of the validation hinge loss, derived
+    from the SVM's KKT conditions, inside a box of feature values. Points are added one after
+    another, each optimized with the earlier ones in the training set. On multi-class data it
+    attacks the binary SVM of one class pair (``classes``).
+
+    Parameters
+    ----------
+    classes : None or pair of class labels, default=None
+        ``(negative, positive)``: the two classes attacked. None requires binary ``y``.
+    budget : int or float, default=1
+        Number of points injected, or a fraction of the training set (at most its size).
+    kernel : {"linear", "rbf", "poly"}, default="linear"
+    C : float, default=1.0
+    gamma : {"scale", "auto"} or float, default="scale"
+        Fixed once on the clean samples of the pair, as SVC computes it.
+    degree : int, default=3
+        Degree of the polynomial kernel.
+    coef0 : float, default=0.0
+        Constant term of the polynomial kernel.
+    validation : None or (X_val, y_val), default=None
+        The attacker's validation set ``D_val``; rows of classes outside the pair are ignored.
+        None uses the pair's training samples themselves (an attacker who knows the training
+        set and has no other data).
+    box : None or (low, high), default=None
+        Bounds on every feature of an injected point; None takes the smallest and largest
+        value in the training data (e.g. 0 and 255 for MNIST pixels).
+    step : float, default=0.05
+        Length of each gradient step, as a fraction of ``high - low``.
+    max_iter : int, default=100
+        Largest number of gradient steps per injected point.
+    tol : float, default=1e-5
+        Stop a point when the validation loss changes by less than this between steps.
+    label : None or class label, default=None
+        Label of every injected point (the paper's attacking class, fixed); each point starts
+        from a random training point of the other class. None draws per point: a random
+        training point of the pair, relabelled.
+    random_state : None, int or numpy.random.Generator, default=None
+        Chooses the starting points (and labels when ``label`` is None).
+    """
+
+    kind = "inject"
+    reference = (
+        "B. Biggio, B. Nelson & P. Laskov, 'Poisoning Attacks against Support Vector "
+        "Machines', ICML 2012 (arXiv:1206.6389)."
+    )
+    _parameter_constraints = {
+        "classes": CLASS_PAIR,
+        "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
+        "kernel": [Options("linear", "rbf", "poly")],
+        "C": [Interval(Real, 0.0, None, closed="neither")],
+        "gamma": GAMMA,
+        "degree": [Interval(Integral, 1, None)],
+        "coef0": [Interval(Real, None, None)],
+        "validation": [Options(None), Predicate(_is_validation, "a pair (X_val, y_val)")],
+        "box": [Options(None), Predicate(_is_box, "a pair (low, high) of finite low < high")],
+        "step": [Interval(Real, 0.0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 0, None)],
+        "tol": [Interval(Real, 0.0, None)],
+        "label": [Options(None), Predicate(lambda v: isinstance(v, str | Integral), "a class")],
+        "random_state": RANDOM_STATE,
+    }
+
+    def __init__(
+        self,
+        *,
+        classes: tuple | None = None,
+        budget: int | float = 1,
+        kernel: str = "linear",
+        C: float = 1.0,
+        gamma: str | float = "scale",
+        degree: int = 3,
+        coef0: float = 0.0,
+        validation: tuple | None = None,
+        box: tuple | None = None,
+        step: float = 0.05,
+        max_iter: int = 100,
+        tol: float = 1e-5,
+        label=None,
+        random_state=None,
+    ) -> None:
+        self.classes = classes
+        self.budget = budget
+        self.kernel = kernel
+        self.C = C
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.validation = validation
+        self.box = box
+        self.step = step
+        self.max_iter = max_iter
+        self.tol = tol
+        self.label = label
+        self.random_state = random_state
+
+    def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
+        view = binary_view(y, self.classes, owner="SVMGradient")
+        count = resolve_budget(
+            self.budget, len(y), owner="SVMGradient", available=len(y), what="training samples"
+        )
+        fixed_sign = self._label_sign(view)
+        problem = self._surrogate(X, view)
+        low, high = self.box if self.box is not None else (float(X.min()), float(X.max()))
+        points, signs, runs = [], [], []
+        for _ in range(count):
+            if fixed_sign is None:
+                start = int(rng.integers(len(view.rows)))
+                sign = -view.signs[start]
+            else:
+                sign = fixed_sign
+                start = int(rng.choice(np.flatnonzero(view.signs == -sign)))
+            u, run = self._ascend(problem, problem.X_train[start].copy(), sign, low, high)
+            problem.add(u, sign)
+            points.append(u)
+            signs.append(sign)
+            runs.append({"start_row": int(view.rows[start]), **run})
+        out_dtype = X.dtype if X.dtype.kind == "f" else np.float64
+        injected = np.asarray(points, dtype=out_dtype).reshape(count, X.shape[1])
+        X_out = np.vstack([X.astype(out_dtype), injected])
+        y_out = np.concatenate([y, np.array([view.label_of(s) for s in signs], dtype=y.dtype)])
+        info = {
+            "budget": count,
+            "classes": (str(view.negative), str(view.positive)),
+            "kernel": self.kernel,
+            "validation_size": len(problem.y_val),
+            "box": (low, high),
+            "points": runs,
+        }
+        return PoisonResult(X_out, y_out, np.arange(len(X), len(X) + count, dtype=np.int64), info)
+
+    def surrogate(self, X, y) -> PoisoningProblem:
+        """The attacker's surrogate problem for a training set, before any point is injected.
+
+        Exposes the validation loss and its gradient (``loss_and_gradient``) for study, e.g.
+        the finite-difference comparison in ``benchmarks/bench_svm_poisoning.py``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        PoisoningProblem
+            On the pair's training rows, with labels -1 / +1 (``classes[1]`` is +1).
+        """
+        X, y = check_X_y(X, y, owner="SVMGradient")
+        check_params("SVMGradient", self.get_params(deep=False), self._parameter_constraints)
+        return self._surrogate(X, binary_view(y, self.classes, owner="SVMGradient"))
+
+    def _surrogate(self, X: np.ndarray, view: BinaryView) -> PoisoningProblem:
+        X_train = np.asarray(X[view.rows], dtype=float)
+        if self.validation is None:
+            X_val, y_val = X_train, view.signs
+        else:
+            X_val, y_val = self._validation_pair(X, view)
+        kernel = Kernel(
+            self.kernel,
+            resolve_gamma(self.gamma, X_train),
+            int(self.degree),
+            float(self.coef0),
+        )
+        return PoisoningProblem(X_train, view.signs.copy(), X_val, y_val, kernel, float(self.C))
+
+    def _validation_pair(self, X: np.ndarray, view: BinaryView) -> tuple[np.ndarray, np.ndarray]:
+        X_val, y_val = np.asarray(self.validation[0]), np.asarray(self.validation[1]).astype(str)
+        if X_val.shape[1] != X.shape[1] or X_val.dtype.kind not in "biuf":
+            raise ValueError(
+                f"The 'validation' parameter of SVMGradient must hold numeric X_val with "
+                f"{X.shape[1]} features, like X; got shape {X_val.shape}, dtype {X_val.dtype}."
+            )
+        keep = (y_val == str(view.negative)) | (y_val == str(view.positive))
+        if not keep.any():
+            raise ValueError(
+                f"The 'validation' parameter of SVMGradient must hold samples of the classes "
+                f"{view.negative!r} or {view.positive!r}; got none."
+            )
+        signs = np.where(y_val[keep] == str(view.positive), 1.0, -1.0)
+        return np.asarray(X_val[keep], dtype=float), signs
+
+    def _label_sign(self, view: BinaryView) -> float | None:
+        if self.label is None:
+            return None
+        if str(self.label) not in (str(view.negative), str(view.positive)):
+            raise ValueError(
+                f"The 'label' parameter of SVMGradient must be None or one of the attacked "
+                f"classes {{{view.negative}, {view.positive}}}; got {self.label!r}."
+            )
+        return 1.0 if str(self.label) == str(view.positive) else -1.0
+
+    def _ascend(
+        self, problem: PoisoningProblem, u: np.ndarray, sign: float, low: float, high: float
+    ) -> tuple[np.ndarray, dict]:
+        """Gradient ascent for one point; returns the best point seen and a summary."""
+        u = np.clip(u, low, high)
+        length = self.step * (high - low)
+        loss, grad, _ = problem.loss_and_gradient(u, sign)
+        best_u, best_loss, first_loss = u, loss, loss
+        steps = 0
+        while steps < self.max_iter:
+            # Projected gradient: a feature at a bound cannot move further out.
+            grad = np.where(((u <= low) & (grad < 0)) | ((u >= high) & (grad > 0)), 0.0, grad)
+            norm = float(np.linalg.norm(grad))
+            # Zero up to rounding: not a support vector, no validation loss, a box corner, or
+            # a flat region (e.g. a linear SVM pinned by n_features + 1 margin SVs).
+            if norm <= 1e-9 * (1.0 + abs(loss)):
+                break
+            u = np.clip(u + length * grad / norm, low, high)
+            steps += 1
+            new_loss, grad, _ = problem.loss_and_gradient(u, sign)
+            if new_loss > best_loss:
+                best_u, best_loss = u, new_loss
+            change, loss = abs(new_loss - loss), new_loss
+            if change < self.tol:
+                break
+        return best_u, {
+            "steps": steps,
+            "initial_loss": first_loss,
+            "final_loss": best_loss,
+            "label": float(sign),
+        }
