@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .gallery import gallery_arrays
 from .grid import RunSpec
 from .measure import KnownPredictions, Outcome, measure
 from .seeds import derive_seed
@@ -308,6 +309,17 @@ def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[s
     predict, y_pred, model, fit_seconds = fitter.fit_predict(run, X, y_fit, rows)
     timings["fit"] = fit_seconds
     arrays["y_pred"] = y_pred
+    arrays.update(
+        gallery_arrays(
+            split.y_train,
+            X,
+            y,
+            poison_indices,
+            attack=attack,
+            X_test=split.X_test,
+            y_test=split.y_test,
+        )
+    )
     known_X, known_y = split.X_test, y_pred
     if attack is not None and hasattr(attack, "apply_trigger"):
         X_trig = attack.apply_trigger(split.X_test)
