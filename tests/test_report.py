@@ -186,6 +186,68 @@ def test_markdown_escapes_pipes():
     assert "| a\\|b |" in to_markdown(table) and "| x\\|y |" in to_markdown(table)
 
 
+def test_roc_and_pr_points_by_hand():
+    from poisonlab.report.figures import area, pr_points, roc_points
+
+    truth = np.array([True, False, True, False])
+    scores = np.array([0.9, 0.8, 0.8, 0.3])  # a tie between a poisoned and a clean row
+    fpr, tpr = roc_points(truth, scores)
+    np.testing.assert_allclose(fpr, [0, 0, 0.5, 1])
+    np.testing.assert_allclose(tpr, [0, 0.5, 1, 1])
+    assert area(fpr, tpr) == pytest.approx(0.875)  # 3.5 of 4 pairs ranked right
+    recall, precision = pr_points(truth, scores)
+    np.testing.assert_allclose(recall, [0, 0.5, 1, 1])
+    np.testing.assert_allclose(precision, [1, 1, 2 / 3, 0.5])
+
+
+def test_roc_area_equals_scikit_learns():
+    from sklearn.metrics import roc_auc_score
+
+    from poisonlab.report.figures import area, roc_points
+
+    rng = np.random.default_rng(3)
+    truth = rng.random(300) < 0.2
+    scores = np.round(rng.normal(truth.astype(float), 1.0), 1)  # many ties
+    assert area(*roc_points(truth, scores)) == pytest.approx(roc_auc_score(truth, scores))
+
+
+def test_detection_truth_prefers_the_stored_truth(tmp_path):
+    from poisonlab.experiment.store import RunRecord, run_key
+    from poisonlab.report.figures import detection_truth
+
+    def record(defense):
+        config = {"defense": defense}
+        return RunRecord(
+            key=run_key(config),
+            run_id=f"t/m/a/{defense}/seed0",
+            experiment="t",
+            dataset="d",
+            model="m",
+            attack="a",
+            defense=defense,
+            seed=0,
+            run_seed=0,
+            budget=2,
+            status="ok",
+            error=None,
+            config=config,
+        )
+
+    with ResultStore(tmp_path) as store:
+        store.write_run(record("train"), {"poison_indices": np.array([1, 3])})
+        store.write_run(
+            record("test"), {"poison_indices": np.array([1, 3]), "detector_truth": np.array([2])}
+        )
+    study = load_study(tmp_path)
+    try:
+        by_defense = {r.defense: r for r in study.runs}
+        assert detection_truth(study, by_defense["train"], 4).tolist() == [0, 1, 0, 1]
+        assert detection_truth(study, by_defense["test"], 4).tolist() == [0, 0, 1, 0]
+        assert detection_truth(study, by_defense["train"], 3) is None  # rows out of range
+    finally:
+        study.store.close()
+
+
 # ------------------------------------------------------------------------------ the lab
 
 
@@ -289,7 +351,7 @@ def test_label_study_with_detector_has_curves_and_bands(label_dir):
 def test_detector_curve_matches_the_stored_roc_auc(label_dir):
     from sklearn.metrics import roc_auc_score
 
-    from poisonlab.report.figures import detection_truth
+    from poisonlab.report.figures import area, detection_truth, roc_points
 
     study = load_study(label_dir)
     try:
@@ -302,6 +364,7 @@ def test_detector_curve_matches_the_stored_roc_auc(label_dir):
         study.store.close()
     assert truth.sum() == 30
     assert roc_auc_score(truth, scores) == pytest.approx(run.metrics["detection"]["roc_auc"])
+    assert area(*roc_points(truth, scores)) == pytest.approx(run.metrics["detection"]["roc_auc"])
 
 
 def test_backdoor_study_shows_triggered_inputs(backdoor_dir):
