@@ -6,7 +6,12 @@ cannot skip the checks.
 
 ATTACK_CASES: dict[str, dict] = {
     "backdoor": {"target": "0", "budget": 15, "trigger": "pattern", "size": 2},
+    "inject_noise": {"budget": 20, "distribution": "gaussian"},
     "label_flip": {"source": "1", "target": "7", "budget": 12, "select": "random"},
+    "random_flip": {"budget": 0.1},
+    # A list, not an array, so that clone's get_params comparison stays a plain equality.
+    "targeted_instance": {"victim": [0.0] * 32 + [16.0] * 32, "target": "3", "budget": 5},
+    "targeted_instance_inject": {"victim": [0.0] * 32 + [16.0] * 32, "target": "3", "budget": 5},
     "alfa": {"classes": ("1", "7"), "budget": 6, "kernel": "rbf", "max_iter": 5},
     "svm_gradient": {"classes": ("1", "7"), "budget": 2, "kernel": "rbf", "max_iter": 10},
 }

@@ -138,3 +138,13 @@ def test_backdoor_on_mnist_hits_target_and_keeps_clean_accuracy(mnist):
     assert attack.success_rate(model.predict, split.X_test, split.y_test) >= 0.9
     # Without poisoning, the trigger alone does not turn digits into '0'.
     assert attack.success_rate(clean.predict, split.X_test, split.y_test) <= 0.05
+
+
+def test_digits_shape_is_inferred_and_float_values_kept(digits):
+    X, y = digits.X[:50], digits.y[:50]  # float64 pixels 0..16, 64 = 8x8
+    attack = ATTACKS.create("backdoor", target="0", budget=5, size=2)
+    result = attack.poison(X, y, random_state=0)
+    assert result.info["trigger_features"] == [54, 55, 62, 63]  # rows 6-7, columns 6-7
+    stamped = result.X[result.poison_indices]
+    assert stamped.dtype == np.float64 and np.all(stamped[:, [54, 55, 62, 63]] == 16.0)
+    assert not np.any(np.isin(y[result.poison_indices], ["0"]))

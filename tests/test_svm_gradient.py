@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.svm import SVC
 
 from poisonlab.attacks import ATTACKS
@@ -31,12 +32,12 @@ def test_kkt_gradient_matches_finite_differences(kernel):
     ]
     assert np.allclose(grad, numeric, rtol=2e-3, atol=2e-3)
     assert np.linalg.norm(grad) > 0.5
-    # The loss is the hinge loss of a plain SVC trained with the point added.
-    model = SVC(kernel="linear" if kernel.name == "linear" else "precomputed", C=1.0)
-    if kernel.name == "linear":
-        model.fit(np.vstack([X_train, u]), np.append(y_train, sign), sample_weight=None)
-        decision = model.decision_function(X_val)
-        assert loss == pytest.approx(np.maximum(0, 1 - y_val * decision).sum(), rel=1e-4)
+    # The loss is the validation hinge loss of a plain SVC trained with the point added.
+    model = SVC(
+        kernel=kernel.name, gamma=kernel.gamma, degree=kernel.degree, coef0=kernel.coef0, tol=1e-6
+    ).fit(np.vstack([X_train, u]), np.append(y_train, sign))
+    expected = np.maximum(0, 1 - y_val * model.decision_function(X_val)).sum()
+    assert loss == pytest.approx(expected, rel=1e-4)
 
 
 def test_a_non_support_vector_has_zero_gradient():
@@ -101,7 +102,7 @@ def test_errors_name_the_parameter():
 def test_one_point_raises_mnist_7_vs_1_error(mnist):
     # The paper's set-up: 100 training and 500 validation 7s and 1s, linear SVM, C = 1,
     # pixels in [0, 1]; test on the 7s and 1s of MNIST's test rows.
-    X, y = mnist.X.astype(float) / 255, mnist.y
+    X, y = mnist.X, mnist.y  # uint8; the rows used are scaled to [0, 1] below
     pool = np.flatnonzero(np.isin(y[:60000], ["7", "1"]))
     rows = np.random.default_rng(2).choice(pool, 600, replace=False)
     train, val = rows[:100], rows[100:]
@@ -109,17 +110,35 @@ def test_one_point_raises_mnist_7_vs_1_error(mnist):
 
     def error(X_train, y_train):
         model = SVC(kernel="linear", C=1.0).fit(X_train, y_train)
-        return np.mean(model.predict(X[test]) != y[test])
+        return np.mean(model.predict(X[test] / 255) != y[test])
 
     attack = ATTACKS.create(
         "svm_gradient",
         classes=("7", "1"),
-        validation=(X[val], y[val]),
+        validation=(X[val] / 255, y[val]),
         box=(0.0, 1.0),
         max_iter=100,
         tol=0.0,
     )
-    result = attack.poison(X[train], y[train], random_state=2)
-    clean, poisoned = error(X[train], y[train]), error(result.X, result.y)
+    result = attack.poison(X[train] / 255, y[train], random_state=2)
+    clean, poisoned = error(X[train] / 255, y[train]), error(result.X, result.y)
     assert clean < 0.03
     assert poisoned > clean + 0.08
+
+
+def test_clone_copies_the_validation_set():
+    X_val, y_val = np.ones((3, 2)), np.array(["a", "b", "a"])
+    attack = ATTACKS.create("svm_gradient", validation=(X_val, y_val))
+    twin = clone(attack)
+    assert twin.validation[0] is not X_val and np.array_equal(twin.validation[0], X_val)
+    assert np.array_equal(twin.validation[1], y_val)
+
+
+def test_surrogate_is_the_pair_with_signed_labels():
+    X = np.arange(12.0).reshape(6, 2)
+    y = np.array(["p", "x", "q", "p", "x", "q"])
+    problem = ATTACKS.create("svm_gradient", classes=("q", "p")).surrogate(X, y)
+    assert problem.y_train.tolist() == [1.0, -1.0, 1.0, -1.0]
+    assert np.array_equal(problem.X_train, X[[0, 2, 3, 5]])
+    assert np.array_equal(problem.X_val, problem.X_train)  # no validation: the training pair
+    assert np.allclose(problem.K_train, problem.X_train @ problem.X_train.T)

@@ -99,6 +99,9 @@ def lab_ml106(
     test_size: Annotated[int, typer.Option(help="Test rows 60000..60000+test_size-1.")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write results.json and CSVs here.")] = None,
+    report: Annotated[
+        bool, typer.Option(help="With --out, write the HTML report into OUT/report/.")
+    ] = True,
 ) -> None:
     """The ML 106 lab: relabel the first N '1's as '2' and watch the SVC's mistakes."""
     from .labs.ml106 import run_ml106
@@ -116,12 +119,16 @@ def lab_ml106(
         write_lab_results(result, out)
     if as_json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        if out is not None and report:
+            _write_report_and_say(out, Console(stderr=True))  # stdout stays one JSON object
         return
     from .report.lab_tables import print_lab
 
     print_lab(result, console)
     if out is not None:
         console.print(f"Results written to {out}/")
+        if report:
+            _write_report_and_say(out, console)
 
 
 # ---------------------------------------------------------------------- attacks and defenses
@@ -172,17 +179,220 @@ def attacks_show(name: Annotated[str, typer.Argument(help="Attack name.")]) -> N
 @defenses_app.command("list")
 def defenses_list() -> None:
     """List the registered detectors and mitigations."""
-    from .defenses import DETECTORS
+    from .defenses import DETECTORS, MITIGATIONS
 
     console.print(_registry_table(DETECTORS, None))
+    _print_mitigations(MITIGATIONS)
 
 
 @defenses_app.command("show")
-def defenses_show(name: Annotated[str, typer.Argument(help="Detector name.")]) -> None:
-    """Show a detector's parameters, defaults, description and source."""
-    from .defenses import DETECTORS
+def defenses_show(
+    name: Annotated[str, typer.Argument(help="Detector or mitigation name.")],
+) -> None:
+    """Show a detector's or mitigation's parameters, defaults, description and source."""
+    from .defenses import DETECTORS, MITIGATIONS
 
-    _show_class(DETECTORS, name)
+    if name not in DETECTORS and name not in MITIGATIONS:
+        raise ValueError(
+            f"unknown defense {name!r}; detectors: {', '.join(DETECTORS.names())}; "
+            f"mitigations: {', '.join(MITIGATIONS.names())}."
+        )
+    _show_class(MITIGATIONS if name in MITIGATIONS else DETECTORS, name)
+
+
+# ------------------------------------------------------------------------------- mitigations
+
+
+def _print_mitigations(registry) -> None:
+    console.print(_registry_table(registry, "kind"))
+
+
+# ------------------------------------------------------------------------ studies (runner)
+
+
+@app.command("run")
+def run_command(
+    spec: Annotated[Path, typer.Argument(help="Study spec (TOML), e.g. examples/ml106.toml.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("-o", "--out", help="Output directory (default: results/<study name>)."),
+    ] = None,
+    jobs: Annotated[int, typer.Option("-j", "--jobs", help="Local worker processes.")] = 1,
+    force: Annotated[bool, typer.Option(help="Rerun finished runs too.")] = False,
+    dask: Annotated[
+        str | None, typer.Option(help="Address of a running Dask scheduler to send runs to.")
+    ] = None,
+    dask_local: Annotated[
+        int | None, typer.Option(help="Start a local Dask cluster of N worker processes.")
+    ] = None,
+    fast_path: Annotated[
+        bool, typer.Option(help="Share one Gram matrix among label-only SVC runs.")
+    ] = True,
+    report: Annotated[
+        bool, typer.Option(help="Write the HTML report into OUT/report/ at the end.")
+    ] = True,
+) -> None:
+    """Run a study's grid; finished runs are skipped, so an interrupted study resumes."""
+    from .experiment.progress import SweepProgress
+    from .experiment.spec import SpecError
+    from .experiment.study import default_out, prepare_study, run_study
+
+    if jobs < 1:
+        raise ValueError(f"--jobs: must be at least 1; got {jobs}.")
+    if dask_local is not None and dask_local < 1:
+        raise ValueError(f"--dask-local: must be at least 1; got {dask_local}.")
+    if dask is not None and dask_local is not None:
+        raise ValueError("--dask and --dask-local: give one of them, not both.")
+    try:
+        study = prepare_study(spec)
+    except SpecError as exc:  # every problem, one per line; nothing ran or was written
+        for line in exc.errors:
+            sys.stderr.write(f"poisonlab: error: {line}\n")
+        raise typer.Exit(2) from None
+    out = out if out is not None else default_out(study)
+    with SweepProgress(console, study.spec.name) as progress:
+        summary = run_study(
+            study,
+            out,
+            n_jobs=jobs,
+            dask=dask,
+            dask_local=dask_local,
+            force=force,
+            fast_path=fast_path,
+            on_start=progress.start,
+            on_result=progress.update,
+        )
+    console.print(
+        f"{summary.total} runs: {summary.ok} ok, {summary.failed} failed, {summary.skipped} "
+        f"already finished; {summary.seconds:.1f} s. Results in {out}/"
+    )
+    if summary.failed:
+        console.print(f"See the errors: poisonlab results {out} --status failed")
+    if report:
+        _write_report_and_say(out, console)
+
+
+@app.command("results")
+def results_command(
+    directory: Annotated[Path, typer.Argument(help="A study's output directory.")],
+    where: Annotated[
+        list[str] | None,
+        typer.Option(help="Keep runs with COLUMN=VALUE (repeatable), e.g. attack=label_flip."),
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Keep runs with this status: ok, failed.")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """List a study's runs, filtered; export them as CSV or JSON."""
+    from .experiment.export import (
+        flat_row,
+        parse_filters,
+        select_runs,
+        to_csv,
+        to_json,
+    )
+    from .experiment.store import STATUSES, ResultStore
+
+    if fmt not in ("table", "csv", "json"):
+        raise ValueError(f"--format: must be one of table, csv, json; got {fmt!r}.")
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"--status: must be one of {', '.join(STATUSES)}; got {status!r}.")
+    filters = parse_filters(where or [])
+    if status is not None:
+        filters["status"] = status
+    with ResultStore(directory, create=False) as store:
+        records = select_runs(store, filters)
+        experiment = store.meta().get("experiment", "?")
+    if fmt == "csv":
+        sys.stdout.write(to_csv(records))
+        return
+    if fmt == "json":
+        sys.stdout.write(to_json(records))
+        return
+    table = Table(title=f"{experiment}: {len(records)} runs")
+    several = len({r.dataset for r in records}) > 1
+    columns = {
+        **({"dataset": "dataset"} if several else {}),
+        "model": "model",
+        "attack": "attack",
+        "defense": "defense",
+        "seed": "seed",
+        "budget": "budget",
+        "status": "status",
+        "accuracy": "accuracy",
+        "success_rate": "success",
+        "detection_f1": "det. F1",
+        "total_seconds": "s",
+    }
+    for title in columns.values():
+        table.add_column(title, overflow="fold")
+    for record in records:
+        row = flat_row(record)
+        table.add_row(*(_cell(row[c]) for c in columns))
+    console.print(table)
+    failed = [r for r in records if r.status == "failed"]
+    for record in failed[:10]:
+        console.print(f"[red]failed[/red] {record.run_id}: {record.error}")
+    if len(failed) > 10:
+        console.print(f"... and {len(failed) - 10} more failed runs (--format csv lists all).")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+# --------------------------------------------------------------------------------- reports
+
+
+@app.command("report")
+def report_command(
+    directory: Annotated[Path, typer.Argument(help="A study's output directory.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="html: one self-contained index.html; png or svg: one file per figure; "
+            "md: report.md with PNG figures.",
+        ),
+    ] = "html",
+    budgets: Annotated[
+        str | None,
+        typer.Option(help="Budgets the per-class figure shows, e.g. 10,30,100."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="Do not print the tables.")] = False,
+) -> None:
+    """Plots, tables and an HTML page of a stored study, written into DIR/report/."""
+    from .report.build import check_format, print_report, write_report
+
+    check_format(fmt)
+    chosen = None if budgets is None else _parse_int_list(budgets, "--budgets")
+    report, paths = write_report(directory, fmt, budgets=chosen)
+    if not quiet:
+        print_report(report, console)
+    _say_written(paths)
+
+
+def _say_written(paths: list[Path], console: Console = console) -> None:
+    # soft_wrap: a path is printed whole on one line, whatever the terminal's width.
+    if len(paths) == 1:
+        console.print(f"Report written to {paths[0]}", soft_wrap=True)
+    elif paths:
+        console.print(f"Report written to {paths[0].parent}/ ({len(paths)} files)", soft_wrap=True)
+    else:
+        console.print("The study has nothing to plot; no report files written.")
+
+
+def _write_report_and_say(out: Path, where: Console) -> None:
+    """The HTML report at the end of a study (``--no-report`` skips it); says where it is."""
+    from .report.build import write_report
+
+    _, paths = write_report(out, "html")
+    _say_written(paths, where)
 
 
 # ------------------------------------------------------------------------------------ audit

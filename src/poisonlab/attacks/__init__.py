@@ -4,7 +4,15 @@ Importing this package registers every attack. Attack modules import heavy depen
 inside the functions that need them, so that importing poisonlab stays fast.
 """
 
-from . import _alfa, _backdoor, _label_flip, _svm_gradient  # noqa: F401  (registers)
+from . import (  # noqa: F401  (registers)
+    _alfa,
+    _backdoor,
+    _inject_noise,
+    _label_flip,
+    _random_flip,
+    _svm_gradient,
+    _targeted,
+)
 from .base import ATTACKS, KINDS, BaseAttack, PoisonResult, make_rng
 
 __all__ = ["ATTACKS", "KINDS", "BaseAttack", "PoisonResult", "make_rng"]

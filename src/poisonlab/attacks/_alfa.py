@@ -188,9 +188,9 @@ class ALFA(BaseAttack):
         from sklearn.svm import SVC
 
         keep = np.ones(len(signs), bool) if weights is None else weights > 0
-        # Zero-weight rows are dropped here, not by libsvm: with a precomputed kernel, SVC's
-        # support_ then indexes the reduced set and its decision values are wrong
-        # (scikit-learn 1.9); a zero weight means C_i = 0, so the problem is the same.
+        # Zero-weight rows are dropped here, not by libsvm: when libsvm drops them, SVC's
+        # support_ indexes the reduced set, so decisions on a precomputed kernel are wrong
+        # (scikit-learn 1.9; issues #5150, #25380). A zero weight means C_i = 0: same problem.
         model = SVC(kernel="precomputed", C=self.C)
         model.fit(
             K[np.ix_(keep, keep)],

@@ -16,7 +16,7 @@ its ``alpha_c``. Differentiating those conditions gives the linear system
 with ``Q_ij = y_i y_j K(x_i, x_j)``, and then
 ``dg_k/du = y_k (K(x_k, x_S) (y_S * dalpha_S/du) + alpha_c y_c dK(x_k, u)/du + db/du)``,
 ``dL/du = -sum_{k: g_k < 0} dg_k/du``. Each step moves ``u`` by a fixed length along the
-normalized gradient and clips it to the feature box.
+normalized gradient, projected onto the box of allowed feature values.
 
 No library implements this derivative for scikit-learn's SVC (secml does, but it is a heavy
 framework with its own classifier classes), so it is written here from the paper.
@@ -29,7 +29,15 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._validation import RANDOM_STATE, Interval, Options, Predicate, resolve_budget
+from .._validation import (
+    RANDOM_STATE,
+    Interval,
+    Options,
+    Predicate,
+    check_params,
+    check_X_y,
+    resolve_budget,
+)
 from ._binary_svm import (
     CLASS_PAIR,
     GAMMA,
@@ -43,7 +51,7 @@ from .base import ATTACKS, BaseAttack, PoisonResult
 
 # libsvm's stopping tolerance for the surrogate SVM: the gradient assumes exact KKT conditions,
 # and SVC's default (1e-3) leaves dual variables too rough for a faithful derivative.
-_SVM_TOL = 1e-6
+_SVM_PARAMS = {"tol": 1e-6, "shrinking": True, "cache_size": 200, "max_iter": -1}
 
 
 def _is_validation(value) -> bool:
@@ -114,17 +122,19 @@ class PoisoningProblem:
         k_val_u : ndarray of shape (m,)
             ``K(X_val, u)``.
         """
-        from sklearn.svm import SVC
+        from ..models.shared_kernel import _fit_binary
 
         k_u = self.kernel(self.X_train, u[None, :])[:, 0]
         k_uu = self.kernel(u[None, :], u[None, :])[0, 0]
         K = np.block([[self.K_train, k_u[:, None]], [k_u[None, :], k_uu]])
         signs = np.append(self.y_train, sign)
-        model = SVC(kernel="precomputed", C=self.C, tol=_SVM_TOL).fit(K, signs)
+        # The same libsvm fit as SVC(kernel="precomputed"), without SVC's per-call checks.
+        params = {**_SVM_PARAMS, "C": self.C}
+        support, dual_coef, intercept = _fit_binary(K, (signs > 0).astype(float), params)
         alpha = np.zeros(len(signs))
-        # dual_coef_ holds y_j alpha_j, signed so that decision > 0 means classes_[1] = +1.
-        alpha[model.support_] = model.dual_coef_[0] * signs[model.support_]
-        return alpha, float(model.intercept_[0]), self.kernel(self.X_val, u[None, :])[:, 0]
+        # dual_coef holds y_j alpha_j, signed so that decision > 0 means +1.
+        alpha[support] = dual_coef * signs[support]
+        return alpha, intercept, self.kernel(self.X_val, u[None, :])[:, 0]
 
     def validation_loss(self, u: np.ndarray, sign: float) -> float:
         """L(u): the validation hinge loss of the SVM trained with ``(u, sign)`` added."""
@@ -161,6 +171,7 @@ class PoisoningProblem:
     def _gradient(
         self, u: np.ndarray, sign: float, alpha: np.ndarray, y_all: np.ndarray, losses: np.ndarray
     ) -> np.ndarray:
+        """dL/du, shape (n_features,), from the fitted duals ``alpha`` (n + 1,) and losses."""
         n = len(self.y_train)
         alpha_c = alpha[n]
         violated = losses > 0
@@ -197,11 +208,11 @@ class SVMGradient(BaseAttack):
     """Inject points crafted by gradient ascent on an SVM's validation hinge loss.
 
     Biggio, Nelson & Laskov (2012): each injected point starts as a copy of a random training
-    point of the other class, carries the attacked label, and moves by fixed-length steps
-    along the gradient of the validation hinge loss, derived from the SVM's KKT conditions,
-    inside a box of feature values. Points are added one after another, each optimized with
-    the earlier ones in the training set. On multi-class data it attacks the binary SVM of one
-    class pair (``classes``).
+    point of one class (the attacked class) relabelled as the other (the attacking class),
+    and moves by fixed-length steps along the gradient of the validation hinge loss, derived
+    from the SVM's KKT conditions, inside a box of feature values. Points are added one after
+    another, each optimized with the earlier ones in the training set. On multi-class data it
+    attacks the binary SVM of one class pair (``classes``).
 
     Parameters
     ----------
@@ -231,8 +242,9 @@ class SVMGradient(BaseAttack):
     tol : float, default=1e-5
         Stop a point when the validation loss changes by less than this between steps.
     label : None or class label, default=None
-        Label of every injected point; None draws it per point: the flipped label of the
-        random training point the point starts from.
+        Label of every injected point (the paper's attacking class, fixed); each point starts
+        from a random training point of the other class. None draws per point: a random
+        training point of the pair, relabelled.
     random_state : None, int or numpy.random.Generator, default=None
         Chooses the starting points (and labels when ``label`` is None).
     """
@@ -298,7 +310,7 @@ class SVMGradient(BaseAttack):
             self.budget, len(y), owner="SVMGradient", available=len(y), what="training samples"
         )
         fixed_sign = self._label_sign(view)
-        problem = self.problem(X, y, view)
+        problem = self._surrogate(X, view)
         low, high = self.box if self.box is not None else (float(X.min()), float(X.max()))
         points, signs, runs = [], [], []
         for _ in range(count):
@@ -327,8 +339,27 @@ class SVMGradient(BaseAttack):
         }
         return PoisonResult(X_out, y_out, np.arange(len(X), len(X) + count, dtype=np.int64), info)
 
-    def problem(self, X: np.ndarray, y: np.ndarray, view: BinaryView) -> PoisoningProblem:
-        """The attacker's surrogate problem on the pair's training rows and validation set."""
+    def surrogate(self, X, y) -> PoisoningProblem:
+        """The attacker's surrogate problem for a training set, before any point is injected.
+
+        Exposes the validation loss and its gradient (``loss_and_gradient``) for study, e.g.
+        the finite-difference comparison in ``benchmarks/bench_svm_poisoning.py``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        PoisoningProblem
+            On the pair's training rows, with labels -1 / +1 (``classes[1]`` is +1).
+        """
+        X, y = check_X_y(X, y, owner="SVMGradient")
+        check_params("SVMGradient", self.get_params(deep=False), self._parameter_constraints)
+        return self._surrogate(X, binary_view(y, self.classes, owner="SVMGradient"))
+
+    def _surrogate(self, X: np.ndarray, view: BinaryView) -> PoisoningProblem:
         X_train = np.asarray(X[view.rows], dtype=float)
         if self.validation is None:
             X_val, y_val = X_train, view.signs

@@ -4,14 +4,31 @@ Importing this package registers every detector. Detector modules import heavy d
 inside the functions that need them, so that importing poisonlab stays fast.
 """
 
-from . import _knn_label, _label_stats, _outliers  # noqa: F401  (registers label detectors)
+# Importing a detector or mitigation module registers it.
+from . import (  # noqa: F401
+    _activation_clustering,
+    _confident_learning,
+    _knn_label,
+    _label_stats,
+    _outliers,
+    _output_shift,
+    _partition,
+    _regularization,
+    _roni,
+    _spectral,
+    _strip,
+    _trimmed,
+)
 from ._common import TrustedSet
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector, DetectionResult, evaluate_detection
+from .mitigation import MITIGATIONS, BaseMitigation
 
 __all__ = [
     "DETECTORS",
     "FLAG_CONSTRAINTS",
+    "MITIGATIONS",
     "BaseDetector",
+    "BaseMitigation",
     "DetectionResult",
     "TrustedSet",
     "evaluate_detection",

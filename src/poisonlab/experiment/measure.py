@@ -40,7 +40,11 @@ class Outcome:
     poison_indices : ndarray of shape (n_poisoned,)
         Rows of the poisoned training set the attack changed or added.
     detection : DetectionResult or None
-        The detector's result on the poisoned training set.
+        The detector's result (on the poisoned training set, or on test inputs for test-time
+        detectors).
+    detection_truth : ndarray of int or None
+        Rows of the detector's input that are poisoned, when they are not ``poison_indices``
+        (test-time detectors: the triggered copies of the test inputs).
     """
 
     classes: np.ndarray
@@ -53,6 +57,7 @@ class Outcome:
     attack: Any = None
     poison_indices: np.ndarray | None = None
     detection: Any = None
+    detection_truth: np.ndarray | None = None
 
 
 #: Metric name -> function of an Outcome returning JSON-serialisable data (None: not defined).
@@ -104,11 +109,12 @@ def _success_rate(o: Outcome) -> float | None:
 
 @register_metric("detection")
 def _detection(o: Outcome) -> dict[str, Any] | None:
-    if o.detection is None or o.poison_indices is None:
+    truth = o.poison_indices if o.detection_truth is None else o.detection_truth
+    if o.detection is None or truth is None:
         return None
     from ..defenses import evaluate_detection
 
-    return evaluate_detection(o.detection, o.poison_indices)
+    return evaluate_detection(o.detection, truth)
 
 
 #: Metrics a study computes when its spec does not list any (a fixed list, so that the configs,

@@ -1,0 +1,206 @@
+"""A spec's grid of runs: datasets x models x attacks (sweeps x budgets) x defenses x seeds.
+
+A grid is data: each :class:`RunSpec` is a plain, picklable description of one run (its id,
+config, content hash and seed), which any process (a local worker, a Dask worker) can execute.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from .ids import labelled, make_run_id, run_config
+from .seeds import derive_seed
+from .spec import AttackSpec, DefenseSpec, Spec, _combinations, _registry_for, ordered_params
+from .store import run_key
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a study.
+
+    Attributes
+    ----------
+    run_id : str
+    key : str
+        Content hash of ``config`` and the package version (the store's key).
+    config : dict
+        ``experiment``, ``dataset``, ``model``, ``attack``, ``defense``, ``seed``, ``metrics``.
+    run_seed : int
+        Hashed from the repetition's seed and the run id.
+    origin : dict
+        Where each part came from in the spec (``{"attack": "attacks[1]", ...}``), for messages.
+    """
+
+    run_id: str
+    key: str
+    config: dict[str, Any]
+    run_seed: int
+    origin: dict[str, Any]
+
+    @property
+    def dataset(self) -> str:
+        return self.config["dataset"]["name"]
+
+    @property
+    def model(self) -> str:
+        return self.config["model"]["label"]
+
+    @property
+    def attack(self) -> str:
+        return self.config["attack"]["name"]
+
+    @property
+    def defense(self) -> str:
+        return self.config["defense"]["name"]
+
+    @property
+    def seed(self) -> int:
+        return self.config["seed"]
+
+
+def attack_variants(a: AttackSpec) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each attack configuration of an entry: ``(params in signature order, origin)``.
+
+    ``origin`` maps each parameter that came from a list to its key path suffix, e.g.
+    ``{"budget": ".budget[3]", "target": ".sweep.target[1]"}``.
+    """
+    if a.name == "none":
+        return [({}, {})]
+    cls = _registry_for("attack").get(a.name)
+    budgets = a.budgets()
+    out = []
+    for combo_index, combo in enumerate(_combinations(a.sweep)):
+        origin = _sweep_origin(a.sweep, combo_index)
+        for j, budget in enumerate(budgets if budgets is not None else [None]):
+            params = {**a.params, **combo}
+            where = dict(origin)
+            if budget is not None:
+                params["budget"] = budget
+                where["budget"] = ".budget" + (f"[{j}]" if isinstance(a.budget, list) else "")
+            out.append((ordered_params(cls, params), where))
+    return out
+
+
+def defense_variants(d: DefenseSpec) -> list[dict[str, Any]]:
+    """Each detector configuration of an entry, parameters in signature order."""
+    if d.name == "none":
+        return [{}]
+    cls = _registry_for("detector").get(d.name)
+    return [ordered_params(cls, {**d.params, **combo}) for combo in _combinations(d.sweep)]
+
+
+def _sweep_origin(sweep: dict[str, list], combo_index: int) -> dict[str, str]:
+    # Decode the index of itertools.product back into each key's value index.
+    where, rest = {}, combo_index
+    for key in reversed(list(sweep)):
+        rest, j = divmod(rest, len(sweep[key]))
+        where[key] = f".sweep.{key}[{j}]"
+    return where
+
+
+def expand(spec: Spec) -> list[RunSpec]:
+    """Every run of ``spec``, in grid order (datasets, models, attacks, defenses, seeds)."""
+    attacks = [
+        (ai, params, origin)
+        for ai, attack in enumerate(spec.attacks)
+        for params, origin in attack_variants(attack)
+    ]
+    defenses = [
+        (fi, params)
+        for fi, defense in enumerate(spec.defenses)
+        for params in defense_variants(defense)
+    ]
+    runs = [
+        _run(
+            spec,
+            dataset_index=di,
+            model_index=mi,
+            attack_index=ai,
+            attack_params=attack_params,
+            attack_origin=attack_origin,
+            defense_index=fi,
+            defense_params=defense_params,
+            seed=seed,
+        )
+        for di, mi, (ai, attack_params, attack_origin), (
+            fi,
+            defense_params,
+        ), seed in itertools.product(
+            range(len(spec.dataset_list())),
+            range(len(spec.models)),
+            attacks,
+            defenses,
+            spec.seed_list(),
+        )
+    ]
+    _check_unique_ids(runs)
+    return runs
+
+
+def _run(
+    spec: Spec,
+    *,
+    dataset_index: int,
+    model_index: int,
+    attack_index: int,
+    attack_params: dict[str, Any],
+    attack_origin: dict[str, str],
+    defense_index: int,
+    defense_params: dict[str, Any],
+    seed: int,
+) -> RunSpec:
+    datasets = spec.dataset_list()
+    dataset, model = datasets[dataset_index], spec.models[model_index]
+    attack, defense = spec.attacks[attack_index], spec.defenses[defense_index]
+    run_id = make_run_id(
+        experiment=spec.name,
+        dataset=dataset.name if len(datasets) > 1 else None,
+        model=model.display,
+        attack=attack.name,
+        attack_params=attack_params,
+        defense=defense.name,
+        defense_params=defense_params,
+        seed=seed,
+    )
+    defense_config: dict[str, Any] = {"name": defense.name, "params": defense_params}
+    if defense.name != "none":
+        defense_config["sanitize"] = defense.sanitize
+    config = run_config(
+        experiment=spec.name,
+        dataset=dataset.as_config(),
+        model=model.as_config(),
+        attack={"name": attack.name, "params": attack_params},
+        defense=defense_config,
+        seed=seed,
+        metrics=list(spec.metrics),
+    )
+    origin = {
+        "dataset": spec.dataset_paths()[dataset_index],
+        "model": f"models[{model_index}]",
+        "attack": f"attacks[{attack_index}]",
+        "attack_params": attack_origin,
+        "defense": f"defenses[{defense_index}]",
+    }
+    return RunSpec(run_id, run_key(config), config, derive_seed(seed, run_id), origin)
+
+
+def _check_unique_ids(runs: list[RunSpec]) -> None:
+    from .spec import SpecError
+
+    seen: dict[str, RunSpec] = {}
+    for run in runs:
+        if run.run_id in seen:
+            first = seen[run.run_id]
+            raise SpecError(
+                [
+                    f"{run.origin['attack']}: the run {run.run_id!r} appears twice in the grid "
+                    f"(also from {first.origin['attack']}, {first.origin['defense']}); "
+                    "remove the repeated entry or value."
+                ]
+            )
+        seen[run.run_id] = run
+
+
+__all__ = ["RunSpec", "attack_variants", "defense_variants", "expand", "labelled"]

@@ -1,0 +1,94 @@
+"""A study end to end: validate a spec, open its store, run the pending part of its grid."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from .grid import RunSpec, expand
+from .runner import SweepSummary, run_sweep
+from .spec import Spec, check_against_data, load_spec
+from .store import ResultStore, RunRecord, utc_now
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated spec, its text and its grid."""
+
+    spec: Spec
+    text: str
+    runs: list[RunSpec]
+    source: str
+
+
+def prepare_study(path: str | Path) -> Study:
+    """Validate a spec file completely (structure, registries, data) and expand its grid.
+
+    Raises
+    ------
+    SpecError
+        Nothing has run or been written.
+    """
+    spec, text = load_spec(path)
+    runs = expand(spec)
+    check_against_data(spec)
+    return Study(spec, text, runs, str(path))
+
+
+def default_out(study: Study) -> Path:
+    """``results/<study name>`` under the current directory."""
+    return Path("results") / study.spec.name
+
+
+def open_study_store(study: Study, out: Path) -> ResultStore:
+    """The store in ``out``, with the study's meta; refuses a directory holding another study."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out: {str(out)!r} exists and is not a directory.")
+    store = ResultStore(out)
+    meta = store.meta()
+    found = meta.get("experiment")
+    if found is not None and found != study.spec.name:
+        store.close()
+        raise ValueError(
+            f"--out: {str(out)!r} holds the study {found!r}, not {study.spec.name!r}; "
+            "choose another directory."
+        )
+    store.set_meta(
+        {
+            "experiment": study.spec.name,
+            "spec": study.text,
+            "source": f"poisonlab run {study.source}",
+            "created": meta.get("created", utc_now()),
+            "package_version": __version__,
+        }
+    )
+    return store
+
+
+def run_study(
+    study: Study,
+    out: Path,
+    *,
+    n_jobs: int = 1,
+    dask: str | None = None,
+    dask_local: int | None = None,
+    force: bool = False,
+    fast_path: bool = True,
+    on_start: Callable[[int, int], None] | None = None,
+    on_result: Callable[[RunRecord], None] | None = None,
+) -> SweepSummary:
+    """Run a prepared study into ``out`` (see :func:`~poisonlab.experiment.runner.run_sweep`)."""
+    with open_study_store(study, out) as store:
+        return run_sweep(
+            study.runs,
+            store,
+            n_jobs=n_jobs,
+            dask=dask,
+            dask_local=dask_local,
+            force=force,
+            fast_path=fast_path,
+            on_start=on_start,
+            on_result=on_result,
+        )
