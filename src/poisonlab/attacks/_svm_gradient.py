@@ -16,7 +16,7 @@ its ``alpha_c``. Differentiating those conditions gives the linear system
 with ``Q_ij = y_i y_j K(x_i, x_j)``, and then
 ``dg_k/du = y_k (K(x_k, x_S) (y_S * dalpha_S/du) + alpha_c y_c dK(x_k, u)/du + db/du)``,
 ``dL/du = -sum_{k: g_k < 0} dg_k/du``. Each step moves ``u`` by a fixed length along the
-normalized gradient and clips it to the feature box.
+normalized gradient, projected onto the box of allowed feature values.
 
 No library implements this derivative for scikit-learn's SVC (secml does, but it is a heavy
 framework with its own classifier classes), so it is written here from the paper.
@@ -171,6 +171,7 @@ class PoisoningProblem:
     def _gradient(
         self, u: np.ndarray, sign: float, alpha: np.ndarray, y_all: np.ndarray, losses: np.ndarray
     ) -> np.ndarray:
+        """dL/du, shape (n_features,), from the fitted duals ``alpha`` (n + 1,) and losses."""
         n = len(self.y_train)
         alpha_c = alpha[n]
         violated = losses > 0
