@@ -215,3 +215,19 @@ def test_audit_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path):
         assert proc.stderr.count("\n") == 1, proc.stderr
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*files, "good.csv"])
+
+
+def test_html_report_escapes_labels_from_the_data(tiny, tmp_path):
+    from poisonlab.audit.report import write_html
+    from poisonlab.datasets import Dataset
+
+    X, y = tiny
+    y = np.where(y == "1", "<script>alert(1)</script>", y)
+    X = np.vstack([X, X[:1]])
+    y = np.append(y, "<script>alert(1)</script>" if y[0] != "1" else "0")
+    dataset = Dataset("tiny", X, y, "test", [f"p{i}" for i in range(64)], (8, 8))
+    result = run_audit(X, y, checks=("neighbours", "duplicates"), random_state=0)
+    page = write_html(result, dataset, tmp_path, command="poisonlab audit tiny").read_text()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "Most suspicious rows" in page and "data:image/svg+xml;base64," in page

@@ -448,9 +448,10 @@ def audit(
             out=out,
             clean_to=write_clean,
             clean_action=clean_action,
+            command=" ".join(["poisonlab", *sys.argv[1:]]),
             on_step=on_step,
         )
-    support.print_audit(result, dataset, console, out=out, write_clean=write_clean, top=top)
+    support.print_audit(result, dataset, console, out=out, clean_to=write_clean, top=top)
     if result.flagged.any():
         raise typer.Exit(1)
 

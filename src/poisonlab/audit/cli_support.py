@@ -11,8 +11,6 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
-
 from ..datasets import DATASETS, Dataset, load
 from .core import ROW_CHECKS, AuditResult, run_audit
 from .output import CLEAN_ACTIONS, check_clean_target, write_audit, write_clean
@@ -116,9 +114,13 @@ def run_and_write(
     out: Path,
     clean_to: Path | None,
     clean_action: str,
+    command: str,
     on_step: Callable[[str], None],
 ) -> AuditResult:
-    """Run the audit, then write ``out/`` and the sanitized copy (all atomically)."""
+    """Run the audit, then write ``out/`` and the sanitized copy (all atomically).
+
+    ``command`` is the command line, shown in the HTML report.
+    """
     result = run_audit(
         dataset.X,
         dataset.y,
@@ -131,54 +133,25 @@ def run_and_write(
     )
     on_step("writing")
     write_audit(result, dataset, out, label=label)
+    from .report import write_html
+
+    write_html(result, dataset, out, command=command)
     if clean_to is not None:
         write_clean(result, dataset, clean_to, action=clean_action, label=label, source=source)
     return result
 
 
 def print_audit(
-    result: AuditResult, dataset: Dataset, console, *, out: Path, write_clean: Path | None, top: int
+    result: AuditResult, dataset: Dataset, console, *, out: Path, clean_to: Path | None, top: int
 ) -> None:
-    """The terminal summary: checks, label distribution, the top rows and the verdict."""
-    from rich.table import Table
+    """The terminal summary (see :func:`poisonlab.audit.report.print_audit`) and the files."""
+    from .report import print_audit as print_summary
 
+    print_summary(result, dataset, console, top=top)
     console.print(
-        f"[bold]audit of {dataset.name}[/bold]: {len(result.y)} rows, "
-        f"{dataset.X.shape[1]} features, {len(np.unique(result.y))} classes"
+        f"Ranked rows: {out / 'suspicious.csv'}; report: {out / 'report.html'}; "
+        f"summary: {out / 'summary.json'}",
+        markup=False,
     )
-    checks = Table("check", "rows fired", "note", title="Checks")
-    for check in result.checks:
-        checks.add_row(check.name, str(int(check.fired.sum())), "")
-    for name, reason in result.skipped.items():
-        checks.add_row(name, "-", f"skipped: {reason}")
-    console.print(checks)
-    console.print(_distribution_line(result.distribution))
-    rows = Table("rank", "row", "label", "suggested", "score", "why", title=f"Top {top} rows")
-    suggested = result.suggested_labels()
-    for rank, i in enumerate(result.ranking[:top], start=1):
-        if result.score[i] <= 0:
-            break
-        why = "; ".join(f"{name}: {text}" for name, text in result.reasons(int(i)))
-        shown = suggested[i] if suggested[i] != result.y[i] else ""
-        rows.add_row(str(rank), str(i), str(result.y[i]), str(shown), f"{result.score[i]:.2f}", why)
-    console.print(rows)
-    n_flagged = int(result.flagged.sum())
-    verdict = (
-        f"[bold red]{n_flagged} rows score above --fail-on {result.fail_on:g}[/bold red] (exit 1)"
-        if n_flagged
-        else f"[bold green]no row scores above --fail-on {result.fail_on:g}[/bold green] (exit 0)"
-    )
-    console.print(verdict)
-    console.print(f"Ranked rows: {out / 'suspicious.csv'}; summary: {out / 'summary.json'}")
-    if write_clean is not None:
-        console.print(f"Sanitized copy: {write_clean}")
-
-
-def _distribution_line(dist: dict) -> str:
-    against = "the reference labels" if dist["against"] == "reference" else "a uniform distribution"
-    line = f"Label distribution against {against}: p = {dist['p_value']:.3g}"
-    if dist["grown"] or dist["shrunk"]:
-        grown = ", ".join(f"'{c}'" for c in dist["grown"]) or "none"
-        shrunk = ", ".join(f"'{c}'" for c in dist["shrunk"]) or "none"
-        line += f"; grown: {grown}; shrunk: {shrunk}"
-    return line
+    if clean_to is not None:
+        console.print(f"Sanitized copy: {clean_to}", markup=False)
