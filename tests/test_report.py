@@ -251,6 +251,7 @@ def test_detection_truth_prefers_the_stored_truth(tmp_path):
 # ------------------------------------------------------------------------------ the lab
 
 
+@pytest.mark.slow
 def test_lab_report_has_every_figure_it_has_data_for(lab_dir):
     report = _figures(lab_dir)
     names = [f.name for f in report.figures]
@@ -267,6 +268,7 @@ def test_lab_report_has_every_figure_it_has_data_for(lab_dir):
         assert len(figure.render("svg")) > 5000
 
 
+@pytest.mark.slow
 def test_lab_per_class_tables_are_the_stored_counts(lab_dir):
     report = _figures(lab_dir)
     [per_class] = [f for f in report.figures if f.name == "per_class_1"]
@@ -280,6 +282,7 @@ def test_lab_per_class_tables_are_the_stored_counts(lab_dir):
     assert [int(r[3]) for r in by_true.rows] == run.metrics["per_class"]["missed_by_true"]
 
 
+@pytest.mark.slow
 def test_lab_gallery_shows_the_flipped_ones(lab_dir):
     with ResultStore(lab_dir, create=False) as store:
         [run] = store.runs(budget=60)
@@ -291,6 +294,7 @@ def test_lab_gallery_shows_the_flipped_ones(lab_dir):
     np.testing.assert_array_equal(arrays["gallery_rows"], arrays["poison_indices"][:8])
 
 
+@pytest.mark.slow
 def test_markdown_report_has_tables_figures_and_spec(lab_dir):
     _, paths = write_report(lab_dir, "md")
     names = sorted(p.name for p in paths)
@@ -300,6 +304,7 @@ def test_markdown_report_has_tables_figures_and_spec(lab_dir):
     assert "![Mistakes per class" in text and "```toml" in text
 
 
+@pytest.mark.slow
 def test_write_report_renders_everything_before_writing(lab_dir, monkeypatch):
     import poisonlab.report.build as build
 
@@ -325,6 +330,7 @@ def _check_figures(report) -> None:
         assert width > 200 and height > 100, figure.name
 
 
+@pytest.mark.slow
 def test_label_study_with_detector_has_curves_and_bands(label_dir):
     report = _figures(label_dir)
     names = [f.name for f in report.figures]
@@ -348,6 +354,7 @@ def test_label_study_with_detector_has_curves_and_bands(label_dir):
     assert any(t.startswith("after knn_label") for t in titles)
 
 
+@pytest.mark.slow
 def test_detector_curve_matches_the_stored_roc_auc(label_dir):
     from sklearn.metrics import roc_auc_score
 
@@ -367,6 +374,7 @@ def test_detector_curve_matches_the_stored_roc_auc(label_dir):
     assert area(*roc_points(truth, scores)) == pytest.approx(run.metrics["detection"]["roc_auc"])
 
 
+@pytest.mark.slow
 def test_backdoor_study_shows_triggered_inputs(backdoor_dir):
     report = _figures(backdoor_dir)
     names = [f.name for f in report.figures]
@@ -384,15 +392,21 @@ def test_backdoor_study_shows_triggered_inputs(backdoor_dir):
     assert set(arrays["gallery_y_poisoned"].tolist()) == {"0"}
 
 
+@pytest.mark.slow
 def test_run_cli_writes_the_report(tmp_path):
     spec = tmp_path / "spec.toml"
-    spec.write_text(BACKDOOR_SPEC.replace("budget = [0, 40]", "budget = [20]"))
+    # One run, no detector: the command's own work (running, then reporting) is what is tested.
+    spec.write_text(
+        BACKDOOR_SPEC.replace("budget = [0, 40]", "budget = [20]").replace(
+            '[[defenses]]\nname = "outliers"\n', ""
+        )
+    )
     done = run_cli("run", str(spec), "-o", str(tmp_path / "o"))
     assert done.returncode == 0, done.stderr
     assert f"Report written to {tmp_path / 'o' / 'report' / 'index.html'}" in done.stdout
     again = run_cli("report", str(tmp_path / "o"), "--format", "svg")
     assert again.returncode == 0, again.stderr
-    assert "Summary: 2 runs" in again.stdout
+    assert "Summary: 1 run" in again.stdout
     assert (tmp_path / "o" / "report" / "trigger_1.svg").stat().st_size > 5000
 
 
@@ -495,3 +509,45 @@ def test_markdown_keeps_names_as_text(evil_dir):
     write_report(evil_dir, "md")
     text = (evil_dir / "report" / "report.md").read_text()
     assert EVIL in text and "\\$x\\$" not in text
+
+
+CERTIFIED_SPEC = """
+name = "digits-certified"
+seeds = [0]
+
+[dataset]
+name = "digits"
+split = { train = [0, 400], test = [1000, 1200] }
+
+[[models]]
+name = "partition_ensemble"
+params = { n_partitions = 10, estimator = { name = "knn" } }
+
+[[models]]
+name = "svc"
+
+[[attacks]]
+name = "label_flip"
+params = { source = "1", target = "7", select = "random" }
+budget = [0, 20]
+
+[[defenses]]
+name = "none"
+"""
+
+
+@pytest.mark.slow
+def test_certified_accuracy_is_drawn_from_the_stored_rows(tmp_path):
+    directory = run_spec(tmp_path, CERTIFIED_SPEC)
+    report = _figures(directory)
+    [certified] = [f for f in report.figures if f.name == "certified"]
+    _check_figures(report)
+    with ResultStore(directory, create=False) as store:
+        [run] = store.runs(
+            budget=20, model='partition_ensemble[n_partitions=10,estimator={"name":"knn"}]'
+        )
+    lines = {line.get_label(): line for line in certified.figure.axes[0].get_lines()}
+    # Only the ensemble certifies anything: one line per budget, the svc runs have none.
+    assert sorted(lines) == ["N=0", "N=20"]
+    expected = [row["certified_accuracy"] for row in run.metrics["certified_accuracy"]]
+    np.testing.assert_allclose(lines["N=20"].get_ydata(), expected)

@@ -107,6 +107,22 @@ def _showcase(runs: list[RunRecord]) -> RunRecord:
     return max(runs, key=lambda r: (budget_of(r), -r.seed))
 
 
+def legend_labels(keys: list[SeriesKey], *, dataset: bool) -> tuple[dict[SeriesKey, str], str]:
+    """Short legend labels: only the parts (model, attack, defense) that differ between the
+    series, each wrapped to fit under a plot; and the parts they all share, for a title."""
+    import textwrap
+
+    fields = (["dataset"] if dataset else []) + ["model", "attack", "defense"]
+    varying = [f for f in fields if len({getattr(k, f) for k in keys}) > 1]
+    common = [getattr(keys[0], f) for f in fields if f not in varying] if keys else []
+
+    def wrap(text: str) -> str:
+        return textwrap.fill(plain(text), 70, break_long_words=True, break_on_hyphens=False)
+
+    labels = {k: wrap(" · ".join(getattr(k, f) for f in varying)) for k in keys}
+    return labels, wrap(" · ".join(common))
+
+
 def _series_title(study: StudyData, record: RunRecord) -> str:
     key = SeriesKey(record.dataset, record.model, attack_label(record), "none")
     return key.label(dataset=study.several_datasets).rsplit(" · ", 1)[0]
@@ -127,20 +143,19 @@ def metric_figures(study: StudyData) -> list[ReportFigure]:
         fig = _new_figure(6.4 * min(len(datasets), 2), 4.2 + 0.22 * min(len(series), 20))
         axes = fig.subplots(1, len(datasets), squeeze=False)[0]
         for ax, dataset in zip(axes, datasets, strict=True):
-            drawn = [
-                _draw_series(ax, key, runs, name, study.several_datasets)
-                for key, runs in series.items()
-                if key.dataset == dataset
-            ]
+            keys = [k for k in series if k.dataset == dataset]
+            labels, common = legend_labels(keys, dataset=False)
+            drawn = [_draw_series(ax, k, series[k], name, labels[k]) for k in keys]
             if not any(drawn):
                 ax.set_axis_off()
                 continue
             ax.set_xlabel("poison budget (training samples)")
             ax.set_ylabel(plain(title))
-            if len(datasets) > 1:
-                ax.set_title(plain(dataset))
+            heading = [plain(dataset)] if len(datasets) > 1 else []
+            ax.set_title("\n".join([*heading, common]), fontsize="medium")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
+            if len(keys) > 1:
+                ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
         n_seeds = len({r.seed for r in study.runs})
         band = " Band: lowest to highest over seeds." if n_seeds > 1 else ""
         out.append(
@@ -155,7 +170,7 @@ def metric_figures(study: StudyData) -> list[ReportFigure]:
     return out
 
 
-def _draw_series(ax, key: SeriesKey, runs: list[RunRecord], metric: str, dataset: bool) -> bool:
+def _draw_series(ax, key: SeriesKey, runs: list[RunRecord], metric: str, label: str) -> bool:
     points: dict[int, list[float]] = {}
     for r in runs:
         value = scalar(r, metric)
@@ -163,7 +178,6 @@ def _draw_series(ax, key: SeriesKey, runs: list[RunRecord], metric: str, dataset
             points.setdefault(budget_of(r), []).append(value)
     if not points:
         return False
-    label = plain(key.label(dataset=dataset))
     if key.attack == "none":
         ax.axhline(np.mean(points[0]), linestyle="--", color="0.4", label=label)
         return True
@@ -530,11 +544,13 @@ def certified_figures(study: StudyData) -> list[ReportFigure]:
         return []
     fig = _new_figure(7.0, 4.6)
     ax = fig.subplots()
-    for key, group in study.series(runs).items():
+    series = study.series(runs)
+    labels, common = legend_labels(list(series), dataset=study.several_datasets)
+    for key, group in series.items():
         seed = min(r.seed for r in group)
         for r in (r for r in group if r.seed == seed):
             rows = certified_rows(r)
-            label = plain(f"{key.label(dataset=study.several_datasets)}, N={budget_of(r)}")
+            label = ", ".join(t for t in (labels[key], f"N={budget_of(r)}") if t)
             ax.step(
                 [row["radius"] for row in rows],
                 [row["certified_accuracy"] for row in rows],
@@ -542,6 +558,7 @@ def certified_figures(study: StudyData) -> list[ReportFigure]:
                 label=label,
             )
     ax.set(xlabel="radius (poisoned training samples)", ylabel="certified accuracy")
+    ax.set_title(common, fontsize="medium")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
     return [
