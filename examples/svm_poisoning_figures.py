@@ -131,12 +131,14 @@ def _plot(path, single, single_val, flips, multi, multi_random) -> None:
     left.fill_between(CHECKPOINTS, single.min(0), single.max(0), alpha=0.2)
     left.plot(CHECKPOINTS, single_val.mean(0), "^:", label="validation error, 1 point")
     left.axhline(flips[:, 0].mean(), color="gray", ls="--", label="test, 1 random label flip")
-    left.set(xlabel="gradient steps", ylabel="test error", title="MNIST 7 vs 1, one point")
+    left.set(xlabel="gradient steps", ylabel="error", title="MNIST 7 vs 1, one point")
     left.legend()
     ks = np.arange(multi.shape[1])
     right.plot(ks, multi.mean(0), "o-", label="svm_gradient")
     right.plot(ks, multi_random.mean(0), "s--", color="gray", label="random label flips")
-    right.set(xlabel="poisoning points (of 100 training)", title="several points")
+    right.set(
+        xlabel="poisoning points (of 100 training)", ylabel="test error", title="several points"
+    )
     right.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=90)

@@ -395,6 +395,67 @@ def _write_report_and_say(out: Path, where: Console) -> None:
     _say_written(paths, where)
 
 
+# ------------------------------------------------------------------------------------ audit
+
+
+@app.command("audit")
+def audit(
+    data: Annotated[
+        str, typer.Argument(help="A .csv, .npz or .parquet file, or mnist, digits, openml:NAME.")
+    ],
+    label: Annotated[
+        str | None, typer.Option(help="Label column (CSV, Parquet) or array (NPZ).")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="Trusted data with the same columns, to compare against.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Model for confident learning: svc, logreg, knn, ... (zoo names)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for suspicious.csv and the report.")] = Path(
+        "audit"
+    ),
+    fail_on: Annotated[
+        float | None, typer.Option(help="Exit 1 when a row scores above this (default 2.0).")
+    ] = None,
+    write_clean: Annotated[
+        Path | None, typer.Option(help="Write a sanitized copy of the data here.")
+    ] = None,
+    clean_action: Annotated[
+        str, typer.Option(help="drop or relabel the flagged rows in --write-clean.")
+    ] = "drop",
+    seed: Annotated[int, typer.Option(help="Seed for the checks' randomness.")] = 0,
+    top: Annotated[int, typer.Option(help="Rows shown in the terminal.")] = 10,
+) -> None:
+    """Scan a training set for signs of poisoning; exit 1 if a row scores above --fail-on."""
+    from .audit import FAIL_ON
+    from .audit import cli_support as support
+
+    estimator = support.make_estimator(model)
+    source, dataset, ref = support.load_for_audit(
+        data, label, reference, out, write_clean, clean_action
+    )
+    with support.progress_steps() as on_step:
+        result = support.run_and_write(
+            dataset,
+            ref,
+            source=source,
+            label=label or "label",
+            model=estimator,
+            fail_on=FAIL_ON if fail_on is None else fail_on,
+            seed=seed,
+            out=out,
+            clean_to=write_clean,
+            clean_action=clean_action,
+            command=" ".join(["poisonlab", *sys.argv[1:]]),
+            on_step=on_step,
+        )
+    support.print_audit(result, dataset, console, out=out, clean_to=write_clean, top=top)
+    if result.flagged.any():
+        raise typer.Exit(1)
+
+
 # ------------------------------------------------------------------------------- entry point
 
 

@@ -86,7 +86,7 @@ class ALFA(BaseAttack):
         Regularization parameter of the attacked SVM.
     gamma : {"scale", "auto"} or float, default="scale"
         RBF kernel width, fixed on the clean samples of the pair as SVC computes it.
-    max_iter : int, default=10
+    max_iter : int, default=30
         Largest number of LP / SVM alternations.
     random_state : None, int or numpy.random.Generator, default=None
         Unused (ALFA is deterministic); kept for the common attack protocol.
@@ -116,7 +116,7 @@ class ALFA(BaseAttack):
         kernel: str = "linear",
         C: float = 1.0,
         gamma: str | float = "scale",
-        max_iter: int = 10,
+        max_iter: int = 30,
         random_state=None,
     ) -> None:
         self.classes = classes

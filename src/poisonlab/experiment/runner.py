@@ -208,12 +208,13 @@ class _Fitter:
 
 
 def _detect(detector, X, y, split, attack, sanitize: bool):
-    """Run a detector; returns (detection, truth rows offset, rows to keep, labels to train on).
+    """Run a detector; returns (detection, rows to train on or None for all, labels).
 
     Train-scope detectors score the poisoned training rows and, when ``sanitize``, drop (or
-    relabel) what they flag. Test-scope detectors (e.g. STRIP) score test inputs: the clean
-    test set, followed by its triggered copy when the attack has a trigger, whose rows are the
-    true poisons.
+    relabel, by their own ``action``) what they flag, through their ``fit_resample``.
+    Test-scope detectors (e.g. STRIP) score test inputs: the clean test set, followed by its
+    triggered copy when the attack has a trigger, whose rows are the true poisons; they leave
+    training alone.
     """
     from ..defenses import DetectionResult
 
@@ -229,7 +230,7 @@ def _detect(detector, X, y, split, attack, sanitize: bool):
     detection = detector.detection_
     if not sanitize:
         return detection, None, y
-    if len(X_kept) == len(X):  # relabelled: every row kept
+    if len(X_kept) == len(X):  # every row kept: relabelled, or nothing flagged
         return detection, None, y_kept
     return detection, np.flatnonzero(~detection.flagged), y
 
@@ -291,7 +292,9 @@ def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[s
     attack = make_attack(run.config["attack"])
     X, y, poison_indices = split.X_train, split.y_train, np.empty(0, dtype=np.int64)
     if attack is not None:
-        result = _timed(timings, "poison", lambda: attack.poison(X, y, random_state=run.run_seed))
+        result = _timed(
+            timings, "poison", lambda: attack.poison(X, y, random_state=run.attack_seed)
+        )
         X, y, poison_indices = result.X, result.y, result.poison_indices
         budget = int(result.info.get("budget", len(poison_indices)))
     else:
@@ -331,6 +334,8 @@ def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[s
     if detection is not None and detector.scope == "test":
         n = len(split.X_test)
         truth = np.arange(n, len(detection.scores), dtype=np.int64)
+        # Reports read which scored rows are poisoned from the store (not poison_indices here).
+        arrays["detector_truth"] = truth
     outcome = Outcome(
         classes=classes,
         y_test=split.y_test,

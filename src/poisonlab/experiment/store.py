@@ -123,7 +123,8 @@ class RunRecord:
     seed : int
         The repetition's seed from the spec (``seed0`` in the run id).
     run_seed : int
-        The seed the run actually used, hashed from ``seed`` and the run id.
+        The run's seed, hashed from ``seed`` and the run id (the detector's seed derives from
+        it; the attack's from ``seed``, the dataset and the attack, see ``grid.RunSpec``).
     budget : int or None
         Number of poisoned samples the attack reported, when it has a budget.
     status : {"ok", "failed"}

@@ -55,6 +55,7 @@ def render_html(
     figures: list[ReportFigure],
     spec: str,
     n_runs: int,
+    headline: str = "",
 ) -> str:
     """The page's text.
 
@@ -73,6 +74,8 @@ def render_html(
         The spec's TOML text.
     n_runs : int
         Finished runs.
+    headline : str, optional
+        Shown instead of the count of runs, for pages that are not a study (the audit's).
     """
     embedded = [
         _EmbeddedFigure(f.name, f.title, f.caption, data_uri(f.render("svg")), f.tables)
@@ -88,5 +91,6 @@ def render_html(
         figures=embedded,
         spec=spec,
         n_runs=n_runs,
+        headline=headline,
         n_failed=len(failed.rows) if failed else 0,
     )

@@ -64,7 +64,8 @@ def summary_table(study: StudyData) -> TextTable:
             )
     n_seeds = len({r.seed for r in study.runs})
     note = "mean ± sample standard deviation over seeds" if n_seeds > 1 else ""
-    return TextTable(f"Summary: {len(study.runs)} runs", columns, rows, note)
+    n = len(study.runs)
+    return TextTable(f"Summary: {n} run{'' if n == 1 else 's'}", columns, rows, note)
 
 
 def failed_table(study: StudyData) -> TextTable | None:
