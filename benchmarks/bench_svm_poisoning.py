@@ -53,10 +53,8 @@ print(json.dumps({"seconds": seconds, "steps": steps, "points": 1}))
 FINITE_DIFFERENCES = (
     SETUP_BIGGIO
     + r"""
-from poisonlab.attacks._binary_svm import binary_view
-view = binary_view(y[train], ("7", "1"), owner="bench")
-problem = attack.problem(X_train, y[train], view)
-sevens = np.flatnonzero(view.signs < 0)
+problem = attack.surrogate(X_train, y[train])
+sevens = np.flatnonzero(problem.y_train < 0)  # classes ("7", "1"): 7 is -1
 u = problem.X_train[sevens[0]].copy()
 _, kkt_grad, _ = problem.loss_and_gradient(u, 1.0)
 h = 1e-3

@@ -55,6 +55,7 @@ def svm_gradient(seeds: int, points: int, plot: str | None) -> None:
     mnist = load("mnist")
     X, y = mnist.X, mnist.y  # uint8; the rows used are scaled to [0, 1] below
     single = np.zeros((seeds, len(CHECKPOINTS)))
+    single_val = np.zeros((seeds, len(CHECKPOINTS)))  # the paper's Fig. 2 plots both
     flips = np.zeros((seeds, 2))
     multi = np.zeros((seeds, points + 1))
     multi_random = np.zeros((seeds, points + 1))
@@ -75,7 +76,9 @@ def svm_gradient(seeds: int, points: int, plot: str | None) -> None:
 
         for j, iters in enumerate(CHECKPOINTS):
             result = attack(1, iters)
-            single[seed, j] = linear_error(result.X, result.y, Xte, yte)
+            model = SVC(kernel="linear", C=1.0).fit(result.X, result.y)
+            single[seed, j] = np.mean(model.predict(Xte) != yte)
+            single_val[seed, j] = np.mean(model.predict(X[val] / 255) != y[val])
         every_flip = [linear_error(Xtr, flip(ytr, np.array([i])), Xte, yte) for i in range(100)]
         flips[seed] = np.mean(every_flip), np.max(every_flip)
         # Points are added one after another, so the first k of `points` are the k-point attack.
@@ -99,6 +102,7 @@ def svm_gradient(seeds: int, points: int, plot: str | None) -> None:
     print("| steps | " + " | ".join(str(c) for c in CHECKPOINTS) + " |")
     print("| --- |" + " --- |" * len(CHECKPOINTS))
     print("| test error | " + " | ".join(_spread(s) for s in single.T) + " |")
+    print("| validation error | " + " | ".join(_spread(s) for s in single_val.T) + " |")
     print(
         f"\nClean: {_spread(multi[:, 0])}; one random label flip (mean of all 100): "
         f"{_spread(flips[:, 0])}; worst single flip: {_spread(flips[:, 1])}."
@@ -109,29 +113,32 @@ def svm_gradient(seeds: int, points: int, plot: str | None) -> None:
     print("| svm_gradient | " + " | ".join(f"{m:.3f}" for m in multi.mean(0)) + " |")
     print("| random flips | " + " | ".join(f"{m:.3f}" for m in multi_random.mean(0)) + " |")
     if plot:
-        _plot(plot, single, flips, multi, multi_random)
+        _plot(plot, single, single_val, flips, multi, multi_random)
 
 
 def _spread(values: np.ndarray) -> str:
     return f"{values.mean():.3f} [{values.min():.3f}, {values.max():.3f}]"
 
 
-def _plot(path, single, flips, multi, multi_random) -> None:
+def _plot(path, single, single_val, flips, multi, multi_random) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
-    left.plot(CHECKPOINTS, single.mean(0), "o-", label="svm_gradient, 1 point")
+    left.plot(CHECKPOINTS, single.mean(0), "o-", label="test error, 1 point")
     left.fill_between(CHECKPOINTS, single.min(0), single.max(0), alpha=0.2)
-    left.axhline(flips[:, 0].mean(), color="gray", ls="--", label="1 random label flip")
-    left.set(xlabel="gradient steps", ylabel="test error", title="MNIST 7 vs 1, one point")
+    left.plot(CHECKPOINTS, single_val.mean(0), "^:", label="validation error, 1 point")
+    left.axhline(flips[:, 0].mean(), color="gray", ls="--", label="test, 1 random label flip")
+    left.set(xlabel="gradient steps", ylabel="error", title="MNIST 7 vs 1, one point")
     left.legend()
     ks = np.arange(multi.shape[1])
     right.plot(ks, multi.mean(0), "o-", label="svm_gradient")
     right.plot(ks, multi_random.mean(0), "s--", color="gray", label="random label flips")
-    right.set(xlabel="poisoning points (of 100 training)", title="several points")
+    right.set(
+        xlabel="poisoning points (of 100 training)", ylabel="test error", title="several points"
+    )
     right.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=90)

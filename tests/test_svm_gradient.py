@@ -132,3 +132,13 @@ def test_clone_copies_the_validation_set():
     twin = clone(attack)
     assert twin.validation[0] is not X_val and np.array_equal(twin.validation[0], X_val)
     assert np.array_equal(twin.validation[1], y_val)
+
+
+def test_surrogate_is_the_pair_with_signed_labels():
+    X = np.arange(12.0).reshape(6, 2)
+    y = np.array(["p", "x", "q", "p", "x", "q"])
+    problem = ATTACKS.create("svm_gradient", classes=("q", "p")).surrogate(X, y)
+    assert problem.y_train.tolist() == [1.0, -1.0, 1.0, -1.0]
+    assert np.array_equal(problem.X_train, X[[0, 2, 3, 5]])
+    assert np.array_equal(problem.X_val, problem.X_train)  # no validation: the training pair
+    assert np.allclose(problem.K_train, problem.X_train @ problem.X_train.T)

@@ -99,6 +99,9 @@ def lab_ml106(
     test_size: Annotated[int, typer.Option(help="Test rows 60000..60000+test_size-1.")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write results.json and CSVs here.")] = None,
+    report: Annotated[
+        bool, typer.Option(help="With --out, write the HTML report into OUT/report/.")
+    ] = True,
 ) -> None:
     """The ML 106 lab: relabel the first N '1's as '2' and watch the SVC's mistakes."""
     from .labs.ml106 import run_ml106
@@ -116,12 +119,16 @@ def lab_ml106(
         write_lab_results(result, out)
     if as_json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        if out is not None and report:
+            _write_report_and_say(out, Console(stderr=True))  # stdout stays one JSON object
         return
     from .report.lab_tables import print_lab
 
     print_lab(result, console)
     if out is not None:
         console.print(f"Results written to {out}/")
+        if report:
+            _write_report_and_say(out, console)
 
 
 # ---------------------------------------------------------------------- attacks and defenses
@@ -221,6 +228,9 @@ def run_command(
     fast_path: Annotated[
         bool, typer.Option(help="Share one Gram matrix among label-only SVC runs.")
     ] = True,
+    report: Annotated[
+        bool, typer.Option(help="Write the HTML report into OUT/report/ at the end.")
+    ] = True,
 ) -> None:
     """Run a study's grid; finished runs are skipped, so an interrupted study resumes."""
     from .experiment.progress import SweepProgress
@@ -258,6 +268,8 @@ def run_command(
     )
     if summary.failed:
         console.print(f"See the errors: poisonlab results {out} --status failed")
+    if report:
+        _write_report_and_say(out, console)
 
 
 @app.command("results")
@@ -332,6 +344,116 @@ def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+# --------------------------------------------------------------------------------- reports
+
+
+@app.command("report")
+def report_command(
+    directory: Annotated[Path, typer.Argument(help="A study's output directory.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="html: one self-contained index.html; png or svg: one file per figure; "
+            "md: report.md with PNG figures.",
+        ),
+    ] = "html",
+    budgets: Annotated[
+        str | None,
+        typer.Option(help="Budgets the per-class figure shows, e.g. 10,30,100."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option(help="Do not print the tables.")] = False,
+) -> None:
+    """Plots, tables and an HTML page of a stored study, written into DIR/report/."""
+    from .report.build import check_format, print_report, write_report
+
+    check_format(fmt)
+    chosen = None if budgets is None else _parse_int_list(budgets, "--budgets")
+    report, paths = write_report(directory, fmt, budgets=chosen)
+    if not quiet:
+        print_report(report, console)
+    _say_written(paths)
+
+
+def _say_written(paths: list[Path], console: Console = console) -> None:
+    # soft_wrap: a path is printed whole on one line, whatever the terminal's width.
+    if len(paths) == 1:
+        console.print(f"Report written to {paths[0]}", soft_wrap=True)
+    elif paths:
+        console.print(f"Report written to {paths[0].parent}/ ({len(paths)} files)", soft_wrap=True)
+    else:
+        console.print("The study has nothing to plot; no report files written.")
+
+
+def _write_report_and_say(out: Path, where: Console) -> None:
+    """The HTML report at the end of a study (``--no-report`` skips it); says where it is."""
+    from .report.build import write_report
+
+    _, paths = write_report(out, "html")
+    _say_written(paths, where)
+
+
+# ------------------------------------------------------------------------------------ audit
+
+
+@app.command("audit")
+def audit(
+    data: Annotated[
+        str, typer.Argument(help="A .csv, .npz or .parquet file, or mnist, digits, openml:NAME.")
+    ],
+    label: Annotated[
+        str | None, typer.Option(help="Label column (CSV, Parquet) or array (NPZ).")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="Trusted data with the same columns, to compare against.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="Model for confident learning: svc, logreg, knn, ... (zoo names)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for suspicious.csv and the report.")] = Path(
+        "audit"
+    ),
+    fail_on: Annotated[
+        float | None, typer.Option(help="Exit 1 when a row scores above this (default 2.0).")
+    ] = None,
+    write_clean: Annotated[
+        Path | None, typer.Option(help="Write a sanitized copy of the data here.")
+    ] = None,
+    clean_action: Annotated[
+        str, typer.Option(help="drop or relabel the flagged rows in --write-clean.")
+    ] = "drop",
+    seed: Annotated[int, typer.Option(help="Seed for the checks' randomness.")] = 0,
+    top: Annotated[int, typer.Option(help="Rows shown in the terminal.")] = 10,
+) -> None:
+    """Scan a training set for signs of poisoning; exit 1 if a row scores above --fail-on."""
+    from .audit import FAIL_ON
+    from .audit import cli_support as support
+
+    estimator = support.make_estimator(model)
+    source, dataset, ref = support.load_for_audit(
+        data, label, reference, out, write_clean, clean_action
+    )
+    with support.progress_steps() as on_step:
+        result = support.run_and_write(
+            dataset,
+            ref,
+            source=source,
+            label=label or "label",
+            model=estimator,
+            fail_on=FAIL_ON if fail_on is None else fail_on,
+            seed=seed,
+            out=out,
+            clean_to=write_clean,
+            clean_action=clean_action,
+            command=" ".join(["poisonlab", *sys.argv[1:]]),
+            on_step=on_step,
+        )
+    support.print_audit(result, dataset, console, out=out, clean_to=write_clean, top=top)
+    if result.flagged.any():
+        raise typer.Exit(1)
 
 
 # ------------------------------------------------------------------------------- entry point

@@ -86,7 +86,7 @@ class ALFA(BaseAttack):
         Regularization parameter of the attacked SVM.
     gamma : {"scale", "auto"} or float, default="scale"
         RBF kernel width, fixed on the clean samples of the pair as SVC computes it.
-    max_iter : int, default=10
+    max_iter : int, default=30
         Largest number of LP / SVM alternations.
     random_state : None, int or numpy.random.Generator, default=None
         Unused (ALFA is deterministic); kept for the common attack protocol.
@@ -116,7 +116,7 @@ class ALFA(BaseAttack):
         kernel: str = "linear",
         C: float = 1.0,
         gamma: str | float = "scale",
-        max_iter: int = 10,
+        max_iter: int = 30,
         random_state=None,
     ) -> None:
         self.classes = classes
@@ -188,9 +188,9 @@ class ALFA(BaseAttack):
         from sklearn.svm import SVC
 
         keep = np.ones(len(signs), bool) if weights is None else weights > 0
-        # Zero-weight rows are dropped here, not by libsvm: with a precomputed kernel, SVC's
-        # support_ then indexes the reduced set and its decision values are wrong
-        # (scikit-learn 1.9); a zero weight means C_i = 0, so the problem is the same.
+        # Zero-weight rows are dropped here, not by libsvm: when libsvm drops them, SVC's
+        # support_ indexes the reduced set, so decisions on a precomputed kernel are wrong
+        # (scikit-learn 1.9; issues #5150, #25380). A zero weight means C_i = 0: same problem.
         model = SVC(kernel="precomputed", C=self.C)
         model.fit(
             K[np.ix_(keep, keep)],

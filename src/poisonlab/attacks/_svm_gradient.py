@@ -16,7 +16,7 @@ its ``alpha_c``. Differentiating those conditions gives the linear system
 with ``Q_ij = y_i y_j K(x_i, x_j)``, and then
 ``dg_k/du = y_k (K(x_k, x_S) (y_S * dalpha_S/du) + alpha_c y_c dK(x_k, u)/du + db/du)``,
 ``dL/du = -sum_{k: g_k < 0} dg_k/du``. Each step moves ``u`` by a fixed length along the
-normalized gradient and clips it to the feature box.
+normalized gradient, projected onto the box of allowed feature values.
 
 No library implements this derivative for scikit-learn's SVC (secml does, but it is a heavy
 framework with its own classifier classes), so it is written here from the paper.
@@ -29,7 +29,15 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._validation import RANDOM_STATE, Interval, Options, Predicate, resolve_budget
+from .._validation import (
+    RANDOM_STATE,
+    Interval,
+    Options,
+    Predicate,
+    check_params,
+    check_X_y,
+    resolve_budget,
+)
 from ._binary_svm import (
     CLASS_PAIR,
     GAMMA,
@@ -163,6 +171,7 @@ class PoisoningProblem:
     def _gradient(
         self, u: np.ndarray, sign: float, alpha: np.ndarray, y_all: np.ndarray, losses: np.ndarray
     ) -> np.ndarray:
+        """dL/du, shape (n_features,), from the fitted duals ``alpha`` (n + 1,) and losses."""
         n = len(self.y_train)
         alpha_c = alpha[n]
         violated = losses > 0
@@ -301,7 +310,7 @@ class SVMGradient(BaseAttack):
             self.budget, len(y), owner="SVMGradient", available=len(y), what="training samples"
         )
         fixed_sign = self._label_sign(view)
-        problem = self.problem(X, y, view)
+        problem = self._surrogate(X, view)
         low, high = self.box if self.box is not None else (float(X.min()), float(X.max()))
         points, signs, runs = [], [], []
         for _ in range(count):
@@ -330,8 +339,27 @@ class SVMGradient(BaseAttack):
         }
         return PoisonResult(X_out, y_out, np.arange(len(X), len(X) + count, dtype=np.int64), info)
 
-    def problem(self, X: np.ndarray, y: np.ndarray, view: BinaryView) -> PoisoningProblem:
-        """The attacker's surrogate problem on the pair's training rows and validation set."""
+    def surrogate(self, X, y) -> PoisoningProblem:
+        """The attacker's surrogate problem for a training set, before any point is injected.
+
+        Exposes the validation loss and its gradient (``loss_and_gradient``) for study, e.g.
+        the finite-difference comparison in ``benchmarks/bench_svm_poisoning.py``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        PoisoningProblem
+            On the pair's training rows, with labels -1 / +1 (``classes[1]`` is +1).
+        """
+        X, y = check_X_y(X, y, owner="SVMGradient")
+        check_params("SVMGradient", self.get_params(deep=False), self._parameter_constraints)
+        return self._surrogate(X, binary_view(y, self.classes, owner="SVMGradient"))
+
+    def _surrogate(self, X: np.ndarray, view: BinaryView) -> PoisoningProblem:
         X_train = np.asarray(X[view.rows], dtype=float)
         if self.validation is None:
             X_val, y_val = X_train, view.signs

@@ -7,11 +7,14 @@ inside the functions that need them, so that importing poisonlab stays fast.
 # Importing a detector or mitigation module registers it.
 from . import (  # noqa: F401
     _activation_clustering,
+    _confident_learning,
     _knn_label,
     _label_stats,
     _outliers,
+    _output_shift,
     _partition,
     _regularization,
+    _roni,
     _spectral,
     _strip,
     _trimmed,

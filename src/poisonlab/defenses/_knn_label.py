@@ -22,10 +22,12 @@ class KNNLabel(BaseDetector):
 
     For each sample, the score is the largest fraction of its ``n_neighbors`` nearest
     neighbours (the sample itself excluded) that share one label *other than* its own; that
-    label is its suggested label (``info["suggested_labels"]``). A sample is flagged when the
-    score reaches ``confidence`` (Paudice et al.'s threshold eta): for ``confidence > 0.5``
-    exactly their rule "the most common neighbour label holds at least eta of the votes and
-    differs from the sample's"; at 0.5 an even split is flagged too. With ``action="relabel"``,
+    label is its suggested label (``info["suggested_labels"]``). When that label only ties the
+    sample's own label, the score is lowered by half a vote (1 / (2 k)): a tie is no majority
+    against the sample. A sample is flagged when the score reaches ``confidence`` (Paudice et
+    al.'s threshold eta): their rule "the most common neighbour label holds at least eta of the
+    votes and differs from the sample's", ties going to the sample's label. With
+    ``action="relabel"``,
     :meth:`fit_resample` gives flagged samples their suggested label instead of dropping them.
 
     Neighbours are searched in the first ``n_components`` principal components (PCA fitted on
@@ -114,9 +116,13 @@ class KNNLabel(BaseDetector):
         votes = self.y_fit_[neighbors]  # (n, k) neighbour labels
         # fractions[i, c]: share of i's neighbours labelled classes_[c]; own label zeroed out.
         fractions = (votes[:, :, None] == self.classes_[None, None, :]).mean(axis=1)
+        own = fractions[np.arange(len(X)), np.searchsorted(self.classes_, y).clip(0, None)]
+        own = np.where(np.isin(y, self.classes_), own, 0.0)
         fractions[y[:, None] == self.classes_[None, :]] = 0.0
         best = fractions.argmax(axis=1)
         scores = fractions[np.arange(len(X)), best]
+        # A tie with the sample's own label is no majority against it: half a vote less.
+        scores = np.where(scores == own, scores - 0.5 / self.n_neighbors, scores)
         if self.suspect_labels is not None:
             suspect = np.isin(y.astype(str), [str(s) for s in self.suspect_labels])
             scores = np.where(suspect, scores, 0.0)

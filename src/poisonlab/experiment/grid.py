@@ -28,7 +28,10 @@ class RunSpec:
     config : dict
         ``experiment``, ``dataset``, ``model``, ``attack``, ``defense``, ``seed``, ``metrics``.
     run_seed : int
-        Hashed from the repetition's seed and the run id.
+        Hashed from the repetition's seed and the run id; seeds the detector.
+    attack_seed : int
+        Hashed from the repetition's seed, the dataset and the attack's configuration only, so
+        that every model and defense of a repetition sees the same poisoned training set.
     origin : dict
         Where each part came from in the spec (``{"attack": "attacks[1]", ...}``), for messages.
     """
@@ -37,6 +40,7 @@ class RunSpec:
     key: str
     config: dict[str, Any]
     run_seed: int
+    attack_seed: int
     origin: dict[str, Any]
 
     @property
@@ -183,7 +187,16 @@ def _run(
         "attack_params": attack_origin,
         "defense": f"defenses[{defense_index}]",
     }
-    return RunSpec(run_id, run_key(config), config, derive_seed(seed, run_id), origin)
+    attack_seed = derive_seed(seed, attack_seed_id(dataset.as_config(), attack.name, attack_params))
+    return RunSpec(run_id, run_key(config), config, derive_seed(seed, run_id), attack_seed, origin)
+
+
+def attack_seed_id(dataset: dict[str, Any], attack: str, params: dict[str, Any]) -> str:
+    """What an attack's seed is hashed from, besides the repetition's seed: the dataset config
+    and the attack with its parameters (not the model, the defense or the study's name)."""
+    from .store import canonical_json
+
+    return f"{canonical_json(dataset)}/{labelled(attack, params)}"
 
 
 def _check_unique_ids(runs: list[RunSpec]) -> None:
@@ -203,4 +216,4 @@ def _check_unique_ids(runs: list[RunSpec]) -> None:
         seen[run.run_id] = run
 
 
-__all__ = ["RunSpec", "attack_variants", "defense_variants", "expand", "labelled"]
+__all__ = ["RunSpec", "attack_seed_id", "attack_variants", "defense_variants", "expand"]

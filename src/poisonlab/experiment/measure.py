@@ -1,10 +1,10 @@
 """What is measured per run: a registry of metrics, each a function of one :class:`Outcome`.
 
 Built in: ``accuracy``, ``per_class`` (by predicted class as the ML 106 lab counts, and by true
-class), ``confusion``, ``success_rate`` (where the attack defines one) and ``detection``
-(precision, recall, F1, ROC-AUC and PR-AUC of the detector against the true poison indices).
-Other metrics plug in with :func:`register_metric`; e.g. certified accuracy of partition
-ensembles registers a function that returns None for models that certify nothing.
+class), ``confusion``, ``success_rate`` (where the attack defines one), ``detection``
+(precision, recall, F1, ROC-AUC and PR-AUC of the detector against the true poison indices) and
+``certified_accuracy`` (models with a ``certified_accuracy(X, y)`` method, such as partition
+ensembles; None for the others). Other metrics plug in with :func:`register_metric`.
 """
 
 from __future__ import annotations
@@ -117,9 +117,26 @@ def _detection(o: Outcome) -> dict[str, Any] | None:
     return evaluate_detection(o.detection, truth)
 
 
+@register_metric("certified_accuracy")
+def _certified_accuracy(o: Outcome) -> list[dict[str, Any]] | None:
+    # Models that certify their predictions (partition ensembles) say so with this method:
+    # rows {radius, certified_accuracy, n_certified}; every other model certifies nothing.
+    certify = getattr(o.model, "certified_accuracy", None)
+    if certify is None:
+        return None
+    return certify(o.X_test, o.y_test)
+
+
 #: Metrics a study computes when its spec does not list any (a fixed list, so that the configs,
 #: and hence the run keys, do not depend on which modules happen to have registered metrics).
-DEFAULT_METRICS = ("accuracy", "per_class", "confusion", "success_rate", "detection")
+DEFAULT_METRICS = (
+    "accuracy",
+    "per_class",
+    "confusion",
+    "success_rate",
+    "detection",
+    "certified_accuracy",
+)
 
 
 def default_metrics() -> list[str]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .gallery import gallery_arrays
 from .grid import RunSpec
 from .measure import KnownPredictions, Outcome, measure
 from .seeds import derive_seed
@@ -30,10 +31,15 @@ from .store import ResultStore, RunRecord, canonical_json, utc_now
 
 @dataclass(frozen=True)
 class Batch:
-    """Runs executed together by one worker; ``shared``: on one shared kernel."""
+    """Runs executed together by one worker.
+
+    ``shared``: on one shared kernel, fitted by ``threads`` threads (libsvm releases the GIL,
+    and the threads share the kernel's cache of class pairs, as the lab does).
+    """
 
     runs: list[RunSpec]
     shared: bool = False
+    threads: int = 1
 
 
 @dataclass(frozen=True)
@@ -142,15 +148,15 @@ def plan_batches(
     ----------
     runs : list of RunSpec
     n_workers : int, default=1
-        Workers the batches are spread over: a fast-path group is cut into up to
-        ``2 * n_workers`` chunks (each builds its own kernel) so that every worker has work and
-        progress is saved as chunks finish.
+        Workers the batches are spread over: a fast-path group is cut into ``n_workers``
+        chunks (each builds its own kernel), each fitted by ``cpu_count // n_workers`` threads.
     fast_path : bool, default=True
     memory_budget : int, optional
         Bytes a shared-kernel context may use (default: :func:`default_memory_budget`). A group
         over the budget takes the plain path; the results are the same, only slower.
     """
     budget = default_memory_budget(n_workers) if memory_budget is None else memory_budget
+    threads = max(1, (os.cpu_count() or 1) // max(1, n_workers))
     groups: dict[str, list[RunSpec]] = {}
     batches: list[Batch] = []
     for run in runs:
@@ -164,9 +170,11 @@ def plan_batches(
         if fast_path_bytes(len(split.y_train), len(split.y_test)) > budget:
             batches.extend(Batch([run]) for run in group)
             continue
-        chunks = min(len(group), 1 if n_workers <= 1 else 2 * n_workers)
+        chunks = min(len(group), n_workers)
         size = math.ceil(len(group) / chunks)
-        batches.extend(Batch(group[i : i + size], True) for i in range(0, len(group), size))
+        batches.extend(
+            Batch(group[i : i + size], True, threads) for i in range(0, len(group), size)
+        )
     return batches
 
 
@@ -200,12 +208,13 @@ class _Fitter:
 
 
 def _detect(detector, X, y, split, attack, sanitize: bool):
-    """Run a detector; returns (detection, truth rows offset, rows to keep, labels to train on).
+    """Run a detector; returns (detection, rows to train on or None for all, labels).
 
     Train-scope detectors score the poisoned training rows and, when ``sanitize``, drop (or
-    relabel) what they flag. Test-scope detectors (e.g. STRIP) score test inputs: the clean
-    test set, followed by its triggered copy when the attack has a trigger, whose rows are the
-    true poisons.
+    relabel, by their own ``action``) what they flag, through their ``fit_resample``.
+    Test-scope detectors (e.g. STRIP) score test inputs: the clean test set, followed by its
+    triggered copy when the attack has a trigger, whose rows are the true poisons; they leave
+    training alone.
     """
     from ..defenses import DetectionResult
 
@@ -221,7 +230,7 @@ def _detect(detector, X, y, split, attack, sanitize: bool):
     detection = detector.detection_
     if not sanitize:
         return detection, None, y
-    if len(X_kept) == len(X):  # relabelled: every row kept
+    if len(X_kept) == len(X):  # every row kept: relabelled, or nothing flagged
         return detection, None, y_kept
     return detection, np.flatnonzero(~detection.flagged), y
 
@@ -283,7 +292,9 @@ def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[s
     attack = make_attack(run.config["attack"])
     X, y, poison_indices = split.X_train, split.y_train, np.empty(0, dtype=np.int64)
     if attack is not None:
-        result = _timed(timings, "poison", lambda: attack.poison(X, y, random_state=run.run_seed))
+        result = _timed(
+            timings, "poison", lambda: attack.poison(X, y, random_state=run.attack_seed)
+        )
         X, y, poison_indices = result.X, result.y, result.poison_indices
         budget = int(result.info.get("budget", len(poison_indices)))
     else:
@@ -301,6 +312,17 @@ def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[s
     predict, y_pred, model, fit_seconds = fitter.fit_predict(run, X, y_fit, rows)
     timings["fit"] = fit_seconds
     arrays["y_pred"] = y_pred
+    arrays.update(
+        gallery_arrays(
+            split.y_train,
+            X,
+            y,
+            poison_indices,
+            attack=attack,
+            X_test=split.X_test,
+            y_test=split.y_test,
+        )
+    )
     known_X, known_y = split.X_test, y_pred
     if attack is not None and hasattr(attack, "apply_trigger"):
         X_trig = attack.apply_trigger(split.X_test)
@@ -312,6 +334,8 @@ def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[s
     if detection is not None and detector.scope == "test":
         n = len(split.X_test)
         truth = np.arange(n, len(detection.scores), dtype=np.int64)
+        # Reports read which scored rows are poisoned from the store (not poison_indices here).
+        arrays["detector_truth"] = truth
     outcome = Outcome(
         classes=classes,
         y_test=split.y_test,
@@ -338,8 +362,14 @@ def execute_batch(batch: Batch) -> Iterator[RunOutput]:
 
         context = SharedKernelSVC(make_model(batch.runs[0].config["model"]), split.X_train)
     fitter = _Fitter(split, context)
-    for run in batch.runs:
-        yield execute_run(run, fitter, classes)
+    if batch.threads <= 1 or len(batch.runs) == 1:
+        for run in batch.runs:
+            yield execute_run(run, fitter, classes)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=batch.threads) as pool:
+        yield from pool.map(lambda run: execute_run(run, fitter, classes), batch.runs)
 
 
 def run_batch(batch: Batch) -> list[RunOutput]:

@@ -364,12 +364,26 @@ def model_class(name: str) -> type:
     return cls
 
 
-def make_estimator(model: ModelSpec) -> Any:
-    """A fresh unfitted estimator for a model entry (zoo name or allowed import path)."""
-    if "." not in model.name:
-        from ..models.zoo import make_model
+#: Kinds of mitigations that are classifiers, usable as a study's model.
+MODEL_MITIGATION_KINDS = ("certified", "robust training")
 
-        return make_model(model.name, **model.params)
+
+def _model_mitigations() -> dict[str, type]:
+    from ..defenses import MITIGATIONS
+
+    return {n: c for n, c in MITIGATIONS.items() if c.kind in MODEL_MITIGATION_KINDS}
+
+
+def make_estimator(model: ModelSpec) -> Any:
+    """A fresh unfitted estimator for a model entry: a zoo name, a classifier mitigation
+    (e.g. ``partition_ensemble``, whose ``estimator`` parameter is itself a model entry such
+    as ``{ name = "svc" }``) or an allowed import path."""
+    if "." not in model.name:
+        from ..models.zoo import MODELS, make_model
+
+        if model.name in MODELS:
+            return make_model(model.name, **model.params)
+        return _make_mitigation(model)
     cls = model_class(model.name)
     valid = cls().get_params(deep=False)
     unknown = sorted(set(model.params) - set(valid))
@@ -380,15 +394,28 @@ def make_estimator(model: ModelSpec) -> Any:
     return cls(**model.params)
 
 
+def _make_mitigation(model: ModelSpec) -> Any:
+    from .._validation import check_params
+    from ..defenses import MITIGATIONS
+
+    cls = _model_mitigations()[model.name]
+    params = dict(model.params)
+    if isinstance(params.get("estimator"), Mapping):
+        params["estimator"] = make_estimator(ModelSpec.model_validate(params["estimator"]))
+    estimator = MITIGATIONS.create(model.name, **params)
+    check_params(cls.__name__, estimator.get_params(deep=False), cls._parameter_constraints)
+    return estimator
+
+
 def _check_model(path: str, m: ModelSpec) -> list[str]:
     if "." not in m.name:
         from ..models.zoo import MODELS
 
-        if m.name not in MODELS:
+        if m.name not in MODELS and m.name not in _model_mitigations():
             return [
-                f"{path}.name: unknown model {m.name!r}; known: {', '.join(MODELS)}, or an "
-                f"import path in {', '.join(ALLOWED_MODEL_PACKAGES)} "
-                "(e.g. sklearn.tree.DecisionTreeClassifier)."
+                f"{path}.name: unknown model {m.name!r}; known: {', '.join(MODELS)}, the "
+                f"mitigations {', '.join(_model_mitigations())}, or an import path in "
+                f"{', '.join(ALLOWED_MODEL_PACKAGES)} (e.g. sklearn.tree.DecisionTreeClassifier)."
             ]
     try:
         make_estimator(m)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import __version__
 from ..attacks import ATTACKS
+from ..experiment.gallery import gallery_arrays
 from ..experiment.ids import make_run_id, run_config
 from ..experiment.measure import KnownPredictions, Outcome, default_metrics, measure
 from ..experiment.seeds import derive_seed
@@ -135,9 +136,14 @@ def write_lab_store(result: LabResult, out: Path) -> None:
                 total_seconds=run.seconds,
                 finished=utc_now(),
             )
+            poison_indices = np.asarray(run.poison_indices, dtype=np.int64)
             store.write_run(
                 record,
-                {"y_pred": run.y_pred, "poison_indices": np.asarray(run.poison_indices)},
+                {
+                    "y_pred": run.y_pred,
+                    "poison_indices": poison_indices,
+                    **gallery_arrays(split.y_train, split.X_train, y_train, poison_indices),
+                },
             )
 
 

@@ -2,33 +2,42 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
 from sklearn.base import BaseEstimator
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MinMaxScaler
-from sklearn.svm import SVC, LinearSVC
 
 
-def _scaled(model: BaseEstimator) -> Pipeline:
+def _scaled(model: BaseEstimator) -> BaseEstimator:
     # Gradient-based and linear models converge badly on raw 0..255 pixels; kernel SVC with
     # gamma='scale', k-NN and trees do not need it (and the lab's SVC must see raw pixels).
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
     return Pipeline([("scale", MinMaxScaler()), ("model", model)])
+
+
+def _lazy(module: str, name: str, **params: Any) -> Callable[[], BaseEstimator]:
+    # Imported on first use: sklearn.ensemble and sklearn.neural_network alone take ~0.7 s to
+    # import, which every command validating a model name would otherwise pay.
+    def factory() -> BaseEstimator:
+        return getattr(importlib.import_module(module), name)(**params)
+
+    return factory
 
 
 #: name -> (factory of the unconfigured estimator, whether it is wrapped in a scaling pipeline)
 MODELS: dict[str, tuple[Callable[[], BaseEstimator], bool]] = {
-    "svc": (lambda: SVC(random_state=42), False),
-    "linear_svc": (lambda: LinearSVC(random_state=42), True),
-    "logreg": (lambda: LogisticRegression(max_iter=1000), True),
-    "knn": (lambda: KNeighborsClassifier(), False),
-    "random_forest": (lambda: RandomForestClassifier(random_state=42, n_jobs=1), False),
-    "mlp": (lambda: MLPClassifier(random_state=42, max_iter=300), True),
+    "svc": (_lazy("sklearn.svm", "SVC", random_state=42), False),
+    "linear_svc": (_lazy("sklearn.svm", "LinearSVC", random_state=42), True),
+    "logreg": (_lazy("sklearn.linear_model", "LogisticRegression", max_iter=1000), True),
+    "knn": (_lazy("sklearn.neighbors", "KNeighborsClassifier"), False),
+    "random_forest": (
+        _lazy("sklearn.ensemble", "RandomForestClassifier", random_state=42, n_jobs=1),
+        False,
+    ),
+    "mlp": (_lazy("sklearn.neural_network", "MLPClassifier", random_state=42, max_iter=300), True),
 }
 
 

@@ -1,0 +1,146 @@
+"""Confident learning (cleanlab) on out-of-fold predicted probabilities."""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from .._validation import RANDOM_STATE, Interval, Options, Predicate
+from ._common import default_estimator, require_training_set, seed_from, with_probabilities
+from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
+
+FILTERS = (
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "both",
+    "confident_learning",
+    "predicted_neq_given",
+)
+RANK_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+
+
+def _is_classifier(value: Any) -> bool:
+    return hasattr(value, "fit") and hasattr(value, "get_params") and hasattr(value, "predict")
+
+
+@DETECTORS.register("confident_learning")
+class ConfidentLearning(BaseDetector):
+    """Label issues found by cleanlab's confident learning on out-of-fold probabilities.
+
+    Out-of-fold class probabilities come from ``cross_val_predict`` of a clone of ``estimator``
+    (``StratifiedKFold(n_splits, shuffle=True)``, seeded from ``random_state``); an estimator
+    without ``predict_proba`` (e.g. ``SVC()``) is wrapped in ``CalibratedClassifierCV``.
+    cleanlab's ``find_label_issues`` (``filter_by``) decides which samples are issues and
+    ``cleanlab.rank.get_label_quality_scores`` (``rank_by``) ranks them.
+
+    **Scores.** ``score = issue + (1 - label quality)``: cleanlab's issues score in [1, 2],
+    the rest in [0, 1], and within each group lower label quality scores higher. The default
+    threshold, 1, therefore flags exactly cleanlab's issues, while ``contamination`` or a
+    ``threshold`` can still cut the ranking elsewhere. ``info`` holds ``label_quality``,
+    ``pred_probs`` (n_samples, n_classes), ``classes`` and ``suggested_labels`` (the
+    most probable class), used by ``action="relabel"``.
+
+    The detector is transductive: it scores the samples it was fitted on.
+
+    Parameters
+    ----------
+    estimator : scikit-learn classifier, optional
+        Default: PCA(50) + 10-nearest-neighbour classifier (fast at 60,000 samples; see
+        docs/defenses.md for calibrated SVC, which is slower and not better here).
+    n_splits : int, default=5
+        Cross-validation folds.
+    filter_by : str, default="prune_by_noise_rate"
+        cleanlab's ``find_label_issues`` method.
+    rank_by : str, default="self_confidence"
+        cleanlab's label-quality score.
+    action : {"drop", "relabel"}, default="drop"
+    threshold, contamination : float, optional
+        See :meth:`BaseDetector.flag`.
+    random_state : None, int or numpy.random.Generator
+        Seeds the folds (and the default estimator's PCA).
+    """
+
+    reference = (
+        "Northcutt, Jiang & Chuang, 'Confident Learning: Estimating Uncertainty in Dataset "
+        "Labels' (JAIR 2021); the cleanlab library."
+    )
+    _parameter_constraints = {
+        "estimator": [Options(None), Predicate(_is_classifier, "a scikit-learn classifier")],
+        "n_splits": [Interval(Integral, 2, None)],
+        "filter_by": [Options(*FILTERS)],
+        "rank_by": [Options(*RANK_METHODS)],
+        "action": [Options("drop", "relabel")],
+        **FLAG_CONSTRAINTS,
+        "random_state": RANDOM_STATE,
+    }
+
+    def __init__(
+        self,
+        *,
+        estimator=None,
+        n_splits: int = 5,
+        filter_by: str = "prune_by_noise_rate",
+        rank_by: str = "self_confidence",
+        action: str = "drop",
+        threshold: float | None = None,
+        contamination: float | None = None,
+        random_state=None,
+    ) -> None:
+        self.estimator = estimator
+        self.n_splits = n_splits
+        self.filter_by = filter_by
+        self.rank_by = rank_by
+        self.action = action
+        self.threshold = threshold
+        self.contamination = contamination
+        self.random_state = random_state
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
+        from cleanlab.filter import find_label_issues
+        from cleanlab.rank import get_label_quality_scores
+
+        classes, labels = np.unique(y, return_inverse=True)
+        smallest = np.bincount(labels).min()
+        if smallest < self.n_splits:
+            raise ValueError(
+                f"The 'n_splits' parameter of ConfidentLearning must be at most the size of the "
+                f"smallest class ({smallest}); got {self.n_splits}."
+            )
+        pred_probs = self._out_of_fold_probabilities(X, labels, seed_from(rng), seed_from(rng))
+        # n_jobs=1: no worker processes, and the same result on every machine.
+        issues = find_label_issues(labels, pred_probs, filter_by=self.filter_by, n_jobs=1)
+        quality = get_label_quality_scores(labels, pred_probs, method=self.rank_by)
+        self.X_fit_ = X
+        self.scores_ = issues.astype(np.float64) + (1.0 - quality)
+        self.info_ = {
+            "classes": classes,
+            "pred_probs": pred_probs,
+            "label_quality": quality,
+            "suggested_labels": classes[pred_probs.argmax(axis=1)],
+        }
+
+    def _out_of_fold_probabilities(
+        self, X: np.ndarray, labels: np.ndarray, fold_seed: int, model_seed: int
+    ) -> np.ndarray:
+        """(n_samples, n_classes) probabilities, each from a model that did not see the sample."""
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        model = (
+            default_estimator(model_seed, X.shape[1])
+            if self.estimator is None
+            else with_probabilities(self.estimator)
+        )
+        folds = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=fold_seed)
+        return cross_val_predict(model, X, labels, cv=folds, method="predict_proba")
+
+    def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+        require_training_set("ConfidentLearning", self.X_fit_, X)
+        return self.scores_.copy()
+
+    def _default_threshold(self, scores: np.ndarray) -> float:
+        return 1.0
+
+    def _info(self) -> dict[str, Any]:
+        return dict(self.info_)

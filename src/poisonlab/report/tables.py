@@ -1,0 +1,112 @@
+"""The report's tables as plain rows of text, shared by the terminal (rich), Markdown and HTML.
+
+Every value is read from the store; means and spreads are over the seeds of a series' runs at
+one budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .study import SCALARS, StudyData, budget_of, scalar
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """A table of strings: a title, column names and rows (all plain text, escaped later)."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    note: str = ""
+
+
+def mean_text(values: list[float | None], digits: int = 3) -> str:
+    """``mean`` or ``mean ± sd`` (sample sd over seeds); ``–`` when nothing was measured."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return "–"
+    mean = float(np.mean(present))
+    if len(present) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {float(np.std(present, ddof=1)):.{digits}f}"
+
+
+def summary_table(study: StudyData) -> TextTable:
+    """One row per series and budget: seeds, and the mean of each scalar metric measured."""
+    metrics = [m for m in SCALARS if any(scalar(r, m) is not None for r in study.runs)]
+    several = study.several_datasets
+    columns = [
+        *(["dataset"] if several else []),
+        "model",
+        "attack",
+        "defense",
+        "budget",
+        "seeds",
+        *(SCALARS[m].column for m in metrics),
+    ]
+    rows = []
+    for key, runs in study.series().items():
+        for budget in sorted({budget_of(r) for r in runs}):
+            at = [r for r in runs if budget_of(r) == budget]
+            rows.append(
+                [
+                    *([key.dataset] if several else []),
+                    key.model,
+                    key.attack,
+                    key.defense,
+                    str(budget),
+                    str(len(at)),
+                    *(mean_text([scalar(r, m) for r in at]) for m in metrics),
+                ]
+            )
+    n_seeds = len({r.seed for r in study.runs})
+    note = "mean ± sample standard deviation over seeds" if n_seeds > 1 else ""
+    n = len(study.runs)
+    return TextTable(f"Summary: {n} run{'' if n == 1 else 's'}", columns, rows, note)
+
+
+def failed_table(study: StudyData) -> TextTable | None:
+    """The failed runs and their errors, or None when every run finished."""
+    if not study.failed:
+        return None
+    rows = [[r.run_id, r.error or ""] for r in study.failed]
+    return TextTable(f"Failed runs: {len(study.failed)}", ["run", "error"], rows)
+
+
+def per_class_table(
+    classes: list[str], columns: dict[str, list[int]], title: str, note: str
+) -> TextTable:
+    """Counts per class, one column per named list (e.g. ``incorrect (by predicted), N=100``)."""
+    rows = [[c, *(str(v[i]) for v in columns.values())] for i, c in enumerate(classes)]
+    return TextTable(title, ["class", *columns], rows, note)
+
+
+def to_markdown(table: TextTable) -> str:
+    """A GitHub-flavoured Markdown table (pipes and backslashes in cells escaped)."""
+
+    def cell(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+    lines = [f"### {cell(table.title)}", ""]
+    lines.append("| " + " | ".join(cell(c) for c in table.columns) + " |")
+    lines.append("|" + "|".join(" --- " for _ in table.columns) + "|")
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.rows]
+    if table.note:
+        lines += ["", cell(table.note)]
+    return "\n".join(lines) + "\n"
+
+
+def to_rich(table: TextTable):
+    """A :class:`rich.table.Table` (markup off in every cell: names are data, not markup)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    out = Table(title=Text(table.title), caption=Text(table.note) if table.note else None)
+    for column in table.columns:
+        out.add_column(Text(column), overflow="fold")
+    for row in table.rows:
+        out.add_row(*(Text(v) for v in row))
+    return out
