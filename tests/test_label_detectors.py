@@ -52,7 +52,12 @@ def test_label_stats_trusted_sample_is_a_homogeneity_test():
 
 @pytest.mark.parametrize(
     ("reference", "message"),
-    [({"a": 1}, "lacks classes"), ({"a": 1, "b": 0}, "count 0"), (["a", "c"], "absent")],
+    [
+        ({"a": 1}, "lacks \\['b'\\]"),
+        ({"a": 1, "b": 0}, "count 0 for \\['b'\\]"),
+        ({"a": 1, "b": -1}, "non-negative"),
+        (["a", "c"], "absent"),
+    ],
 )
 def test_label_stats_bad_reference_is_named(reference, message):
     X, y = two_class_counts(3, 2)
@@ -89,6 +94,20 @@ def test_knn_label_suspect_labels_restrict_flags():
         "knn_label", n_neighbors=4, n_components=None, suspect_labels=["a"]
     ).detect(X, y)
     assert result.scores[2] == 0.0 and not result.flagged.any()
+
+
+def test_knn_label_toward_labels_count_only_those_votes():
+    # 'c' at 2.5 sits among 'a' (0..4) and has one 'b' neighbour (at 5)
+    X = np.array([0, 1, 2, 2.5, 3, 4.2, 5, 6, 7, 8])[:, None]
+    y = np.array(["a", "a", "a", "c", "a", "a", "b", "b", "b", "b"])
+    detector = DETECTORS.create(
+        "knn_label", n_neighbors=4, n_components=None, toward_labels=["b"], confidence=0.2
+    )
+    result = detector.detect(X, y)
+    # row 3's neighbours (x = 2, 3, 1, 4.2) are all 'a', not 'b': score 0; row 5 (x = 4.2,
+    # 'a') has neighbours at x = 5, 3, 2.5, 6, two of them 'b': score 2/4.
+    assert result.scores[3] == 0.0 and result.info["suggested_labels"][3] == "c"
+    assert result.scores[5] == 0.5 and result.info["suggested_labels"][5] == "b"
 
 
 def test_knn_label_scores_new_points_against_the_training_set():
@@ -345,3 +364,20 @@ def test_output_shift_on_the_lab_reaches_f1_09_and_names_1_and_2(lab100):
     ).detect(X, y)
     assert "2" in result.info["moved_up"] and result.info["moved_down"] == ["1"]
     assert evaluate_detection(result, flipped)["f1"] >= 0.9
+
+
+@pytest.mark.slow
+def test_label_stats_then_directional_knn_on_the_lab_reaches_f1_09(lab100):
+    """The documented combination needs only trusted labels, no trusted model."""
+    X, y, flipped, trusted, _ = lab100
+    stats = DETECTORS.create("label_stats", reference=list(trusted.y)).detect(X, y).info
+    assert stats["grown"] == ["2"] and stats["shrunk"] == ["1"]
+    result = DETECTORS.create(
+        "knn_label",
+        suspect_labels=stats["grown"],
+        toward_labels=stats["shrunk"],
+        confidence=0.2,
+        random_state=0,
+    ).detect(X, y)
+    assert evaluate_detection(result, flipped)["f1"] >= 0.9
+    assert set(result.info["suggested_labels"][result.flagged]) == {"1"}
