@@ -86,9 +86,8 @@ def main() -> None:
             seconds, metrics = run(RUNS[name])
             times.append(seconds)
         best[name] = min(times)
-        quality = " ".join(
-            f"{k}={v:.3f}" for k, v in metrics.items() if k in ("precision", "recall", "f1", "roc_auc")
-        )
+        shown = ("precision", "recall", "f1", "roc_auc")
+        quality = " ".join(f"{k}={v:.3f}" for k, v in metrics.items() if k in shown)
         ratio = best[name] / best["baseline PCA(64)"]
         print(f"{name:24s} {best[name]:7.1f} s  x{ratio:5.2f} of baseline  {quality}", flush=True)
 
