@@ -248,6 +248,37 @@ def test_detection_truth_prefers_the_stored_truth(tmp_path):
         study.store.close()
 
 
+def test_a_study_of_failed_runs_reports_their_errors_escaped(tmp_path):
+    from poisonlab.experiment.store import RunRecord, run_key
+
+    config = {"attack": "a"}
+    with ResultStore(tmp_path) as store:
+        store.set_meta({"experiment": "broken", "spec": 'name = "broken"\n'})
+        store.write_run(
+            RunRecord(
+                key=run_key(config),
+                run_id="broken/m/a/none/seed0",
+                experiment="broken",
+                dataset="d",
+                model="m",
+                attack="a",
+                defense="none",
+                seed=0,
+                run_seed=0,
+                budget=None,
+                status="failed",
+                error="ValueError: <b>bad</b> input",
+                config=config,
+            )
+        )
+    report, [index] = write_report(tmp_path, "html")
+    assert report.figures == [] and report.summary.rows == []
+    assert report.failed.rows == [["broken/m/a/none/seed0", "ValueError: <b>bad</b> input"]]
+    html = index.read_text()
+    assert "The study has no finished runs yet." in html
+    assert "ValueError: &lt;b&gt;bad&lt;/b&gt; input" in html
+
+
 # ------------------------------------------------------------------------------ the lab
 
 

@@ -158,12 +158,15 @@ def metric_figures(study: StudyData) -> list[ReportFigure]:
                 ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
         n_seeds = len({r.seed for r in study.runs})
         band = " Band: lowest to highest over seeds." if n_seeds > 1 else ""
+        dashed = (
+            " Dashed: runs without an attack." if any(k.attack == "none" for k in series) else ""
+        )
         out.append(
             ReportFigure(
                 f"metric_{name}",
                 f"{title} versus poison budget",
                 f"One line per model, attack and defense; points are means over {n_seeds} "
-                f"seed{'s' if n_seeds > 1 else ''}.{band} Dashed: runs without an attack.",
+                f"seed{'s' if n_seeds > 1 else ''}.{band}{dashed}",
                 fig,
             )
         )
