@@ -78,7 +78,7 @@ budget = [0, 40]
 name = "none"
 
 [[defenses]]
-name = "outliers"
+name = "strip"
 """
 
 
@@ -331,7 +331,9 @@ def test_markdown_report_has_tables_figures_and_spec(lab_dir):
     names = sorted(p.name for p in paths)
     assert "report.md" in names and "per_class_1.png" in names
     text = (lab_dir / "report" / "report.md").read_text()
-    assert "| model | attack | defense | budget |" in text
+    # One model, attack and defense: named once in the title, not repeated in columns.
+    assert "### Summary: 3 runs of mnist · svc · label_flip[" in text
+    assert "| budget | seeds | accuracy | success |" in text
     assert "![Mistakes per class" in text and "```toml" in text
 
 
@@ -424,12 +426,28 @@ def test_backdoor_study_shows_triggered_inputs(backdoor_dir):
 
 
 @pytest.mark.slow
+def test_test_time_detector_curve_uses_the_triggered_rows(backdoor_dir):
+    from poisonlab.report.figures import area, detection_truth, roc_points
+
+    study = load_study(backdoor_dir)
+    try:
+        [run] = [r for r in study.runs if r.defense == "strip" and r.budget == 40]
+        scores = study.arrays(run)["detector_scores"]
+        truth = detection_truth(study, run, len(scores))
+    finally:
+        study.store.close()
+    # STRIP scores the 300 clean test inputs, then their 300 triggered copies.
+    assert len(scores) == 600 and truth[300:].all() and not truth[:300].any()
+    assert area(*roc_points(truth, scores)) == pytest.approx(run.metrics["detection"]["roc_auc"])
+
+
+@pytest.mark.slow
 def test_run_cli_writes_the_report(tmp_path):
     spec = tmp_path / "spec.toml"
     # One run, no detector: the command's own work (running, then reporting) is what is tested.
     spec.write_text(
         BACKDOOR_SPEC.replace("budget = [0, 40]", "budget = [20]").replace(
-            '[[defenses]]\nname = "outliers"\n', ""
+            '[[defenses]]\nname = "strip"\n', ""
         )
     )
     done = run_cli("run", str(spec), "-o", str(tmp_path / "o"))

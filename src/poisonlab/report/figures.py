@@ -521,7 +521,9 @@ def detector_figures(study: StudyData) -> list[ReportFigure]:
             ReportFigure(
                 f"detection_{i + 1}",
                 f"Detectors: {_series_title(study, record)}",
-                f"Scores of each detector against the true poisoned rows, N={top}, seed {seed}."
+                "Each detector's scores against the truly poisoned rows: the training rows "
+                "the attack changed or added, or, for a detector of test inputs (e.g. STRIP), "
+                f"the triggered copies of the test inputs. N={top}, seed {seed}."
                 + _left_out(min(len(keys), MAX_SERIES), len(keys)),
                 fig,
             )
