@@ -138,6 +138,21 @@ def test_outliers_find_the_far_point_of_a_class(method):
     assert np.argmax(result.scores) == 5 and result.flagged[5]
 
 
+def test_outliers_scores_are_per_class_robust_z_scores_of_lof():
+    from sklearn.neighbors import LocalOutlierFactor
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(50, 3))
+    y = np.array(["a", "b"] * 25)
+    scores = DETECTORS.create("outliers", method="lof", n_neighbors=5, n_components=None)
+    scores = scores.detect(X, y).scores
+    for label in ("a", "b"):
+        rows = y == label
+        raw = -LocalOutlierFactor(n_neighbors=5).fit(X[rows]).negative_outlier_factor_
+        mad = 1.4826 * np.median(np.abs(raw - np.median(raw)))
+        assert scores[rows] == pytest.approx((raw - np.median(raw)) / mad)
+
+
 def test_outliers_scores_new_points_with_the_class_model():
     rng = np.random.default_rng(1)
     X = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal(20, 1, (30, 2))])
