@@ -14,7 +14,7 @@ from poisonlab.experiment.study import prepare_study, run_study
 from poisonlab.labs.ml106 import run_ml106
 from poisonlab.labs.output import write_lab_results
 from poisonlab.report.build import build_report, write_report
-from poisonlab.report.figures import default_budgets
+from poisonlab.report.figures import default_budgets, per_class_figures
 from poisonlab.report.study import load_study
 from poisonlab.report.tables import TextTable, mean_text, to_markdown
 
@@ -348,6 +348,18 @@ def test_lab_per_class_tables_are_the_stored_counts(lab_dir):
         "incorrect_by_predicted"
     ]
     assert [int(r[3]) for r in by_true.rows] == run.metrics["per_class"]["missed_by_true"]
+
+
+@pytest.mark.slow
+def test_chosen_budgets_must_be_in_the_study(lab_dir):
+    study = load_study(lab_dir)
+    try:
+        [figure] = per_class_figures(study, [60])
+        with pytest.raises(ValueError, match=r"budgets: 45 is not .* its budgets are 0, 10, 60\."):
+            per_class_figures(study, [10, 45])
+    finally:
+        study.store.close()
+    assert figure.tables[0].columns == ["class", "clean", "N=60"]
 
 
 @pytest.mark.slow
