@@ -200,3 +200,18 @@ def test_strip_on_mnist(mnist, mnist_backdoor):
         DetectionResult(scores, flagged, threshold), np.arange(len(X_test), len(scores))
     )
     assert m["roc_auc"] > 0.85 and m["precision"] > 0.85
+
+
+def test_strip_linear_shortcut_equals_blending_inputs(tiny):
+    # MinMaxScaler(clip=True) is not affine, so that model takes the plain path (blend, then
+    # predict); on blends of training rows nothing is clipped, so both must agree.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = tiny
+    fast = DETECTORS.create("strip", n_blends=6, random_state=0).fit(X, y)
+    plain_model = make_pipeline(MinMaxScaler(clip=True), LogisticRegression(max_iter=100, tol=1e-3))
+    plain = DETECTORS.create("strip", estimator=plain_model, n_blends=6, random_state=0).fit(X, y)
+    assert fast.decision_ is not None and plain.decision_ is None
+    assert np.allclose(fast.score_samples(X), plain.score_samples(X), atol=1e-9)

@@ -63,6 +63,7 @@ def test_clone_and_inputs_unchanged(name, tiny):
     assert np.array_equal(X, X0) and np.array_equal(y, y0)
 
 
+@pytest.mark.slow
 def test_cli_lists_and_shows_mitigations():
     listed = run_cli("defenses", "list")
     assert listed.returncode == 0

@@ -14,7 +14,7 @@ from poisonlab.experiment.study import prepare_study, run_study
 from poisonlab.labs.ml106 import run_ml106
 from poisonlab.labs.output import write_lab_results
 from poisonlab.report.build import build_report, write_report
-from poisonlab.report.figures import default_budgets
+from poisonlab.report.figures import default_budgets, per_class_figures
 from poisonlab.report.study import load_study
 from poisonlab.report.tables import TextTable, mean_text, to_markdown
 
@@ -78,7 +78,7 @@ budget = [0, 40]
 name = "none"
 
 [[defenses]]
-name = "outliers"
+name = "strip"
 """
 
 
@@ -186,9 +186,140 @@ def test_markdown_escapes_pipes():
     assert "| a\\|b |" in to_markdown(table) and "| x\\|y |" in to_markdown(table)
 
 
+def test_roc_and_pr_points_by_hand():
+    from poisonlab.report.figures import area, pr_points, roc_points
+
+    truth = np.array([True, False, True, False])
+    scores = np.array([0.9, 0.8, 0.8, 0.3])  # a tie between a poisoned and a clean row
+    fpr, tpr = roc_points(truth, scores)
+    np.testing.assert_allclose(fpr, [0, 0, 0.5, 1])
+    np.testing.assert_allclose(tpr, [0, 0.5, 1, 1])
+    assert area(fpr, tpr) == pytest.approx(0.875)  # 3.5 of 4 pairs ranked right
+    recall, precision = pr_points(truth, scores)
+    np.testing.assert_allclose(recall, [0, 0.5, 1, 1])
+    np.testing.assert_allclose(precision, [1, 1, 2 / 3, 0.5])
+
+
+def test_roc_area_equals_scikit_learns():
+    from sklearn.metrics import roc_auc_score
+
+    from poisonlab.report.figures import area, roc_points
+
+    rng = np.random.default_rng(3)
+    truth = rng.random(300) < 0.2
+    scores = np.round(rng.normal(truth.astype(float), 1.0), 1)  # many ties
+    assert area(*roc_points(truth, scores)) == pytest.approx(roc_auc_score(truth, scores))
+
+
+def test_detection_truth_prefers_the_stored_truth(tmp_path):
+    from poisonlab.experiment.store import RunRecord, run_key
+    from poisonlab.report.figures import detection_truth
+
+    def record(defense):
+        config = {"defense": defense}
+        return RunRecord(
+            key=run_key(config),
+            run_id=f"t/m/a/{defense}/seed0",
+            experiment="t",
+            dataset="d",
+            model="m",
+            attack="a",
+            defense=defense,
+            seed=0,
+            run_seed=0,
+            budget=2,
+            status="ok",
+            error=None,
+            config=config,
+        )
+
+    with ResultStore(tmp_path) as store:
+        store.write_run(record("train"), {"poison_indices": np.array([1, 3])})
+        store.write_run(
+            record("test"), {"poison_indices": np.array([1, 3]), "detector_truth": np.array([2])}
+        )
+    study = load_study(tmp_path)
+    try:
+        by_defense = {r.defense: r for r in study.runs}
+        assert detection_truth(study, by_defense["train"], 4).tolist() == [0, 1, 0, 1]
+        assert detection_truth(study, by_defense["test"], 4).tolist() == [0, 0, 1, 0]
+        assert detection_truth(study, by_defense["train"], 3) is None  # rows out of range
+    finally:
+        study.store.close()
+
+
+def test_a_study_of_failed_runs_reports_their_errors_escaped(tmp_path):
+    from poisonlab.experiment.store import RunRecord, run_key
+
+    config = {"attack": "a"}
+    with ResultStore(tmp_path) as store:
+        store.set_meta({"experiment": "broken", "spec": 'name = "broken"\n'})
+        store.write_run(
+            RunRecord(
+                key=run_key(config),
+                run_id="broken/m/a/none/seed0",
+                experiment="broken",
+                dataset="d",
+                model="m",
+                attack="a",
+                defense="none",
+                seed=0,
+                run_seed=0,
+                budget=None,
+                status="failed",
+                error="ValueError: <b>bad</b> input",
+                config=config,
+            )
+        )
+    report, [index] = write_report(tmp_path, "html")
+    assert report.figures == [] and report.summary.rows == []
+    assert report.failed.rows == [["broken/m/a/none/seed0", "ValueError: <b>bad</b> input"]]
+    html = index.read_text()
+    assert "The study has no finished runs yet." in html
+    assert "ValueError: &lt;b&gt;bad&lt;/b&gt; input" in html
+
+
+def test_only_the_newest_row_of_a_run_id_is_reported(tmp_path):
+    from poisonlab.experiment.store import RunRecord, run_key
+
+    def record(version, finished, accuracy):
+        config = {"metrics": version}
+        return RunRecord(
+            key=run_key(config),
+            run_id="t/m/a/none/seed0",
+            experiment="t",
+            dataset="d",
+            model="m",
+            attack="a",
+            defense="none",
+            seed=0,
+            run_seed=0,
+            budget=5,
+            status="ok",
+            error=None,
+            config=config,
+            metrics={"accuracy": accuracy},
+            finished=finished,
+        )
+
+    with ResultStore(tmp_path) as store:
+        store.write_run(record("old", "2026-01-01T00:00:00Z", 0.5))
+        store.write_run(record("new", "2026-01-02T00:00:00Z", 0.75))
+    study = load_study(tmp_path)
+    try:
+        assert [r.metrics["accuracy"] for r in study.runs] == [0.75]
+        assert study.superseded == 1
+        table = build_report(study).summary
+    finally:
+        study.store.close()
+    assert table.rows == [["5", "1", "0.750"]]
+    assert "1 older row of the same runs" in table.note
+
+
 # ------------------------------------------------------------------------------ the lab
 
 
+@pytest.mark.slow
 def test_lab_report_has_every_figure_it_has_data_for(lab_dir):
     report = _figures(lab_dir)
     names = [f.name for f in report.figures]
@@ -205,6 +336,7 @@ def test_lab_report_has_every_figure_it_has_data_for(lab_dir):
         assert len(figure.render("svg")) > 5000
 
 
+@pytest.mark.slow
 def test_lab_per_class_tables_are_the_stored_counts(lab_dir):
     report = _figures(lab_dir)
     [per_class] = [f for f in report.figures if f.name == "per_class_1"]
@@ -218,6 +350,19 @@ def test_lab_per_class_tables_are_the_stored_counts(lab_dir):
     assert [int(r[3]) for r in by_true.rows] == run.metrics["per_class"]["missed_by_true"]
 
 
+@pytest.mark.slow
+def test_chosen_budgets_must_be_in_the_study(lab_dir):
+    study = load_study(lab_dir)
+    try:
+        [figure] = per_class_figures(study, [60])
+        with pytest.raises(ValueError, match=r"budgets: 45 is not .* its budgets are 0, 10, 60\."):
+            per_class_figures(study, [10, 45])
+    finally:
+        study.store.close()
+    assert figure.tables[0].columns == ["class", "clean", "N=60"]
+
+
+@pytest.mark.slow
 def test_lab_gallery_shows_the_flipped_ones(lab_dir):
     with ResultStore(lab_dir, create=False) as store:
         [run] = store.runs(budget=60)
@@ -229,15 +374,19 @@ def test_lab_gallery_shows_the_flipped_ones(lab_dir):
     np.testing.assert_array_equal(arrays["gallery_rows"], arrays["poison_indices"][:8])
 
 
+@pytest.mark.slow
 def test_markdown_report_has_tables_figures_and_spec(lab_dir):
     _, paths = write_report(lab_dir, "md")
     names = sorted(p.name for p in paths)
     assert "report.md" in names and "per_class_1.png" in names
     text = (lab_dir / "report" / "report.md").read_text()
-    assert "| model | attack | defense | budget |" in text
+    # One model, attack and defense: named once in the title, not repeated in columns.
+    assert "### Summary: 3 runs of mnist · svc · label_flip[" in text
+    assert "| budget | seeds | accuracy | success |" in text
     assert "![Mistakes per class" in text and "```toml" in text
 
 
+@pytest.mark.slow
 def test_write_report_renders_everything_before_writing(lab_dir, monkeypatch):
     import poisonlab.report.build as build
 
@@ -263,6 +412,7 @@ def _check_figures(report) -> None:
         assert width > 200 and height > 100, figure.name
 
 
+@pytest.mark.slow
 def test_label_study_with_detector_has_curves_and_bands(label_dir):
     report = _figures(label_dir)
     names = [f.name for f in report.figures]
@@ -286,10 +436,11 @@ def test_label_study_with_detector_has_curves_and_bands(label_dir):
     assert any(t.startswith("after knn_label") for t in titles)
 
 
+@pytest.mark.slow
 def test_detector_curve_matches_the_stored_roc_auc(label_dir):
     from sklearn.metrics import roc_auc_score
 
-    from poisonlab.report.figures import detection_truth
+    from poisonlab.report.figures import area, detection_truth, roc_points
 
     study = load_study(label_dir)
     try:
@@ -302,8 +453,10 @@ def test_detector_curve_matches_the_stored_roc_auc(label_dir):
         study.store.close()
     assert truth.sum() == 30
     assert roc_auc_score(truth, scores) == pytest.approx(run.metrics["detection"]["roc_auc"])
+    assert area(*roc_points(truth, scores)) == pytest.approx(run.metrics["detection"]["roc_auc"])
 
 
+@pytest.mark.slow
 def test_backdoor_study_shows_triggered_inputs(backdoor_dir):
     report = _figures(backdoor_dir)
     names = [f.name for f in report.figures]
@@ -321,15 +474,37 @@ def test_backdoor_study_shows_triggered_inputs(backdoor_dir):
     assert set(arrays["gallery_y_poisoned"].tolist()) == {"0"}
 
 
+@pytest.mark.slow
+def test_test_time_detector_curve_uses_the_triggered_rows(backdoor_dir):
+    from poisonlab.report.figures import area, detection_truth, roc_points
+
+    study = load_study(backdoor_dir)
+    try:
+        [run] = [r for r in study.runs if r.defense == "strip" and r.budget == 40]
+        scores = study.arrays(run)["detector_scores"]
+        truth = detection_truth(study, run, len(scores))
+    finally:
+        study.store.close()
+    # STRIP scores the 300 clean test inputs, then their 300 triggered copies.
+    assert len(scores) == 600 and truth[300:].all() and not truth[:300].any()
+    assert area(*roc_points(truth, scores)) == pytest.approx(run.metrics["detection"]["roc_auc"])
+
+
+@pytest.mark.slow
 def test_run_cli_writes_the_report(tmp_path):
     spec = tmp_path / "spec.toml"
-    spec.write_text(BACKDOOR_SPEC.replace("budget = [0, 40]", "budget = [20]"))
+    # One run, no detector: the command's own work (running, then reporting) is what is tested.
+    spec.write_text(
+        BACKDOOR_SPEC.replace("budget = [0, 40]", "budget = [20]").replace(
+            '[[defenses]]\nname = "strip"\n', ""
+        )
+    )
     done = run_cli("run", str(spec), "-o", str(tmp_path / "o"))
     assert done.returncode == 0, done.stderr
     assert f"Report written to {tmp_path / 'o' / 'report' / 'index.html'}" in done.stdout
     again = run_cli("report", str(tmp_path / "o"), "--format", "svg")
     assert again.returncode == 0, again.stderr
-    assert "Summary: 2 runs" in again.stdout
+    assert "Summary: 1 run" in again.stdout
     assert (tmp_path / "o" / "report" / "trigger_1.svg").stat().st_size > 5000
 
 
@@ -432,3 +607,45 @@ def test_markdown_keeps_names_as_text(evil_dir):
     write_report(evil_dir, "md")
     text = (evil_dir / "report" / "report.md").read_text()
     assert EVIL in text and "\\$x\\$" not in text
+
+
+CERTIFIED_SPEC = """
+name = "digits-certified"
+seeds = [0]
+
+[dataset]
+name = "digits"
+split = { train = [0, 400], test = [1000, 1200] }
+
+[[models]]
+name = "partition_ensemble"
+params = { n_partitions = 10, estimator = { name = "knn" } }
+
+[[models]]
+name = "svc"
+
+[[attacks]]
+name = "label_flip"
+params = { source = "1", target = "7", select = "random" }
+budget = [0, 20]
+
+[[defenses]]
+name = "none"
+"""
+
+
+@pytest.mark.slow
+def test_certified_accuracy_is_drawn_from_the_stored_rows(tmp_path):
+    directory = run_spec(tmp_path, CERTIFIED_SPEC)
+    report = _figures(directory)
+    [certified] = [f for f in report.figures if f.name == "certified"]
+    _check_figures(report)
+    with ResultStore(directory, create=False) as store:
+        [run] = store.runs(
+            budget=20, model='partition_ensemble[n_partitions=10,estimator={"name":"knn"}]'
+        )
+    lines = {line.get_label(): line for line in certified.figure.axes[0].get_lines()}
+    # Only the ensemble certifies anything: one line per budget, the svc runs have none.
+    assert sorted(lines) == ["N=0", "N=20"]
+    expected = [row["certified_accuracy"] for row in run.metrics["certified_accuracy"]]
+    np.testing.assert_allclose(lines["N=20"].get_ydata(), expected)

@@ -334,6 +334,8 @@ def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[s
     if detection is not None and detector.scope == "test":
         n = len(split.X_test)
         truth = np.arange(n, len(detection.scores), dtype=np.int64)
+        # Reports read which scored rows are poisoned from the store (not poison_indices here).
+        arrays["detector_truth"] = truth
     outcome = Outcome(
         classes=classes,
         y_test=split.y_test,

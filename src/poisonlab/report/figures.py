@@ -73,7 +73,7 @@ class ReportFigure:
         """The figure as ``png`` or ``svg`` bytes (fonts as paths: nothing to fetch)."""
         buffer = io.BytesIO()
         metadata = {"Date": None} if fmt == "svg" else {}
-        self.figure.savefig(buffer, format=fmt, dpi=110, metadata=metadata, bbox_inches="tight")
+        self.figure.savefig(buffer, format=fmt, dpi=110, metadata=metadata)
         return buffer.getvalue()
 
 
@@ -107,6 +107,22 @@ def _showcase(runs: list[RunRecord]) -> RunRecord:
     return max(runs, key=lambda r: (budget_of(r), -r.seed))
 
 
+def legend_labels(keys: list[SeriesKey], *, dataset: bool) -> tuple[dict[SeriesKey, str], str]:
+    """Short legend labels: only the parts (model, attack, defense) that differ between the
+    series, each wrapped to fit under a plot; and the parts they all share, for a title."""
+    import textwrap
+
+    fields = (["dataset"] if dataset else []) + ["model", "attack", "defense"]
+    varying = [f for f in fields if len({getattr(k, f) for k in keys}) > 1]
+    common = [getattr(keys[0], f) for f in fields if f not in varying] if keys else []
+
+    def wrap(text: str) -> str:
+        return textwrap.fill(plain(text), 70, break_long_words=True, break_on_hyphens=False)
+
+    labels = {k: wrap(" · ".join(getattr(k, f) for f in varying)) for k in keys}
+    return labels, wrap(" · ".join(common))
+
+
 def _series_title(study: StudyData, record: RunRecord) -> str:
     key = SeriesKey(record.dataset, record.model, attack_label(record), "none")
     return key.label(dataset=study.several_datasets).rsplit(" · ", 1)[0]
@@ -127,35 +143,37 @@ def metric_figures(study: StudyData) -> list[ReportFigure]:
         fig = _new_figure(6.4 * min(len(datasets), 2), 4.2 + 0.22 * min(len(series), 20))
         axes = fig.subplots(1, len(datasets), squeeze=False)[0]
         for ax, dataset in zip(axes, datasets, strict=True):
-            drawn = [
-                _draw_series(ax, key, runs, name, study.several_datasets)
-                for key, runs in series.items()
-                if key.dataset == dataset
-            ]
+            keys = [k for k in series if k.dataset == dataset]
+            labels, common = legend_labels(keys, dataset=False)
+            drawn = [_draw_series(ax, k, series[k], name, labels[k]) for k in keys]
             if not any(drawn):
                 ax.set_axis_off()
                 continue
             ax.set_xlabel("poison budget (training samples)")
             ax.set_ylabel(plain(title))
-            if len(datasets) > 1:
-                ax.set_title(plain(dataset))
+            heading = [plain(dataset)] if len(datasets) > 1 else []
+            ax.set_title("\n".join([*heading, common]), fontsize="medium")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
+            if len(keys) > 1:
+                ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
         n_seeds = len({r.seed for r in study.runs})
         band = " Band: lowest to highest over seeds." if n_seeds > 1 else ""
+        dashed = (
+            " Dashed: runs without an attack." if any(k.attack == "none" for k in series) else ""
+        )
         out.append(
             ReportFigure(
                 f"metric_{name}",
                 f"{title} versus poison budget",
                 f"One line per model, attack and defense; points are means over {n_seeds} "
-                f"seed{'s' if n_seeds > 1 else ''}.{band} Dashed: runs without an attack.",
+                f"seed{'s' if n_seeds > 1 else ''}.{band}{dashed}",
                 fig,
             )
         )
     return out
 
 
-def _draw_series(ax, key: SeriesKey, runs: list[RunRecord], metric: str, dataset: bool) -> bool:
+def _draw_series(ax, key: SeriesKey, runs: list[RunRecord], metric: str, label: str) -> bool:
     points: dict[int, list[float]] = {}
     for r in runs:
         value = scalar(r, metric)
@@ -163,7 +181,6 @@ def _draw_series(ax, key: SeriesKey, runs: list[RunRecord], metric: str, dataset
             points.setdefault(budget_of(r), []).append(value)
     if not points:
         return False
-    label = plain(key.label(dataset=dataset))
     if key.attack == "none":
         ax.axhline(np.mean(points[0]), linestyle="--", color="0.4", label=label)
         return True
@@ -199,6 +216,7 @@ def per_class_figures(study: StudyData, budgets: list[int] | None = None) -> lis
     """
     out = []
     groups, total = _attack_series(study)
+    _check_budgets(budgets, {budget_of(r) for runs in groups for r in runs})
     for i, runs in enumerate(groups):
         runs = [r for r in runs if r.metrics.get("per_class")]
         if not runs:
@@ -216,6 +234,16 @@ def per_class_figures(study: StudyData, budgets: list[int] | None = None) -> lis
             columns[f"N={b}"] = [r for r in runs if budget_of(r) == b]
         out.append(_per_class_figure(study, i, runs[0], columns, _left_out(len(groups), total)))
     return out
+
+
+def _check_budgets(budgets: list[int] | None, available: set[int]) -> None:
+    # The clean run (budget 0) is always shown; any other budget must be one the study ran.
+    unknown = sorted(set(budgets or []) - available - {0})
+    if unknown:
+        raise ValueError(
+            f"budgets: {unknown[0]} is not a poison budget of this study; its budgets are "
+            f"{', '.join(map(str, sorted(available | {0})))}."
+        )
 
 
 def _per_class_figure(
@@ -304,7 +332,8 @@ def _confusion_figure(study, index, poisoned, clean, defended, total, shown) -> 
         for ax, (title, d) in zip(axes[1][1:], diffs.items(), strict=True):
             _matrix(ax, d, classes, plain(f"{title} − clean"), "RdBu_r", -limit, limit, signed=True)
     caption = (
-        f"Rows: true class; columns: predicted class; counts of test inputs. Seed {poisoned.seed}."
+        "Rows: true class; columns: predicted class; counts of test inputs (empty cells: 0). "
+        f"Seed {poisoned.seed}."
         + ("" if has_clean else " The study has no clean run to compare with.")
         + _left_out(shown, total)
     )
@@ -329,7 +358,7 @@ def _matrix(ax, m, classes, title, cmap, vmin, vmax, signed=False) -> None:
         return
     top = max(1, np.abs(m).max())
     for (r, c), v in np.ndenumerate(m):
-        if v == 0 and signed:
+        if v == 0:  # blank: easier to read, and a tenth of the text to draw
             continue
         text = f"{v:+d}" if signed else str(v)
         dark = abs(v) > 0.6 * top
@@ -417,31 +446,51 @@ def detection_truth(study: StudyData, record: RunRecord, n_scores: int) -> np.nd
     """Which scored rows are poisoned, as a bool mask; None when it cannot be told.
 
     Train-scope detectors score the poisoned training set, whose poisoned rows are the
-    stored ``poison_indices``. Test-scope detectors (``scope = "test"``, e.g. STRIP) score the
-    clean test set followed by its triggered copy, whose rows are the poisoned ones.
+    stored ``poison_indices``. Test-scope detectors (e.g. STRIP) score other rows (the clean
+    test set and its triggered copy); the runner stores theirs as ``detector_truth``.
     """
-    from ..defenses import DETECTORS
-
     arrays = study.arrays(record)
-    scope = DETECTORS.get(record.defense).scope if record.defense in DETECTORS else "train"
-    truth = np.zeros(n_scores, dtype=bool)
-    if scope == "test":
-        n_test = len(arrays["y_pred"])
-        if n_scores != 2 * n_test:
-            return None
-        truth[n_test:] = True
-        return truth
-    indices = arrays.get("poison_indices")
+    indices = arrays.get("detector_truth", arrays.get("poison_indices"))
     if indices is None or (len(indices) and indices.max() >= n_scores):
         return None
+    truth = np.zeros(n_scores, dtype=bool)
     truth[indices] = True
     return truth
 
 
+def roc_points(truth: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False and true positive rates at every distinct threshold (as ``roc_curve`` gives).
+
+    Computed here rather than with scikit-learn's ``roc_curve``: importing ``sklearn.metrics``
+    costs about a second, a third of a report's time, for a cumulative sum.
+    """
+    tp, fp = _cumulative_hits(truth, scores)
+    return np.r_[0.0, fp / fp[-1]], np.r_[0.0, tp / tp[-1]]
+
+
+def pr_points(truth: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Recall and precision at every distinct threshold, from the strictest; starts at
+    (recall 0, precision 1) as ``precision_recall_curve`` ends."""
+    tp, fp = _cumulative_hits(truth, scores)
+    return np.r_[0.0, tp / tp[-1]], np.r_[1.0, tp / (tp + fp)]
+
+
+def _cumulative_hits(truth: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Rows by decreasing score; one point per distinct score (ties move together).
+    order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")
+    s, t = np.asarray(scores, dtype=float)[order], truth[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tp = np.cumsum(t)[last].astype(float)
+    return tp, (last + 1 - tp)
+
+
+def area(x: np.ndarray, y: np.ndarray) -> float:
+    """Trapezoidal area under a curve whose x increases."""
+    return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))
+
+
 def detector_figures(study: StudyData) -> list[ReportFigure]:
     """ROC and precision-recall curves of each detector, at each attack's largest budget."""
-    from sklearn.metrics import auc, precision_recall_curve, roc_curve
-
     out = []
     defended = [r for r in study.runs if r.defense != "none" and not is_clean(r)]
     by_attack: dict[tuple, list[RunRecord]] = {}
@@ -463,11 +512,11 @@ def detector_figures(study: StudyData) -> list[ReportFigure]:
             truth = detection_truth(study, r, len(scores))
             if truth is None or truth.all() or not truth.any():
                 continue
-            fpr, tpr, _ = roc_curve(truth, scores)
-            precision, recall, _ = precision_recall_curve(truth, scores)
+            fpr, tpr = roc_points(truth, scores)
+            recall, precision = pr_points(truth, scores)
             label = plain(defense_label(r))
-            ax_roc.plot(fpr, tpr, label=f"{label} (AUC {auc(fpr, tpr):.3f})")
-            ax_pr.step(recall, precision, where="post", label=label)
+            ax_roc.plot(fpr, tpr, label=f"{label} (AUC {area(fpr, tpr):.3f})")
+            ax_pr.step(recall, precision, where="pre", label=label)
             base_rates.append(truth.mean())
         if not base_rates:
             continue
@@ -483,7 +532,9 @@ def detector_figures(study: StudyData) -> list[ReportFigure]:
             ReportFigure(
                 f"detection_{i + 1}",
                 f"Detectors: {_series_title(study, record)}",
-                f"Scores of each detector against the true poisoned rows, N={top}, seed {seed}."
+                "Each detector's scores against the truly poisoned rows: the training rows "
+                "the attack changed or added, or, for a detector of test inputs (e.g. STRIP), "
+                f"the triggered copies of the test inputs. N={top}, seed {seed}."
                 + _left_out(min(len(keys), MAX_SERIES), len(keys)),
                 fig,
             )
@@ -509,11 +560,13 @@ def certified_figures(study: StudyData) -> list[ReportFigure]:
         return []
     fig = _new_figure(7.0, 4.6)
     ax = fig.subplots()
-    for key, group in study.series(runs).items():
+    series = study.series(runs)
+    labels, common = legend_labels(list(series), dataset=study.several_datasets)
+    for key, group in series.items():
         seed = min(r.seed for r in group)
         for r in (r for r in group if r.seed == seed):
             rows = certified_rows(r)
-            label = plain(f"{key.label(dataset=study.several_datasets)}, N={budget_of(r)}")
+            label = ", ".join(t for t in (labels[key], f"N={budget_of(r)}") if t)
             ax.step(
                 [row["radius"] for row in rows],
                 [row["certified_accuracy"] for row in rows],
@@ -521,6 +574,7 @@ def certified_figures(study: StudyData) -> list[ReportFigure]:
                 label=label,
             )
     ax.set(xlabel="radius (poisoned training samples)", ylabel="certified accuracy")
+    ax.set_title(common, fontsize="medium")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
     return [
