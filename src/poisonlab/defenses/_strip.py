@@ -55,8 +55,8 @@ class Strip(BaseDetector):
     estimator : scikit-learn classifier with ``predict_proba`` or None, default=None
         The model; None uses min-max scaling + multinomial logistic regression. (``SVC``
         needs ``CalibratedClassifierCV`` for probabilities.)
-    n_blends : int, default=32
-        Blends per input (the paper uses 100; fewer change the entropy's mean little).
+    n_blends : int, default=100
+        Blends per input (as in the paper).
     alpha : float in (0, 1), default=0.5
         Weight of the input in each blend.
     frr : float in (0, 0.5], default=0.01
@@ -91,7 +91,7 @@ class Strip(BaseDetector):
         self,
         *,
         estimator=None,
-        n_blends: int = 32,
+        n_blends: int = 100,
         alpha: float = 0.5,
         frr: float = 0.01,
         n_calibration: int = 1000,
@@ -112,7 +112,7 @@ class Strip(BaseDetector):
         base = default_strip_model() if self.estimator is None else self.estimator
         with one_thread():  # see _threads.py
             self.model_ = clone(base).fit(X, y)
-        self.pool_ = X
+        self.pool_ = X.copy()  # blending partners; a copy, so later edits of X cannot leak in
         self.decision_ = _affine_decision(self.model_, X[:5])
         # For a model affine in x, the blends' decision values are blends of decision values.
         self.pool_decision_ = None if self.decision_ is None else self.decision_(X)
