@@ -426,6 +426,10 @@ def audit(
     clean_action: Annotated[
         str, typer.Option(help="drop or relabel the flagged rows in --write-clean.")
     ] = "drop",
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id", help="A numeric row-id column: reported, not used as a feature."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the checks' randomness.")] = 0,
     top: Annotated[int, typer.Option(min=0, help="Rows shown in the terminal.")] = 10,
 ) -> None:
@@ -437,6 +441,7 @@ def audit(
     source, dataset, ref = support.load_for_audit(
         data, label, reference, out, write_clean, clean_action
     )
+    dataset, ref, ids = support.split_id(dataset, ref, id_column)
     with support.progress_steps() as on_step:
         result = support.run_and_write(
             dataset,
@@ -450,6 +455,7 @@ def audit(
             clean_to=write_clean,
             clean_action=clean_action,
             command=" ".join(["poisonlab", *sys.argv[1:]]),
+            ids=ids,
             on_step=on_step,
         )
     support.print_audit(result, dataset, console, out=out, clean_to=write_clean, top=top)
