@@ -52,7 +52,12 @@ def test_label_stats_trusted_sample_is_a_homogeneity_test():
 
 @pytest.mark.parametrize(
     ("reference", "message"),
-    [({"a": 1}, "lacks classes"), ({"a": 1, "b": 0}, "count 0"), (["a", "c"], "absent")],
+    [
+        ({"a": 1}, "lacks \\['b'\\]"),
+        ({"a": 1, "b": 0}, "count 0 for \\['b'\\]"),
+        ({"a": 1, "b": -1}, "non-negative"),
+        (["a", "c"], "absent"),
+    ],
 )
 def test_label_stats_bad_reference_is_named(reference, message):
     X, y = two_class_counts(3, 2)
@@ -91,6 +96,20 @@ def test_knn_label_suspect_labels_restrict_flags():
     assert result.scores[2] == 0.0 and not result.flagged.any()
 
 
+def test_knn_label_toward_labels_count_only_those_votes():
+    # 'c' at 2.5 sits among 'a' (0..4) and has one 'b' neighbour (at 5)
+    X = np.array([0, 1, 2, 2.5, 3, 4.2, 5, 6, 7, 8])[:, None]
+    y = np.array(["a", "a", "a", "c", "a", "a", "b", "b", "b", "b"])
+    detector = DETECTORS.create(
+        "knn_label", n_neighbors=4, n_components=None, toward_labels=["b"], confidence=0.2
+    )
+    result = detector.detect(X, y)
+    # row 3's neighbours (x = 2, 3, 1, 4.2) are all 'a', not 'b': score 0; row 5 (x = 4.2,
+    # 'a') has neighbours at x = 5, 3, 2.5, 6, two of them 'b': score 2/4.
+    assert result.scores[3] == 0.0 and result.info["suggested_labels"][3] == "c"
+    assert result.scores[5] == 0.5 and result.info["suggested_labels"][5] == "b"
+
+
 def test_knn_label_scores_new_points_against_the_training_set():
     X, y = line_with_one_flip()
     detector = DETECTORS.create("knn_label", n_neighbors=3, n_components=None).fit(X, y)
@@ -117,6 +136,21 @@ def test_outliers_find_the_far_point_of_a_class(method):
         X, y
     )
     assert np.argmax(result.scores) == 5 and result.flagged[5]
+
+
+def test_outliers_scores_are_per_class_robust_z_scores_of_lof():
+    from sklearn.neighbors import LocalOutlierFactor
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(50, 3))
+    y = np.array(["a", "b"] * 25)
+    scores = DETECTORS.create("outliers", method="lof", n_neighbors=5, n_components=None)
+    scores = scores.detect(X, y).scores
+    for label in ("a", "b"):
+        rows = y == label
+        raw = -LocalOutlierFactor(n_neighbors=5).fit(X[rows]).negative_outlier_factor_
+        mad = 1.4826 * np.median(np.abs(raw - np.median(raw)))
+        assert scores[rows] == pytest.approx((raw - np.median(raw)) / mad)
 
 
 def test_outliers_scores_new_points_with_the_class_model():
@@ -345,3 +379,20 @@ def test_output_shift_on_the_lab_reaches_f1_09_and_names_1_and_2(lab100):
     ).detect(X, y)
     assert "2" in result.info["moved_up"] and result.info["moved_down"] == ["1"]
     assert evaluate_detection(result, flipped)["f1"] >= 0.9
+
+
+@pytest.mark.slow
+def test_label_stats_then_directional_knn_on_the_lab_reaches_f1_09(lab100):
+    """The documented combination needs only trusted labels, no trusted model."""
+    X, y, flipped, trusted, _ = lab100
+    stats = DETECTORS.create("label_stats", reference=list(trusted.y)).detect(X, y).info
+    assert stats["grown"] == ["2"] and stats["shrunk"] == ["1"]
+    result = DETECTORS.create(
+        "knn_label",
+        suspect_labels=stats["grown"],
+        toward_labels=stats["shrunk"],
+        confidence=0.2,
+        random_state=0,
+    ).detect(X, y)
+    assert evaluate_detection(result, flipped)["f1"] >= 0.9
+    assert set(result.info["suggested_labels"][result.flagged]) == {"1"}

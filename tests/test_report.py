@@ -14,7 +14,7 @@ from poisonlab.experiment.study import prepare_study, run_study
 from poisonlab.labs.ml106 import run_ml106
 from poisonlab.labs.output import write_lab_results
 from poisonlab.report.build import build_report, write_report
-from poisonlab.report.figures import default_budgets
+from poisonlab.report.figures import default_budgets, per_class_figures
 from poisonlab.report.study import load_study
 from poisonlab.report.tables import TextTable, mean_text, to_markdown
 
@@ -78,7 +78,7 @@ budget = [0, 40]
 name = "none"
 
 [[defenses]]
-name = "outliers"
+name = "strip"
 """
 
 
@@ -181,9 +181,11 @@ def test_default_budgets_pick_smallest_middle_largest():
     assert default_budgets(list(range(0, 225, 5))) == [5, 115, 220]
 
 
-def test_markdown_escapes_pipes():
-    table = TextTable("t", ["a|b"], [["x|y"]])
-    assert "| a\\|b |" in to_markdown(table) and "| x\\|y |" in to_markdown(table)
+def test_markdown_escapes_pipes_and_markup():
+    table = TextTable("t", ["a|b"], [["x|y"], ["<b>*z*</b>"]])
+    text = to_markdown(table)
+    assert "| a\\|b |" in text and "| x\\|y |" in text
+    assert "| \\<b\\>\\*z\\*\\</b\\> |" in text
 
 
 def test_roc_and_pr_points_by_hand():
@@ -248,6 +250,74 @@ def test_detection_truth_prefers_the_stored_truth(tmp_path):
         study.store.close()
 
 
+def test_a_study_of_failed_runs_reports_their_errors_escaped(tmp_path):
+    from poisonlab.experiment.store import RunRecord, run_key
+
+    config = {"attack": "a"}
+    with ResultStore(tmp_path) as store:
+        store.set_meta({"experiment": "broken", "spec": 'name = "broken"\n'})
+        store.write_run(
+            RunRecord(
+                key=run_key(config),
+                run_id="broken/m/a/none/seed0",
+                experiment="broken",
+                dataset="d",
+                model="m",
+                attack="a",
+                defense="none",
+                seed=0,
+                run_seed=0,
+                budget=None,
+                status="failed",
+                error="ValueError: <b>bad</b> input",
+                config=config,
+            )
+        )
+    report, [index] = write_report(tmp_path, "html")
+    assert report.figures == [] and report.summary.rows == []
+    assert report.failed.rows == [["broken/m/a/none/seed0", "ValueError: <b>bad</b> input"]]
+    html = index.read_text()
+    assert "The study has no finished runs yet." in html
+    assert "ValueError: &lt;b&gt;bad&lt;/b&gt; input" in html
+
+
+def test_only_the_newest_row_of_a_run_id_is_reported(tmp_path):
+    from poisonlab.experiment.store import RunRecord, run_key
+
+    def record(version, finished, accuracy):
+        config = {"metrics": version}
+        return RunRecord(
+            key=run_key(config),
+            run_id="t/m/a/none/seed0",
+            experiment="t",
+            dataset="d",
+            model="m",
+            attack="a",
+            defense="none",
+            seed=0,
+            run_seed=0,
+            budget=5,
+            status="ok",
+            error=None,
+            config=config,
+            metrics={"accuracy": accuracy},
+            finished=finished,
+        )
+
+    with ResultStore(tmp_path) as store:
+        store.write_run(record("old", "2026-01-01T00:00:00Z", 0.5))
+        store.write_run(record("new", "2026-01-02T00:00:00Z", 0.75))
+    study = load_study(tmp_path)
+    try:
+        assert [r.metrics["accuracy"] for r in study.runs] == [0.75]
+        assert study.superseded == 1
+        table = build_report(study).summary
+    finally:
+        study.store.close()
+    assert table.rows == [["5", "1", "0.750"]]
+    assert "1 older row of the same runs" in table.note
+
+
 # ------------------------------------------------------------------------------ the lab
 
 
@@ -283,6 +353,18 @@ def test_lab_per_class_tables_are_the_stored_counts(lab_dir):
 
 
 @pytest.mark.slow
+def test_chosen_budgets_must_be_in_the_study(lab_dir):
+    study = load_study(lab_dir)
+    try:
+        [figure] = per_class_figures(study, [60])
+        with pytest.raises(ValueError, match=r"budgets: 45 is not .* its budgets are 0, 10, 60\."):
+            per_class_figures(study, [10, 45])
+    finally:
+        study.store.close()
+    assert figure.tables[0].columns == ["class", "clean", "N=60"]
+
+
+@pytest.mark.slow
 def test_lab_gallery_shows_the_flipped_ones(lab_dir):
     with ResultStore(lab_dir, create=False) as store:
         [run] = store.runs(budget=60)
@@ -300,7 +382,9 @@ def test_markdown_report_has_tables_figures_and_spec(lab_dir):
     names = sorted(p.name for p in paths)
     assert "report.md" in names and "per_class_1.png" in names
     text = (lab_dir / "report" / "report.md").read_text()
-    assert "| model | attack | defense | budget |" in text
+    # One model, attack and defense: named once in the title, not repeated in columns.
+    assert "### Summary: 3 runs of mnist · svc · label\\_flip\\[" in text
+    assert "| budget | seeds | accuracy | success |" in text
     assert "![Mistakes per class" in text and "```toml" in text
 
 
@@ -393,12 +477,28 @@ def test_backdoor_study_shows_triggered_inputs(backdoor_dir):
 
 
 @pytest.mark.slow
+def test_test_time_detector_curve_uses_the_triggered_rows(backdoor_dir):
+    from poisonlab.report.figures import area, detection_truth, roc_points
+
+    study = load_study(backdoor_dir)
+    try:
+        [run] = [r for r in study.runs if r.defense == "strip" and r.budget == 40]
+        scores = study.arrays(run)["detector_scores"]
+        truth = detection_truth(study, run, len(scores))
+    finally:
+        study.store.close()
+    # STRIP scores the 300 clean test inputs, then their 300 triggered copies.
+    assert len(scores) == 600 and truth[300:].all() and not truth[:300].any()
+    assert area(*roc_points(truth, scores)) == pytest.approx(run.metrics["detection"]["roc_auc"])
+
+
+@pytest.mark.slow
 def test_run_cli_writes_the_report(tmp_path):
     spec = tmp_path / "spec.toml"
     # One run, no detector: the command's own work (running, then reporting) is what is tested.
     spec.write_text(
         BACKDOOR_SPEC.replace("budget = [0, 40]", "budget = [20]").replace(
-            '[[defenses]]\nname = "outliers"\n', ""
+            '[[defenses]]\nname = "strip"\n', ""
         )
     )
     done = run_cli("run", str(spec), "-o", str(tmp_path / "o"))
@@ -508,7 +608,10 @@ def test_markup_in_class_names_renders_as_text_in_chromium(evil_dir, tmp_path):
 def test_markdown_keeps_names_as_text(evil_dir):
     write_report(evil_dir, "md")
     text = (evil_dir / "report" / "report.md").read_text()
-    assert EVIL in text and "\\$x\\$" not in text
+    body, spec = text.split("## The spec")
+    # Escaped in the text (it renders as written), verbatim in the spec's code block.
+    assert EVIL not in body and "\\<script\\>alert\\(1\\)\\</script\\>" in body
+    assert EVIL in spec
 
 
 CERTIFIED_SPEC = """

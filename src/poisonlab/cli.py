@@ -424,7 +424,8 @@ def audit(
         "audit"
     ),
     fail_on: Annotated[
-        float | None, typer.Option(help="Exit 1 when a row scores above this (default 2.0).")
+        float | None,
+        typer.Option(min=0.0, help="Exit 1 when a row scores above this (default 2.0)."),
     ] = None,
     write_clean: Annotated[
         Path | None, typer.Option(help="Write a sanitized copy of the data here.")
@@ -432,8 +433,12 @@ def audit(
     clean_action: Annotated[
         str, typer.Option(help="drop or relabel the flagged rows in --write-clean.")
     ] = "drop",
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id", help="A numeric row-id column: reported, not used as a feature."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the checks' randomness.")] = 0,
-    top: Annotated[int, typer.Option(help="Rows shown in the terminal.")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="Rows shown in the terminal.")] = 10,
 ) -> None:
     """Scan a training set for signs of poisoning; exit 1 if a row scores above --fail-on."""
     from .audit import FAIL_ON
@@ -443,6 +448,7 @@ def audit(
     source, dataset, ref = support.load_for_audit(
         data, label, reference, out, write_clean, clean_action
     )
+    dataset, ref, ids = support.split_id(dataset, ref, id_column)
     with support.progress_steps() as on_step:
         result = support.run_and_write(
             dataset,
@@ -456,6 +462,7 @@ def audit(
             clean_to=write_clean,
             clean_action=clean_action,
             command=" ".join(["poisonlab", *sys.argv[1:]]),
+            ids=ids,
             on_step=on_step,
         )
     support.print_audit(result, dataset, console, out=out, clean_to=write_clean, top=top)

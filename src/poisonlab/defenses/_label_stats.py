@@ -110,28 +110,20 @@ class LabelStats(BaseDetector):
 
     def _reference_proportions(self, classes: np.ndarray) -> np.ndarray:
         ref = {str(k): v for k, v in self.reference.items()}
-        missing = [str(c) for c in classes if str(c) not in ref]
+        names = [str(c) for c in classes]
+        missing = [c for c in names if c not in ref]
         bad = [k for k, v in ref.items() if not isinstance(v, Real) or v < 0]
-        if missing or bad or sum(ref[str(c)] for c in classes) <= 0:
-            problem = (
-                f"it lacks classes {missing}"
-                if missing
-                else f"counts must be non-negative numbers (bad: {bad})"
-                if bad
-                else "the counts sum to 0"
-            )
-            raise ValueError(
-                f"The 'reference' parameter of LabelStats must give a count for every training "
-                f"class {[str(c) for c in classes]}; {problem}."
-            )
-        counts = np.array([ref[str(c)] for c in classes], dtype=np.float64)
-        if np.any(counts == 0):
-            zero = [str(c) for c, n in zip(classes, counts, strict=True) if n == 0]
-            raise ValueError(
-                f"The 'reference' parameter of LabelStats gives count 0 to training classes "
-                f"{zero}: the test is undefined; give every training class a positive count."
-            )
-        return counts / counts.sum()
+        zero = [c for c in names if c in ref and not bad and ref[c] == 0]
+        if missing:
+            problem = f"give a count for every training class {names}; it lacks {missing}"
+        elif bad:
+            problem = f"hold non-negative numbers; bad entries: {bad}"
+        elif zero:
+            problem = f"give every training class a positive count; count 0 for {zero}"
+        else:
+            counts = np.array([ref[c] for c in names], dtype=np.float64)
+            return counts / counts.sum()
+        raise ValueError(f"The 'reference' parameter of LabelStats must {problem}.")
 
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         from ._common import check_labels

@@ -158,12 +158,17 @@ def metric_figures(study: StudyData) -> list[ReportFigure]:
                 ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
         n_seeds = len({r.seed for r in study.runs})
         band = " Band: lowest to highest over seeds." if n_seeds > 1 else ""
+        dashed = (
+            " Dashed: runs without an attack." if any(k.attack == "none" for k in series) else ""
+        )
         out.append(
             ReportFigure(
                 f"metric_{name}",
                 f"{title} versus poison budget",
-                f"One line per model, attack and defense; points are means over {n_seeds} "
-                f"seed{'s' if n_seeds > 1 else ''}.{band} Dashed: runs without an attack.",
+                "One line per model, attack and defense"
+                + (f"; points are means over {n_seeds} seeds." if n_seeds > 1 else "; one seed.")
+                + band
+                + dashed,
                 fig,
             )
         )
@@ -213,6 +218,7 @@ def per_class_figures(study: StudyData, budgets: list[int] | None = None) -> lis
     """
     out = []
     groups, total = _attack_series(study)
+    _check_budgets(budgets, {budget_of(r) for runs in groups for r in runs})
     for i, runs in enumerate(groups):
         runs = [r for r in runs if r.metrics.get("per_class")]
         if not runs:
@@ -230,6 +236,16 @@ def per_class_figures(study: StudyData, budgets: list[int] | None = None) -> lis
             columns[f"N={b}"] = [r for r in runs if budget_of(r) == b]
         out.append(_per_class_figure(study, i, runs[0], columns, _left_out(len(groups), total)))
     return out
+
+
+def _check_budgets(budgets: list[int] | None, available: set[int]) -> None:
+    # The clean run (budget 0) is always shown; any other budget must be one the study ran.
+    unknown = sorted(set(budgets or []) - available - {0})
+    if unknown:
+        raise ValueError(
+            f"budgets: {unknown[0]} is not a poison budget of this study; its budgets are "
+            f"{', '.join(map(str, sorted(available | {0})))}."
+        )
 
 
 def _per_class_figure(
@@ -518,7 +534,9 @@ def detector_figures(study: StudyData) -> list[ReportFigure]:
             ReportFigure(
                 f"detection_{i + 1}",
                 f"Detectors: {_series_title(study, record)}",
-                f"Scores of each detector against the true poisoned rows, N={top}, seed {seed}."
+                "Each detector's scores against the truly poisoned rows: the training rows "
+                "the attack changed or added, or, for a detector of test inputs (e.g. STRIP), "
+                f"the triggered copies of the test inputs. N={top}, seed {seed}."
                 + _left_out(min(len(keys), MAX_SERIES), len(keys)),
                 fig,
             )

@@ -35,37 +35,44 @@ def mean_text(values: list[float | None], digits: int = 3) -> str:
 
 
 def summary_table(study: StudyData) -> TextTable:
-    """One row per series and budget: seeds, and the mean of each scalar metric measured."""
+    """One row per series and budget: seeds, and the mean of each scalar metric measured.
+
+    What every row shares (e.g. the only model, attack or defense) goes into the title rather
+    than into a column repeated on every row.
+    """
     metrics = [m for m in SCALARS if any(scalar(r, m) is not None for r in study.runs)]
-    several = study.several_datasets
-    columns = [
-        *(["dataset"] if several else []),
-        "model",
-        "attack",
-        "defense",
-        "budget",
-        "seeds",
-        *(SCALARS[m].column for m in metrics),
-    ]
+    series = study.series()
+    names = ["dataset", "model", "attack", "defense"]
+    shared = [n for n in names if len({getattr(k, n) for k in series}) == 1]
+    if not study.several_datasets and "dataset" not in shared:
+        shared.insert(0, "dataset")
+    varying = [n for n in names if n not in shared]
+    columns = [*varying, "budget", "seeds", *(SCALARS[m].column for m in metrics)]
     rows = []
-    for key, runs in study.series().items():
+    for key, runs in series.items():
         for budget in sorted({budget_of(r) for r in runs}):
             at = [r for r in runs if budget_of(r) == budget]
             rows.append(
                 [
-                    *([key.dataset] if several else []),
-                    key.model,
-                    key.attack,
-                    key.defense,
+                    *(getattr(key, n) for n in varying),
                     str(budget),
                     str(len(at)),
                     *(mean_text([scalar(r, m) for r in at]) for m in metrics),
                 ]
             )
-    n_seeds = len({r.seed for r in study.runs})
-    note = "mean ± sample standard deviation over seeds" if n_seeds > 1 else ""
     n = len(study.runs)
-    return TextTable(f"Summary: {n} run{'' if n == 1 else 's'}", columns, rows, note)
+    title = f"Summary: {n} run{'' if n == 1 else 's'}"
+    common = [getattr(next(iter(series)), name) for name in shared if series]
+    if common:
+        title += " of " + " · ".join(common)
+    n_seeds = len({r.seed for r in study.runs})
+    notes = ["mean ± sample standard deviation over seeds"] if n_seeds > 1 else []
+    if study.superseded:
+        notes.append(
+            f"{study.superseded} older row{'s' if study.superseded > 1 else ''} of the same "
+            "runs (earlier versions or metric lists) left out"
+        )
+    return TextTable(title, columns, rows, "; ".join(notes))
 
 
 def failed_table(study: StudyData) -> TextTable | None:
@@ -84,12 +91,19 @@ def per_class_table(
     return TextTable(title, ["class", *columns], rows, note)
 
 
+#: Characters with a meaning in Markdown (and inline HTML): backslash-escaped in text from data.
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#!|~&")
+
+
+def md_escape(text: str) -> str:
+    """Text for Markdown, shown as written: markup characters (``<script>``, ``*``, ``|``,
+    ``[``...) backslash-escaped, as CommonMark allows for any ASCII punctuation."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text).replace("\n", " ")
+
+
 def to_markdown(table: TextTable) -> str:
-    """A GitHub-flavoured Markdown table (pipes and backslashes in cells escaped)."""
-
-    def cell(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
+    """A GitHub-flavoured Markdown table, every string escaped with :func:`md_escape`."""
+    cell = md_escape
     lines = [f"### {cell(table.title)}", ""]
     lines.append("| " + " | ".join(cell(c) for c in table.columns) + " |")
     lines.append("|" + "|".join(" --- " for _ in table.columns) + "|")
