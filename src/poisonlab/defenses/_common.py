@@ -130,6 +130,13 @@ def require_training_set(owner: str, fitted_X: np.ndarray, X: np.ndarray) -> Non
         )
 
 
+def as_labels_of(values, y: np.ndarray) -> np.ndarray:
+    """``values`` as labels comparable with ``y``: strings (never truncated) when ``y`` holds
+    strings, e.g. trusted labels given as ints for a training set labelled '0'..'9'."""
+    values = np.asarray(values)
+    return values.astype(str) if y.dtype.kind in "US" else values
+
+
 def check_labels(owner: str, y: np.ndarray | None, n: int) -> np.ndarray:
     """``y`` as an array of ``n`` labels; ``ValueError`` if missing or of the wrong shape."""
     if y is None or np.shape(y) != (n,):

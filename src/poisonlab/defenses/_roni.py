@@ -11,6 +11,7 @@ from .._validation import RANDOM_STATE, Interval
 from ._common import (
     N_COMPONENTS,
     TRUSTED,
+    as_labels_of,
     fit_reducer,
     require_training_set,
     seed_from,
@@ -126,7 +127,7 @@ class RONI(BaseDetector):
         neighbors = (
             NearestNeighbors(n_neighbors=depth).fit(F).kneighbors(F_val, return_distance=False)
         )
-        y_val = self.validation.y.astype(y.dtype) if y.dtype.kind == "U" else self.validation.y
+        y_val = as_labels_of(self.validation.y, y)
         hits = y[neighbors] == y_val[:, None]  # (n_val, depth): neighbour has the true label
         member = groups[neighbors]
         impact = np.zeros(groups.max() + 1)
