@@ -231,3 +231,36 @@ def test_html_report_escapes_labels_from_the_data(tiny, tmp_path):
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Most suspicious rows" in page and "data:image/svg+xml;base64," in page
+
+
+def test_run_audit_with_a_reference_tests_labels_and_shift(tiny):
+    X, y = tiny
+    far = X[:1] + 100.0  # a row far from every reference row
+    result = run_audit(
+        np.vstack([X[:200], far]),
+        np.append(y[:200], y[0]),
+        X_ref=X[200:],
+        y_ref=y[200:],
+        checks=("neighbours", "reference_shift"),
+    )
+    assert result.distribution["against"] == "reference"
+    assert result.distribution["test"] == "homogeneity"
+    shift = next(c for c in result.checks if c.name == "reference_shift")
+    assert shift.fired[-1] and shift.strength[-1] == 1.0
+    assert shift.fired[:200].mean() < 0.05
+
+
+def test_write_clean_npz_keeps_unflagged_rows(tiny, tmp_path):
+    from poisonlab.audit.output import write_clean
+    from poisonlab.datasets import Dataset
+
+    X, y = tiny
+    a = _check("a", np.r_[1.0, np.zeros(299)], np.r_[True, np.zeros(299, bool)], y)
+    result = _result([a], y, fail_on=0.5)
+    dataset = Dataset("tiny", X, y, "test", [f"p{i}" for i in range(64)])
+    target = tmp_path / "clean.npz"
+    written = write_clean(result, dataset, target, action="drop", label="y", source=None)
+    with np.load(target) as data:
+        np.testing.assert_array_equal(data["X"], X[1:])
+        np.testing.assert_array_equal(data["y"], y[1:])
+    assert written == 299

@@ -200,3 +200,32 @@ def test_strip_on_mnist(mnist, mnist_backdoor):
         DetectionResult(scores, flagged, threshold), np.arange(len(X_test), len(scores))
     )
     assert m["roc_auc"] > 0.85 and m["precision"] > 0.85
+
+
+def test_strip_linear_shortcut_equals_blending_inputs(tiny):
+    # MinMaxScaler(clip=True) is not affine, so that model takes the plain path (blend, then
+    # predict); on blends of training rows nothing is clipped, so both must agree.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = tiny
+    fast = DETECTORS.create("strip", n_blends=6, random_state=0).fit(X, y)
+    plain_model = make_pipeline(MinMaxScaler(clip=True), LogisticRegression(max_iter=100, tol=1e-3))
+    plain = DETECTORS.create("strip", estimator=plain_model, n_blends=6, random_state=0).fit(X, y)
+    assert fast.decision_ is not None and plain.decision_ is None
+    assert np.allclose(fast.score_samples(X), plain.score_samples(X), atol=1e-9)
+
+
+@pytest.mark.slow
+def test_activation_clustering_against_the_backdoor_attack(mnist):
+    from poisonlab.attacks import ATTACKS
+
+    X, y = mnist.X[:2000], mnist.y[:2000]
+    attack = ATTACKS.create("backdoor", target="0", budget=50, trigger="pattern", random_state=0)
+    poisoned = attack.poison(X, y)
+    result = DETECTORS.create("activation_clustering", random_state=0).detect(
+        poisoned.X, poisoned.y
+    )
+    m = evaluate_detection(result, poisoned.poison_indices)
+    assert m["precision"] == 1.0 and m["recall"] == 1.0

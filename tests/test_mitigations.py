@@ -63,6 +63,7 @@ def test_clone_and_inputs_unchanged(name, tiny):
     assert np.array_equal(X, X0) and np.array_equal(y, y0)
 
 
+@pytest.mark.slow
 def test_cli_lists_and_shows_mitigations():
     listed = run_cli("defenses", "list")
     assert listed.returncode == 0
@@ -234,3 +235,16 @@ def test_partition_ensemble_on_the_lab(mnist):
     table = model.certified_accuracy(X_test, y_test)
     assert table[0]["certified_accuracy"] > 0.8
     assert table[0]["certified_accuracy"] >= table[2]["certified_accuracy"] > 0.5
+
+
+def test_certified_accuracy_rejects_bad_radii(tiny):
+    X, y = tiny
+    model = MITIGATIONS.create("partition_ensemble", n_partitions=3).fit(X, y)
+    with pytest.raises(ValueError, match="'radii' parameter of certified_accuracy"):
+        model.certified_accuracy(X, y, radii=[-1])
+
+
+def test_regularization_needs_an_attack(tiny):
+    X, y = tiny
+    with pytest.raises(TypeError, match=r"'attack' argument of RegularizationStudy\.run"):
+        MITIGATIONS.create("regularization").run("label_flip", X, y, X, y)

@@ -14,7 +14,7 @@ from poisonlab.experiment.study import prepare_study, run_study
 from poisonlab.labs.ml106 import run_ml106
 from poisonlab.labs.output import write_lab_results
 from poisonlab.report.build import build_report, write_report
-from poisonlab.report.figures import default_budgets
+from poisonlab.report.figures import default_budgets, per_class_figures
 from poisonlab.report.study import load_study
 from poisonlab.report.tables import TextTable, mean_text, to_markdown
 
@@ -279,6 +279,43 @@ def test_a_study_of_failed_runs_reports_their_errors_escaped(tmp_path):
     assert "ValueError: &lt;b&gt;bad&lt;/b&gt; input" in html
 
 
+def test_only_the_newest_row_of_a_run_id_is_reported(tmp_path):
+    from poisonlab.experiment.store import RunRecord, run_key
+
+    def record(version, finished, accuracy):
+        config = {"metrics": version}
+        return RunRecord(
+            key=run_key(config),
+            run_id="t/m/a/none/seed0",
+            experiment="t",
+            dataset="d",
+            model="m",
+            attack="a",
+            defense="none",
+            seed=0,
+            run_seed=0,
+            budget=5,
+            status="ok",
+            error=None,
+            config=config,
+            metrics={"accuracy": accuracy},
+            finished=finished,
+        )
+
+    with ResultStore(tmp_path) as store:
+        store.write_run(record("old", "2026-01-01T00:00:00Z", 0.5))
+        store.write_run(record("new", "2026-01-02T00:00:00Z", 0.75))
+    study = load_study(tmp_path)
+    try:
+        assert [r.metrics["accuracy"] for r in study.runs] == [0.75]
+        assert study.superseded == 1
+        table = build_report(study).summary
+    finally:
+        study.store.close()
+    assert table.rows == [["5", "1", "0.750"]]
+    assert "1 older row of the same runs" in table.note
+
+
 # ------------------------------------------------------------------------------ the lab
 
 
@@ -311,6 +348,18 @@ def test_lab_per_class_tables_are_the_stored_counts(lab_dir):
         "incorrect_by_predicted"
     ]
     assert [int(r[3]) for r in by_true.rows] == run.metrics["per_class"]["missed_by_true"]
+
+
+@pytest.mark.slow
+def test_chosen_budgets_must_be_in_the_study(lab_dir):
+    study = load_study(lab_dir)
+    try:
+        [figure] = per_class_figures(study, [60])
+        with pytest.raises(ValueError, match=r"budgets: 45 is not .* its budgets are 0, 10, 60\."):
+            per_class_figures(study, [10, 45])
+    finally:
+        study.store.close()
+    assert figure.tables[0].columns == ["class", "clean", "N=60"]
 
 
 @pytest.mark.slow

@@ -417,7 +417,8 @@ def audit(
         "audit"
     ),
     fail_on: Annotated[
-        float | None, typer.Option(help="Exit 1 when a row scores above this (default 2.0).")
+        float | None,
+        typer.Option(min=0.0, help="Exit 1 when a row scores above this (default 2.0)."),
     ] = None,
     write_clean: Annotated[
         Path | None, typer.Option(help="Write a sanitized copy of the data here.")
@@ -426,7 +427,7 @@ def audit(
         str, typer.Option(help="drop or relabel the flagged rows in --write-clean.")
     ] = "drop",
     seed: Annotated[int, typer.Option(help="Seed for the checks' randomness.")] = 0,
-    top: Annotated[int, typer.Option(help="Rows shown in the terminal.")] = 10,
+    top: Annotated[int, typer.Option(min=0, help="Rows shown in the terminal.")] = 10,
 ) -> None:
     """Scan a training set for signs of poisoning; exit 1 if a row scores above --fail-on."""
     from .audit import FAIL_ON

@@ -8,7 +8,8 @@ import numpy as np
 
 from .._validation import RANDOM_STATE, Interval
 from ._representation import REPRESENTATION_CONSTRAINTS, fit_representation, transform
-from ._spectral import class_rows, require_labels
+from ._spectral import class_rows, require_labels, top_directions
+from ._threads import one_thread
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 # Scores of samples in classes judged clean are shifted down by this much, below [-1, 1].
@@ -158,13 +159,13 @@ def _cluster_class(R: np.ndarray, n_dims: int, seed: int) -> dict:
             "small_fraction": 0.5,
             "small_silhouette": 0.0,
         }
-    # Per-class PCA by SVD of the centred rows (deterministic up to sign, which k-means ignores).
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    basis = vt[:dims].T
+    # Per-class PCA: the top right singular vectors of the centred rows.
+    basis = top_directions(centred, dims)
     Z = centred @ basis
     from sklearn.cluster import KMeans
 
-    km = KMeans(n_clusters=2, n_init=10, random_state=seed).fit(Z)
+    with one_thread():  # see _threads.py
+        km = KMeans(n_clusters=2, n_init=10, random_state=seed).fit(Z)
     sizes = np.bincount(km.labels_, minlength=2)
     small = int(np.argmin(sizes))  # ties: cluster 0
     model = {

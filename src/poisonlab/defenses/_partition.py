@@ -230,7 +230,8 @@ def certified_accuracy_table(
     radii = np.arange(n_partitions // 2 + 1) if radii is None else np.asarray(radii)
     if radii.ndim != 1 or radii.dtype.kind not in "iu" or (radii < 0).any():
         raise ValueError(
-            f"The 'radii' parameter must be non-negative whole numbers; got {radii.tolist()}."
+            f"The 'radii' parameter of certified_accuracy must be a list of whole numbers "
+            f">= 0; got {radii.tolist()}."
         )
     n = len(correct)
     rows = []

@@ -101,6 +101,13 @@ class RegularizationStudy(BaseMitigation):
             ``poisoned_success`` (the attack's success rate, None when it defines none).
         """
         self._check_params()
+        from ..attacks.base import BaseAttack
+
+        if not isinstance(attack, BaseAttack):
+            raise TypeError(
+                "The 'attack' argument of RegularizationStudy.run must be an attack (a "
+                f"BaseAttack, e.g. ATTACKS.create('label_flip')); got {attack!r}."
+            )
         X_train, y_train = check_X_y(X_train, y_train, owner="RegularizationStudy")
         X_test, y_test = check_X_y(X_test, y_test, owner="RegularizationStudy")
         poisoned = attack.poison(X_train, y_train, random_state=random_state)

@@ -6,6 +6,7 @@ import numpy as np
 
 from .._validation import RANDOM_STATE
 from ._representation import REPRESENTATION_CONSTRAINTS, fit_representation, transform
+from ._threads import one_thread
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 # MAD of a normal sample times this estimates its standard deviation.
@@ -140,24 +141,37 @@ class SpectralSignature(BaseDetector):
 def top_direction(centred: np.ndarray) -> np.ndarray:
     """Top right singular vector of a centred matrix (n, d); zeros when it is all zero.
 
-    Computed from the d x d scatter matrix ``centred.T @ centred`` (its top eigenvector is the
-    top right singular vector), which is cheaper than an SVD when n >> d. Its sign is fixed so
-    that the largest-magnitude coordinate is positive, which makes the result deterministic.
+    Its sign is fixed so that the largest-magnitude coordinate is positive, which makes the
+    result deterministic.
     """
     if not np.any(centred):
         return np.zeros(centred.shape[1])
+    return top_directions(centred, 1)[:, 0]
+
+
+def top_directions(centred: np.ndarray, k: int) -> np.ndarray:
+    """The top ``k`` right singular vectors of a centred matrix (n, d), as columns (d, k).
+
+    Computed from the smaller of the d x d scatter matrix ``centred.T @ centred`` and the
+    n x n Gram matrix (whose eigenvectors map back through ``centred.T``), which is much
+    cheaper than an SVD of a tall class of 6,000 MNIST rows. Each column's largest-magnitude
+    coordinate is made positive. ``k`` is capped at ``min(n, d)``.
+    """
     from scipy.linalg import eigh
 
-    if centred.shape[0] < centred.shape[1]:
-        # Few rows: the top left singular vector from the n x n Gram matrix, mapped back.
-        _, u = eigh(centred @ centred.T, subset_by_index=[len(centred) - 1] * 2)
-        v = centred.T @ u[:, 0]
-    else:
-        d = centred.shape[1]
-        _, v = eigh(centred.T @ centred, subset_by_index=[d - 1, d - 1])
-        v = v[:, 0]
-    v = v / np.linalg.norm(v)
-    return v if v[np.argmax(np.abs(v))] > 0 else -v
+    n, d = centred.shape
+    k = min(k, n, d)
+    small = centred @ centred.T if n < d else centred.T @ centred
+    m = small.shape[0]
+    with one_thread():  # see _threads.py
+        _, vecs = eigh(small, subset_by_index=[m - k, m - 1])
+    vecs = vecs[:, ::-1]  # largest first
+    if n < d:
+        vecs = centred.T @ vecs
+    norms = np.linalg.norm(vecs, axis=0)
+    vecs = vecs / np.where(norms > 0, norms, 1.0)
+    signs = np.sign(vecs[np.argmax(np.abs(vecs), axis=0), np.arange(vecs.shape[1])])
+    return vecs * np.where(signs == 0, 1.0, signs)
 
 
 def minority_side(p: np.ndarray) -> float:

@@ -216,6 +216,7 @@ def per_class_figures(study: StudyData, budgets: list[int] | None = None) -> lis
     """
     out = []
     groups, total = _attack_series(study)
+    _check_budgets(budgets, {budget_of(r) for runs in groups for r in runs})
     for i, runs in enumerate(groups):
         runs = [r for r in runs if r.metrics.get("per_class")]
         if not runs:
@@ -233,6 +234,16 @@ def per_class_figures(study: StudyData, budgets: list[int] | None = None) -> lis
             columns[f"N={b}"] = [r for r in runs if budget_of(r) == b]
         out.append(_per_class_figure(study, i, runs[0], columns, _left_out(len(groups), total)))
     return out
+
+
+def _check_budgets(budgets: list[int] | None, available: set[int]) -> None:
+    # The clean run (budget 0) is always shown; any other budget must be one the study ran.
+    unknown = sorted(set(budgets or []) - available - {0})
+    if unknown:
+        raise ValueError(
+            f"budgets: {unknown[0]} is not a poison budget of this study; its budgets are "
+            f"{', '.join(map(str, sorted(available | {0})))}."
+        )
 
 
 def _per_class_figure(

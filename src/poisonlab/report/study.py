@@ -103,6 +103,8 @@ class StudyData:
         Runs that finished ``ok``, in run-id order.
     failed : list of RunRecord
         Runs that failed.
+    superseded : int
+        Rows left out because a later row has the same run id (see :func:`latest_rows`).
     """
 
     directory: Path
@@ -110,6 +112,7 @@ class StudyData:
     runs: list[RunRecord]
     failed: list[RunRecord]
     store: ResultStore
+    superseded: int = 0
     _arrays: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @property
@@ -166,6 +169,20 @@ class StudyData:
         ]
 
 
+def latest_rows(records: list[RunRecord]) -> list[RunRecord]:
+    """The last finished row of each run id, in run-id order.
+
+    A store keeps the rows of earlier package versions or metric lists (their keys differ) when
+    a study is rerun; the same run id then has several rows, and a report shows the newest.
+    """
+    latest: dict[str, RunRecord] = {}
+    for r in records:
+        seen = latest.get(r.run_id)
+        if seen is None or (r.finished, r.key) > (seen.finished, seen.key):
+            latest[r.run_id] = r
+    return [latest[i] for i in sorted(latest)]
+
+
 def load_study(directory: str | Path) -> StudyData:
     """Open a study's store (a missing store is a ``ValueError``) and read its runs.
 
@@ -176,10 +193,12 @@ def load_study(directory: str | Path) -> StudyData:
         raise ValueError(f"DIR: {str(directory)!r} is not a directory; give a study's output.")
     store = ResultStore(directory, create=False)
     try:
-        runs = store.runs(status="ok")
-        failed = store.runs(status="failed")
+        records = store.runs()
         meta = store.meta()
     except Exception:
         store.close()
         raise
-    return StudyData(directory, meta, runs, failed, store)
+    kept = latest_rows(records)
+    runs = [r for r in kept if r.status == "ok"]
+    failed = [r for r in kept if r.status != "ok"]
+    return StudyData(directory, meta, runs, failed, store, len(records) - len(kept))

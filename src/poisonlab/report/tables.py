@@ -66,8 +66,13 @@ def summary_table(study: StudyData) -> TextTable:
     if common:
         title += " of " + " · ".join(common)
     n_seeds = len({r.seed for r in study.runs})
-    note = "mean ± sample standard deviation over seeds" if n_seeds > 1 else ""
-    return TextTable(title, columns, rows, note)
+    notes = ["mean ± sample standard deviation over seeds"] if n_seeds > 1 else []
+    if study.superseded:
+        notes.append(
+            f"{study.superseded} older row{'s' if study.superseded > 1 else ''} of the same "
+            "runs (earlier versions or metric lists) left out"
+        )
+    return TextTable(title, columns, rows, "; ".join(notes))
 
 
 def failed_table(study: StudyData) -> TextTable | None:
