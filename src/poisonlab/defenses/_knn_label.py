@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 
 from .._validation import RANDOM_STATE, Interval, Options, Predicate
-from ._common import N_COMPONENTS, check_labels, fit_reducer, same_rows, seed_from, transform
+from ._common import (
+    N_COMPONENTS,
+    check_labels,
+    fit_reducer,
+    same_rows,
+    seed_from,
+    single_threaded,
+    transform,
+)
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 
@@ -104,6 +112,7 @@ class KNNLabel(BaseDetector):
         self.contamination = contamination
         self.random_state = random_state
 
+    @single_threaded
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         from sklearn.neighbors import NearestNeighbors
 
@@ -119,6 +128,7 @@ class KNNLabel(BaseDetector):
             transform(self.reducer_, X)
         )
 
+    @single_threaded
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         y = check_labels("KNNLabel", y, len(X))
         if same_rows(self.X_fit_, X):

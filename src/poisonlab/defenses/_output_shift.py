@@ -15,6 +15,7 @@ from ._common import (
     check_labels,
     default_estimator,
     seed_from,
+    single_threaded,
 )
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
@@ -127,6 +128,7 @@ class OutputShift(BaseDetector):
             return default_estimator(seed, n_features)
         return clone(self.estimator)
 
+    @single_threaded
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         from ..metrics import per_class_table
 
@@ -162,6 +164,7 @@ class OutputShift(BaseDetector):
         self.reference_model_, self.retrained_model_ = ref_model, new_model
         self.stats_ = stats
 
+    @single_threaded
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         y = check_labels("OutputShift", y, len(X))
         predicted = as_labels_of(self.reference_model_.predict(X), y)

@@ -15,6 +15,7 @@ from ._common import (
     fit_reducer,
     require_training_set,
     seed_from,
+    single_threaded,
     transform,
 )
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
@@ -101,6 +102,7 @@ class RONI(BaseDetector):
         self.contamination = contamination
         self.random_state = random_state
 
+    @single_threaded
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         self.validation.check("RONI", "validation", X.shape[1], need_y=True)
         if self.n_neighbors >= len(X):
@@ -139,6 +141,7 @@ class RONI(BaseDetector):
                 impact[g] += (kept.mean() if len(kept) else 0.0) - before
         return impact
 
+    @single_threaded
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         require_training_set("RONI", self.X_fit_, X)
         return self.scores_.copy()
