@@ -264,3 +264,21 @@ def test_write_clean_npz_keeps_unflagged_rows(tiny, tmp_path):
         np.testing.assert_array_equal(data["X"], X[1:])
         np.testing.assert_array_equal(data["y"], y[1:])
     assert written == 299
+
+
+def test_id_column_is_reported_not_used_as_a_feature(digits):
+    from poisonlab.audit.cli_support import split_id
+    from poisonlab.audit.output import suspicious_table
+    from poisonlab.datasets import Dataset
+
+    X = np.hstack([np.arange(300)[:, None] * 1000.0, digits.X[:300]])
+    dataset = Dataset("t", X, digits.y[:300], "test", ["uid", *digits.feature_names])
+    stripped, _, ids = split_id(dataset, None, "uid")
+    assert stripped.X.shape == (300, 64) and stripped.feature_names == digits.feature_names
+    assert ids[0] == "uid" and ids[1].dtype == np.int64 and ids[1][7] == 7000
+    a = _check("a", np.r_[0.0, 1.0, np.zeros(298)], np.r_[False, True, np.zeros(298, bool)])
+    table = suspicious_table(_result([a], digits.y[:300]), stripped, label="digit", ids=ids)
+    assert table.columns[:4].tolist() == ["rank", "row", "uid", "digit"]
+    assert table.uid.tolist() == [1000]
+    with pytest.raises(ValueError, match="--id: column 'nope' not found"):
+        split_id(dataset, None, "nope")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -250,6 +251,8 @@ def run_command(
             sys.stderr.write(f"poisonlab: error: {line}\n")
         raise typer.Exit(2) from None
     out = out if out is not None else default_out(study)
+    # `kill PID` stops a sweep as Ctrl-C does: worker processes are stopped, finished runs stay.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     with SweepProgress(console, study.spec.name) as progress:
         summary = run_study(
             study,
@@ -270,6 +273,10 @@ def run_command(
         console.print(f"See the errors: poisonlab results {out} --status failed")
     if report:
         _write_report_and_say(out, console)
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command("results")
@@ -426,6 +433,10 @@ def audit(
     clean_action: Annotated[
         str, typer.Option(help="drop or relabel the flagged rows in --write-clean.")
     ] = "drop",
+    id_column: Annotated[
+        str | None,
+        typer.Option("--id", help="A numeric row-id column: reported, not used as a feature."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the checks' randomness.")] = 0,
     top: Annotated[int, typer.Option(min=0, help="Rows shown in the terminal.")] = 10,
 ) -> None:
@@ -437,6 +448,7 @@ def audit(
     source, dataset, ref = support.load_for_audit(
         data, label, reference, out, write_clean, clean_action
     )
+    dataset, ref, ids = support.split_id(dataset, ref, id_column)
     with support.progress_steps() as on_step:
         result = support.run_and_write(
             dataset,
@@ -450,6 +462,7 @@ def audit(
             clean_to=write_clean,
             clean_action=clean_action,
             command=" ".join(["poisonlab", *sys.argv[1:]]),
+            ids=ids,
             on_step=on_step,
         )
     support.print_audit(result, dataset, console, out=out, clean_to=write_clean, top=top)

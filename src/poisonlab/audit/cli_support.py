@@ -11,6 +11,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from ..datasets import DATASETS, Dataset, load
 from .core import ROW_CHECKS, AuditResult, run_audit
 from .output import CLEAN_ACTIONS, check_clean_target, write_audit, write_clean
@@ -66,6 +68,46 @@ def load_for_audit(
     return source, dataset, ref
 
 
+def split_id(
+    dataset: Dataset, reference: Dataset | None, id_column: str | None
+) -> tuple[Dataset, Dataset | None, tuple[str, np.ndarray] | None]:
+    """Take the ``--id`` column out of the features (of the reference too, if it has one).
+
+    An id is not evidence: left among the features it would distort every distance.
+
+    Returns
+    -------
+    dataset, reference : Dataset
+        Without the id column.
+    ids : (str, ndarray of shape (n_samples,)) or None
+        The column's name and values.
+    """
+    if id_column is None:
+        return dataset, reference, None
+    names = list(dataset.feature_names)
+    if id_column not in names:
+        raise ValueError(
+            f"--id: column {id_column!r} not found among the feature columns "
+            f"({', '.join(names[:10])}{', ...' if len(names) > 10 else ''})."
+        )
+    if len(names) == 1:
+        raise ValueError(f"--id: {id_column!r} is the only feature column; nothing to audit.")
+    ids = dataset.X[:, names.index(id_column)]
+    if ids.dtype.kind == "f" and np.array_equal(ids, np.round(ids)):
+        ids = ids.astype(np.int64)
+    return _without(dataset, id_column), _without(reference, id_column), (id_column, ids)
+
+
+def _without(dataset: Dataset | None, column: str) -> Dataset | None:
+    if dataset is None or column not in dataset.feature_names:
+        return dataset
+    from dataclasses import replace
+
+    keep = [i for i, name in enumerate(dataset.feature_names) if name != column]
+    names = [dataset.feature_names[i] for i in keep]
+    return replace(dataset, X=dataset.X[:, keep], feature_names=names, image_shape=None)
+
+
 def make_estimator(model: str | None):
     """The zoo model named ``model`` (None: the confident_learning detector's default)."""
     if model is None:
@@ -115,6 +157,7 @@ def run_and_write(
     clean_to: Path | None,
     clean_action: str,
     command: str,
+    ids: tuple[str, np.ndarray] | None = None,
     on_step: Callable[[str], None],
 ) -> AuditResult:
     """Run the audit, then write ``out/`` and the sanitized copy (all atomically).
@@ -132,7 +175,7 @@ def run_and_write(
         on_step=on_step,
     )
     on_step("writing")
-    write_audit(result, dataset, out, label=label)
+    write_audit(result, dataset, out, label=label, ids=ids)
     from .report import write_html
 
     write_html(result, dataset, out, command=command)

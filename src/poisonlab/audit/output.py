@@ -18,10 +18,17 @@ from .core import AuditResult
 CLEAN_ACTIONS = ("drop", "relabel")
 
 
-def suspicious_table(result: AuditResult, dataset: Dataset, *, label: str = "label"):
+def suspicious_table(
+    result: AuditResult,
+    dataset: Dataset,
+    *,
+    label: str = "label",
+    ids: tuple[str, np.ndarray] | None = None,
+):
     """The ranked table of rows where at least one check fired, most suspicious first.
 
-    Columns: ``rank``, ``row`` (0-based data row of the input), ``label``,
+    Columns: ``rank``, ``row`` (0-based data row of the input), the id column when ``ids``
+    (name, values per row) is given, ``label``,
     ``suggested_label`` (empty when no check proposes another), ``score``, ``flagged``
     (score above ``fail_on``), ``checks`` (the checks that fired, ``;``-separated), ``why``
     (their reasons, `` | ``-separated), one ``strength_<check>`` column per check that ran,
@@ -49,6 +56,8 @@ def suspicious_table(result: AuditResult, dataset: Dataset, *, label: str = "lab
             "why": [" | ".join(f"{name}: {why}" for name, why in r) for r in reasons],
         }
     )
+    if ids is not None:
+        frame.insert(2, ids[0], ids[1][order])
     for check in result.checks:
         frame[f"strength_{check.name}"] = np.round(check.strength[order], 4)
     features = pd.DataFrame(dataset.X[order], columns=_feature_names(dataset))
@@ -91,9 +100,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_audit(result: AuditResult, dataset: Dataset, out: Path, *, label: str) -> list[Path]:
+def write_audit(
+    result: AuditResult,
+    dataset: Dataset,
+    out: Path,
+    *,
+    label: str,
+    ids: tuple[str, np.ndarray] | None = None,
+) -> list[Path]:
     """Write ``suspicious.csv`` and ``summary.json`` into ``out``; return their paths."""
-    table = suspicious_table(result, dataset, label=label)
+    table = suspicious_table(result, dataset, label=label, ids=ids)
     paths = [out / "suspicious.csv", out / "summary.json"]
     write_atomically(paths[0], lambda tmp: table.to_csv(tmp, index=False))
     text = json.dumps(summary(result, dataset), indent=2) + "\n"
