@@ -11,7 +11,11 @@ a few budgets; ``poisonlab run`` with ``--no-fast-path`` (a plain ``SVC.fit`` pe
 the shared-kernel path. Both must store the same predictions.
 
     .venv/bin/python benchmarks/bench_runner.py [--sizes 2000,5000,10000,20000]
-        [--budgets 0,100,200] [--skip-ml106] [--skip-scaling]
+        [--budgets 0,100,200] [--skip-ml106] [--skip-scaling] [--skip-plain]
+
+Part 3, a sweep of plain fits, where worker processes have work to share:
+``examples/backdoor.toml`` (24 runs: SVC and logistic regression, nothing shared) serially,
+with ``-j 2`` and with ``--dask-local 2``; the stores must be equal.
 
 Every run reads MNIST from poisonlab's cache (``poisonlab datasets show mnist`` once first).
 """
@@ -83,7 +87,9 @@ def part_ml106(poisonlab: str, work: Path) -> None:
     print("Part 1: examples/ml106.toml, 45 runs")
     lab_dir = work / "lab"
     budgets = ",".join(map(str, BUDGETS))
-    base = timed([poisonlab, "lab", "ml106", "--poison", budgets, "--out", str(lab_dir)])
+    base = timed(
+        [poisonlab, "lab", "ml106", "--poison", budgets, "--out", str(lab_dir), "--no-report"]
+    )
     print(f"  {'poisonlab lab ml106 (baseline)':42s} {base:7.2f} s")
     reference = stored(lab_dir)
     spec = str(ROOT / "examples" / "ml106.toml")
@@ -93,7 +99,7 @@ def part_ml106(poisonlab: str, work: Path) -> None:
         ("poisonlab run --dask-local 2", ["--dask-local", "2"]),
     ]:
         out = work / name.replace(" ", "_")
-        elapsed = timed([poisonlab, "run", spec, "-o", str(out), *extra])
+        elapsed = timed([poisonlab, "run", spec, "-o", str(out), "--no-report", *extra])
         if not same(stored(out), reference):
             raise SystemExit(f"MISMATCH: {name} disagrees with the lab")
         print(f"  {name:42s} {elapsed:7.2f} s   {elapsed / base:5.2f}x the lab's time")
@@ -107,12 +113,34 @@ def part_scaling(poisonlab: str, work: Path, sizes: list[int], budgets: list[int
         spec = work / f"scaling_{n}.toml"
         spec.write_text(SCALING_SPEC.format(n=n, budgets=", ".join(map(str, budgets))))
         plain_dir, shared_dir = work / f"plain_{n}", work / f"shared_{n}"
-        plain = timed([poisonlab, "run", str(spec), "-o", str(plain_dir), "--no-fast-path"])
-        shared = timed([poisonlab, "run", str(spec), "-o", str(shared_dir)])
+        plain = timed(
+            [poisonlab, "run", str(spec), "-o", str(plain_dir), "--no-fast-path", "--no-report"]
+        )
+        shared = timed([poisonlab, "run", str(spec), "-o", str(shared_dir), "--no-report"])
         if not same(stored(plain_dir), stored(shared_dir)):
             raise SystemExit(f"MISMATCH at n = {n}: the shared path disagrees with plain fits")
         print(f"  {n:8d} {plain:10.2f} {shared:11.2f} {plain / shared:8.2f}x", flush=True)
     print("  shared-path predictions equal plain fits at every size")
+
+
+def part_plain(poisonlab: str, work: Path) -> None:
+    print("Part 3: examples/backdoor.toml, 24 plain fits")
+    spec = str(ROOT / "examples" / "backdoor.toml")
+    reference, base = None, None
+    for name, extra in [
+        ("poisonlab run (serial)", []),
+        ("poisonlab run -j 2", ["-j", "2"]),
+        ("poisonlab run --dask-local 2", ["--dask-local", "2"]),
+    ]:
+        out = work / ("plain_" + name.replace(" ", "_"))
+        elapsed = timed([poisonlab, "run", spec, "-o", str(out), "--no-report", *extra])
+        result = stored(out)
+        if reference is None:
+            reference, base = result, elapsed
+        elif not same(result, reference):
+            raise SystemExit(f"MISMATCH: {name} disagrees with the serial run")
+        print(f"  {name:42s} {elapsed:7.2f} s   {elapsed / base:5.2f}x the serial time")
+    print("  every store equals the serial one")
 
 
 def main() -> None:
@@ -121,6 +149,7 @@ def main() -> None:
     parser.add_argument("--budgets", default="0,100,200")
     parser.add_argument("--skip-ml106", action="store_true")
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--skip-plain", action="store_true")
     args = parser.parse_args()
     poisonlab = shutil.which("poisonlab", path=str(Path(sys.executable).parent)) or "poisonlab"
     subprocess.run([poisonlab, "datasets", "show", "mnist"], capture_output=True, check=True)
@@ -132,6 +161,8 @@ def main() -> None:
             sizes = [int(s) for s in args.sizes.split(",")]
             budgets = [int(b) for b in args.budgets.split(",")]
             part_scaling(poisonlab, work, sizes, budgets)
+        if not args.skip_plain:
+            part_plain(poisonlab, work)
 
 
 if __name__ == "__main__":

@@ -136,3 +136,16 @@ def test_splits(digits):
     assert len(np.intersect1d(strat.train_rows, strat.test_rows)) == 0
     again = split_stratified(digits, 500, 200, seed=3)
     assert np.array_equal(strat.train_rows, again.train_rows)
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path):
+    import os
+
+    from poisonlab.datasets.base import write_atomically
+
+    target = tmp_path / "out.txt"
+    write_atomically(target, lambda tmp: tmp.write_text("x"))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.read_text() == "x"
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -181,9 +181,11 @@ def test_default_budgets_pick_smallest_middle_largest():
     assert default_budgets(list(range(0, 225, 5))) == [5, 115, 220]
 
 
-def test_markdown_escapes_pipes():
-    table = TextTable("t", ["a|b"], [["x|y"]])
-    assert "| a\\|b |" in to_markdown(table) and "| x\\|y |" in to_markdown(table)
+def test_markdown_escapes_pipes_and_markup():
+    table = TextTable("t", ["a|b"], [["x|y"], ["<b>*z*</b>"]])
+    text = to_markdown(table)
+    assert "| a\\|b |" in text and "| x\\|y |" in text
+    assert "| \\<b\\>\\*z\\*\\</b\\> |" in text
 
 
 def test_roc_and_pr_points_by_hand():
@@ -381,7 +383,7 @@ def test_markdown_report_has_tables_figures_and_spec(lab_dir):
     assert "report.md" in names and "per_class_1.png" in names
     text = (lab_dir / "report" / "report.md").read_text()
     # One model, attack and defense: named once in the title, not repeated in columns.
-    assert "### Summary: 3 runs of mnist · svc · label_flip[" in text
+    assert "### Summary: 3 runs of mnist · svc · label\\_flip\\[" in text
     assert "| budget | seeds | accuracy | success |" in text
     assert "![Mistakes per class" in text and "```toml" in text
 
@@ -606,7 +608,10 @@ def test_markup_in_class_names_renders_as_text_in_chromium(evil_dir, tmp_path):
 def test_markdown_keeps_names_as_text(evil_dir):
     write_report(evil_dir, "md")
     text = (evil_dir / "report" / "report.md").read_text()
-    assert EVIL in text and "\\$x\\$" not in text
+    body, spec = text.split("## The spec")
+    # Escaped in the text (it renders as written), verbatim in the spec's code block.
+    assert EVIL not in body and "\\<script\\>alert\\(1\\)\\</script\\>" in body
+    assert EVIL in spec
 
 
 CERTIFIED_SPEC = """

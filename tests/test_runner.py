@@ -169,15 +169,33 @@ def test_a_store_of_another_study_is_refused(tmp_path):
         run_study(other, tmp_path / "o")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("parallel", [{"n_jobs": 2}, {"dask_local": 2}], ids=["joblib", "dask"])
-def test_local_workers_and_a_dask_cluster_store_what_serial_stores(tmp_path, parallel):
-    # Without the detector: worker start-up, not the runs, is what this test pays for.
+def _parallel_matches_serial(tmp_path: Path, **parallel) -> None:
+    # Without the detector: worker start-up, not the runs, is what these tests pay for.
     study = study_of(tmp_path, SPEC[: SPEC.index("[[defenses]]")])
     assert len(study.runs) == 8
     run_study(study, tmp_path / "serial")
     run_study(study, tmp_path / "parallel", **parallel)
     assert snapshot(tmp_path / "parallel") == snapshot(tmp_path / "serial")
+
+
+@pytest.mark.slow
+def test_local_worker_processes_store_what_serial_stores(tmp_path):
+    _parallel_matches_serial(tmp_path, n_jobs=2)
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_stores_what_serial_stores(tmp_path):
+    from distributed import LocalCluster
+
+    # Two worker processes on the loopback interface, reached by address as --dask does.
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        _parallel_matches_serial(tmp_path, dask=cluster.scheduler_address)
 
 
 # 56 runs of the lab's set-up on the shared-kernel path, each written as it finishes.
@@ -216,7 +234,7 @@ def test_kill_9_mid_sweep_then_resume_loses_and_recomputes_nothing(tmp_path):
     out = tmp_path / "o"
     db_path = out / STORE_NAME
     proc = subprocess.Popen(
-        [POISONLAB, "run", str(spec), "-o", str(out)],
+        [POISONLAB, "run", str(spec), "-o", str(out), "--no-report"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -233,7 +251,7 @@ def test_kill_9_mid_sweep_then_resume_loses_and_recomputes_nothing(tmp_path):
     with ResultStore(out, create=False) as store:
         for key in survived:  # every committed row is whole: its arrays are there
             assert store.arrays(key).keys() >= {"poison_indices", "y_pred"}
-    again = run_cli("run", str(spec), "-o", str(out))
+    again = run_cli("run", str(spec), "-o", str(out), "--no-report")
     assert again.returncode == 0, again.stderr
     assert f"{len(survived)} already finished" in again.stdout
     final = _ok_rows(db_path)
@@ -250,7 +268,7 @@ def test_run_and_results_commands(tmp_path):
     spec = tmp_path / "t.toml"
     spec.write_text(SPEC.replace("seeds = [0, 1]", "seeds = [0]"))
     out = tmp_path / "o"
-    proc = run_cli("run", str(spec), "-o", str(out))
+    proc = run_cli("run", str(spec), "-o", str(out), "--no-report")
     assert proc.returncode == 0, proc.stderr
     assert "8 runs: 8 ok, 0 failed, 0 already finished" in proc.stdout
     csv_text = run_cli("results", str(out), "--format", "csv", "--where", "model=svc").stdout

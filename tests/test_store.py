@@ -167,3 +167,11 @@ def test_the_lab_writes_a_stored_study(tmp_path, mnist):
             assert run.metrics["accuracy"] == pytest.approx(lab_run.table.accuracy)
         # 1 of the 126 test '1's is predicted '2' at N = 10 (the attack's success rate).
         assert runs[10].metrics["success_rate"] == pytest.approx(1 / 126)
+        # The stored spec is a study whose runs have the lab's keys: `poisonlab run` on it
+        # into this directory finds every run finished.
+        from poisonlab.experiment.grid import expand
+        from poisonlab.experiment.spec import parse_spec
+
+        grid = expand(parse_spec(store.meta()["spec"]))
+        assert {r.key for r in grid} == store.finished_keys()
+        assert {r.run_id for r in grid} == {r.run_id for r in runs.values()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -250,6 +251,8 @@ def run_command(
             sys.stderr.write(f"poisonlab: error: {line}\n")
         raise typer.Exit(2) from None
     out = out if out is not None else default_out(study)
+    # `kill PID` stops a sweep as Ctrl-C does: worker processes are stopped, finished runs stay.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     with SweepProgress(console, study.spec.name) as progress:
         summary = run_study(
             study,
@@ -270,6 +273,10 @@ def run_command(
         console.print(f"See the errors: poisonlab results {out} --status failed")
     if report:
         _write_report_and_say(out, console)
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 @app.command("results")

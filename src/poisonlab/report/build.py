@@ -13,7 +13,7 @@ from pathlib import Path
 from ..datasets.base import write_atomically
 from .figures import ReportFigure, all_figures
 from .study import StudyData, load_study
-from .tables import TextTable, failed_table, summary_table, to_markdown
+from .tables import TextTable, failed_table, md_escape, summary_table, to_markdown
 
 #: Output formats of :func:`write_report`.
 FORMATS = ("html", "png", "svg", "md")
@@ -107,12 +107,13 @@ def render_files(report: Report, fmt: str) -> dict[str, bytes]:
 
 def markdown(report: Report) -> str:
     """The report as Markdown: tables, links to the PNG figures beside it, and the spec."""
-    parts = [f"# {report.title}\n"]
+    parts = [f"# {md_escape(report.title)}\n"]
     if report.description:
-        parts.append(report.description + "\n")
+        parts.append(md_escape(report.description) + "\n")
     parts += [to_markdown(t) for t in (report.summary, report.failed) if t is not None]
     for f in report.figures:
-        parts.append(f"## {f.title}\n\n![{f.title}]({f.name}.png)\n\n{f.caption}\n")
+        title, caption = md_escape(f.title), md_escape(f.caption)
+        parts.append(f"## {title}\n\n![{title}]({f.name}.png)\n\n{caption}\n")
         parts += [to_markdown(t) for t in f.tables]
     if report.spec:
         # A fence longer than any run of backticks in the spec, so the spec cannot close it.

@@ -165,8 +165,10 @@ def metric_figures(study: StudyData) -> list[ReportFigure]:
             ReportFigure(
                 f"metric_{name}",
                 f"{title} versus poison budget",
-                f"One line per model, attack and defense; points are means over {n_seeds} "
-                f"seed{'s' if n_seeds > 1 else ''}.{band}{dashed}",
+                "One line per model, attack and defense"
+                + (f"; points are means over {n_seeds} seeds." if n_seeds > 1 else "; one seed.")
+                + band
+                + dashed,
                 fig,
             )
         )

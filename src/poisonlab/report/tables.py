@@ -91,12 +91,19 @@ def per_class_table(
     return TextTable(title, ["class", *columns], rows, note)
 
 
+#: Characters with a meaning in Markdown (and inline HTML): backslash-escaped in text from data.
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()<>#!|~&")
+
+
+def md_escape(text: str) -> str:
+    """Text for Markdown, shown as written: markup characters (``<script>``, ``*``, ``|``,
+    ``[``...) backslash-escaped, as CommonMark allows for any ASCII punctuation."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text).replace("\n", " ")
+
+
 def to_markdown(table: TextTable) -> str:
-    """A GitHub-flavoured Markdown table (pipes and backslashes in cells escaped)."""
-
-    def cell(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
+    """A GitHub-flavoured Markdown table, every string escaped with :func:`md_escape`."""
+    cell = md_escape
     lines = [f"### {cell(table.title)}", ""]
     lines.append("| " + " | ".join(cell(c) for c in table.columns) + " |")
     lines.append("|" + "|".join(" --- " for _ in table.columns) + "|")
