@@ -4,9 +4,9 @@ Each detector runs in its own process: load MNIST (from poisonlab's cache), rela
 1,000 training '1's as '2', ``detect``. The process's wall time is measured from outside
 (Python start-up, imports and loading included); "detect" is the detector alone, timed inside.
 The baseline, run in the same invocation, is a process doing the same loading plus one
-randomized PCA to 50 components of the 60,000 x 784 matrix (the first step of most of these
-detectors), so the ratios say how many such PCAs each detector costs whatever the machine's
-load.
+randomized PCA to 50 components of the whole 60,000 x 784 matrix on one thread (the detectors
+run their numerical work on one thread, see ``defenses/_threads.py``), so the ratios say how
+many such PCAs each detector costs whatever the machine's load.
 
 Trusted data, for the detectors that need them: MNIST test rows 60000..60999 (RONI's validation
 set, ``output_shift``'s reference training set) and 61000..61999 (``output_shift``'s held-out
@@ -46,8 +46,10 @@ BASELINE = (
     PRELUDE
     + r"""
 from sklearn.decomposition import PCA
+from threadpoolctl import threadpool_limits
 start = time.perf_counter()
-PCA(n_components=50, svd_solver="randomized", random_state=0).fit(X.astype(np.float64))
+with threadpool_limits(limits=1):  # as the detectors run their numerical work
+    PCA(n_components=50, svd_solver="randomized", random_state=0).fit(X.astype(np.float64))
 print(json.dumps({"seconds": time.perf_counter() - start, "flagged": 0}))
 """
 )

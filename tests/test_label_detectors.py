@@ -57,6 +57,7 @@ def test_label_stats_trusted_sample_is_a_homogeneity_test():
         ({"a": 1, "b": 0}, "count 0 for \\['b'\\]"),
         ({"a": 1, "b": -1}, "non-negative"),
         (["a", "c"], "absent"),
+        (["a", "bb"], "set: \\['bb'\\]"),  # not truncated to 'b'
     ],
 )
 def test_label_stats_bad_reference_is_named(reference, message):

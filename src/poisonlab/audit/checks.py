@@ -69,7 +69,9 @@ def neighbours(X: np.ndarray, y: np.ndarray, seed: int) -> CheckResult:
     suggested = result.info["suggested_labels"]
 
     def why(i: int) -> str:
-        votes = round(result.scores[i] * k)
+        # score * k is the vote count v, or v - 0.5 when v only ties the row's own label
+        # (knn_label's tie rule); floor(score * k + 0.75) gives v in both cases.
+        votes = int(np.floor(result.scores[i] * k + 0.75))
         return f"{votes} of its {k} nearest neighbours are labelled '{suggested[i]}'"
 
     return CheckResult("neighbours", result.scores, result.flagged, why, suggested)

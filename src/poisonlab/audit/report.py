@@ -1,7 +1,7 @@
 """The audit's tables, figures and HTML page, built with the report machinery of
 :mod:`poisonlab.report` (``TextTable``, ``ReportFigure``, the autoescaped ``render_html``).
 
-It also borrows that package's figure helpers (``_new_figure``, ``_show_images``) rather than
+It also borrows that package's figure helpers (``new_figure``, ``show_images``) rather than
 writing second copies. The same :class:`~poisonlab.report.tables.TextTable` objects feed the
 terminal (rich, markup off, so class names from the data print as text) and the HTML page.
 """
@@ -111,9 +111,9 @@ def figures(result: AuditResult, dataset: Dataset) -> list:
 
 
 def _score_figure(result: AuditResult):
-    from ..report.figures import ReportFigure, _new_figure
+    from ..report.figures import ReportFigure, new_figure
 
-    fig = _new_figure(6.4, 3.6)
+    fig = new_figure(6.4, 3.6)
     ax = fig.subplots()
     top = max(float(result.score.max()), result.fail_on) + 0.25
     ax.hist(result.score, bins=np.arange(0, top + 0.125, 0.125), color="#4c72b0", log=True)
@@ -132,7 +132,7 @@ def _score_figure(result: AuditResult):
 
 
 def _gallery(result: AuditResult, dataset: Dataset):
-    from ..report.figures import ReportFigure, _new_figure, _show_images
+    from ..report.figures import ReportFigure, new_figure, show_images
 
     rows = [int(i) for i in result.ranking[:GALLERY] if result.score[i] > 0]
     suggested = result.suggested_labels()
@@ -143,14 +143,14 @@ def _gallery(result: AuditResult, dataset: Dataset):
     ]
     per_row = 8
     n_lines = -(-len(rows) // per_row)
-    fig = _new_figure(1.3 * per_row + 0.4, 1.9 * n_lines)
+    fig = new_figure(1.3 * per_row + 0.4, 1.9 * n_lines)
     axes = fig.subplots(n_lines, per_row, squeeze=False)
     for ax in axes.ravel()[len(rows) :]:
         ax.set_axis_off()
     for line in range(n_lines):
         chunk = slice(line * per_row, (line + 1) * per_row)
         count = len(rows[chunk])
-        _show_images(axes[line][:count], images[chunk], titles[chunk])
+        show_images(axes[line][:count], images[chunk], titles[chunk])
     return ReportFigure(
         "gallery",
         "Most suspicious rows",

@@ -5,6 +5,8 @@ Kept private: the public API of each detector is its class and its parameters.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from numbers import Integral
 from typing import Any
@@ -107,6 +109,24 @@ def transform(reducer, X: np.ndarray) -> np.ndarray:
     return X if reducer is None else reducer.transform(X)
 
 
+def single_threaded(method: Callable) -> Callable:
+    """Run ``method`` with one BLAS/OpenMP thread (see ``_threads.py`` for the measurements).
+
+    On this project's shared 2-core machine under load, OpenBLAS's second thread spins while
+    waiting for a core: a PCA of 2,000 x 784 MNIST images took 9 to 14 s with two threads and
+    0.4 s with one.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        from ._threads import one_thread
+
+        with one_thread():
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
 def seed_from(rng: np.random.Generator) -> int:
     """An int seed for a scikit-learn ``random_state``, drawn from the detector's Generator."""
     return int(rng.integers(0, 2**31 - 1))
@@ -128,6 +148,13 @@ def require_training_set(owner: str, fitted_X: np.ndarray, X: np.ndarray) -> Non
             f"{owner} scores the samples it was fitted on; got X of shape {X.shape}, fitted on "
             f"{fitted_X.shape}. Call fit (or detect) on the rows to score."
         )
+
+
+def as_labels_of(values, y: np.ndarray) -> np.ndarray:
+    """``values`` as labels comparable with ``y``: strings (never truncated) when ``y`` holds
+    strings, e.g. trusted labels given as ints for a training set labelled '0'..'9'."""
+    values = np.asarray(values)
+    return values.astype(str) if y.dtype.kind in "US" else values
 
 
 def check_labels(owner: str, y: np.ndarray | None, n: int) -> np.ndarray:

@@ -8,7 +8,13 @@ from typing import Any
 import numpy as np
 
 from .._validation import RANDOM_STATE, Interval, Options, Predicate
-from ._common import default_estimator, require_training_set, seed_from, with_probabilities
+from ._common import (
+    default_estimator,
+    require_training_set,
+    seed_from,
+    single_threaded,
+    with_probabilities,
+)
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 FILTERS = (
@@ -98,6 +104,7 @@ class ConfidentLearning(BaseDetector):
         self.contamination = contamination
         self.random_state = random_state
 
+    @single_threaded
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
@@ -136,6 +143,7 @@ class ConfidentLearning(BaseDetector):
         folds = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=fold_seed)
         return cross_val_predict(model, X, labels, cv=folds, method="predict_proba")
 
+    @single_threaded
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         require_training_set("ConfidentLearning", self.X_fit_, X)
         return self.scores_.copy()

@@ -172,7 +172,9 @@ def _homogeneity(observed: np.ndarray, classes: np.ndarray, trusted: np.ndarray)
     """
     from scipy.stats import chi2_contingency
 
-    trusted = trusted.astype(classes.dtype) if classes.dtype.kind == "U" else trusted
+    from ._common import as_labels_of
+
+    trusted = as_labels_of(trusted, classes)
     extra = np.setdiff1d(np.unique(trusted), classes)
     if len(extra):
         raise ValueError(

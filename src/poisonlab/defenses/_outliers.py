@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 
 from .._validation import RANDOM_STATE, Interval, Options
-from ._common import N_COMPONENTS, check_labels, fit_reducer, same_rows, seed_from, transform
+from ._common import (
+    N_COMPONENTS,
+    check_labels,
+    fit_reducer,
+    same_rows,
+    seed_from,
+    single_threaded,
+    transform,
+)
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 # Fewer samples than this in a class: no outlier model is fitted and its samples score 0.
@@ -88,6 +96,7 @@ class ClassOutliers(BaseDetector):
     def _methods(self) -> list[str]:
         return ["isolation_forest", "lof"] if self.method == "both" else [self.method]
 
+    @single_threaded
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         from sklearn.ensemble import IsolationForest
         from sklearn.neighbors import LocalOutlierFactor
@@ -119,6 +128,7 @@ class ClassOutliers(BaseDetector):
             self.models_[label] = per_method
             self.train_scores_[rows] = z_sum / len(per_method)
 
+    @single_threaded
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         y = check_labels("ClassOutliers", y, len(X))
         if same_rows(self.X_fit_, X):

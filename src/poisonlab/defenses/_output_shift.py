@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 
 from .._validation import RANDOM_STATE, InstanceOf, Interval, Options, Predicate
-from ._common import TRUSTED, TrustedSet, check_labels, default_estimator, seed_from
+from ._common import (
+    TRUSTED,
+    TrustedSet,
+    as_labels_of,
+    check_labels,
+    default_estimator,
+    seed_from,
+    single_threaded,
+)
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 
@@ -120,6 +128,7 @@ class OutputShift(BaseDetector):
             return default_estimator(seed, n_features)
         return clone(self.estimator)
 
+    @single_threaded
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         from ..metrics import per_class_table
 
@@ -132,10 +141,9 @@ class OutputShift(BaseDetector):
             ref_model = self.reference
             seed_from(rng)  # same draws either way, so the retrained model's seed matches
         new_model = self._make_estimator(seed_from(rng), X.shape[1]).fit(X, y)
-        before = np.asarray(ref_model.predict(self.holdout.X))
-        after = np.asarray(new_model.predict(self.holdout.X))
-        classes = np.unique(np.concatenate([np.unique(y), before.astype(y.dtype), after]))
-        before = before.astype(y.dtype)
+        before = as_labels_of(ref_model.predict(self.holdout.X), y)
+        after = as_labels_of(new_model.predict(self.holdout.X), y)
+        classes = np.unique(np.concatenate([np.unique(y), before, after]))
         stats = {**_count_shift(before, after, classes), **_mcnemar(before, after, classes)}
         moved = stats["mcnemar_p"] < self.alpha / len(classes)
         net = stats["moved_in"] - stats["moved_out"]
@@ -143,7 +151,7 @@ class OutputShift(BaseDetector):
         stats["moved_down"] = classes[moved & (net < 0)].tolist()
         stats["changed"] = np.flatnonzero(before != after)
         if self.holdout.y is not None:
-            y_hold = self.holdout.y.astype(y.dtype)
+            y_hold = as_labels_of(self.holdout.y, y)
             t0 = per_class_table(y_hold, before, classes)
             t1 = per_class_table(y_hold, after, classes)
             stats.update(
@@ -156,11 +164,12 @@ class OutputShift(BaseDetector):
         self.reference_model_, self.retrained_model_ = ref_model, new_model
         self.stats_ = stats
 
+    @single_threaded
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         y = check_labels("OutputShift", y, len(X))
-        predicted = np.asarray(self.reference_model_.predict(X)).astype(y.dtype)
-        up = np.isin(y, np.asarray(self.stats_["moved_up"], dtype=y.dtype))
-        down = np.isin(predicted, np.asarray(self.stats_["moved_down"], dtype=y.dtype))
+        predicted = as_labels_of(self.reference_model_.predict(X), y)
+        up = np.isin(y, self.stats_["moved_up"])
+        down = np.isin(predicted, self.stats_["moved_down"])
         self.suggested_labels_ = predicted
         return up * (0.5 * (predicted != y) + 0.5 * down)
 

@@ -11,9 +11,11 @@ from .._validation import RANDOM_STATE, Interval
 from ._common import (
     N_COMPONENTS,
     TRUSTED,
+    as_labels_of,
     fit_reducer,
     require_training_set,
     seed_from,
+    single_threaded,
     transform,
 )
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
@@ -100,6 +102,7 @@ class RONI(BaseDetector):
         self.contamination = contamination
         self.random_state = random_state
 
+    @single_threaded
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         self.validation.check("RONI", "validation", X.shape[1], need_y=True)
         if self.n_neighbors >= len(X):
@@ -126,7 +129,7 @@ class RONI(BaseDetector):
         neighbors = (
             NearestNeighbors(n_neighbors=depth).fit(F).kneighbors(F_val, return_distance=False)
         )
-        y_val = self.validation.y.astype(y.dtype) if y.dtype.kind == "U" else self.validation.y
+        y_val = as_labels_of(self.validation.y, y)
         hits = y[neighbors] == y_val[:, None]  # (n_val, depth): neighbour has the true label
         member = groups[neighbors]
         impact = np.zeros(groups.max() + 1)
@@ -138,6 +141,7 @@ class RONI(BaseDetector):
                 impact[g] += (kept.mean() if len(kept) else 0.0) - before
         return impact
 
+    @single_threaded
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         require_training_set("RONI", self.X_fit_, X)
         return self.scores_.copy()

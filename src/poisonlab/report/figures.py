@@ -82,7 +82,8 @@ def plain(text: object) -> str:
     return str(text).replace("$", r"\$")
 
 
-def _new_figure(width: float, height: float):
+def new_figure(width: float, height: float):
+    """A pyplot-free Agg figure of ``width`` x ``height`` inches (shared with the audit report)."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), layout="constrained")
@@ -140,7 +141,7 @@ def metric_figures(study: StudyData) -> list[ReportFigure]:
         title = metric.title
         if not any(scalar(r, name) is not None for r in study.runs):
             continue
-        fig = _new_figure(6.4 * min(len(datasets), 2), 4.2 + 0.22 * min(len(series), 20))
+        fig = new_figure(6.4 * min(len(datasets), 2), 4.2 + 0.22 * min(len(series), 20))
         axes = fig.subplots(1, len(datasets), squeeze=False)[0]
         for ax, dataset in zip(axes, datasets, strict=True):
             keys = [k for k in series if k.dataset == dataset]
@@ -253,7 +254,7 @@ def _per_class_figure(
 ) -> ReportFigure:
     classes = study.classes(first)
     n_seeds = max(len(runs) for runs in columns.values())
-    fig = _new_figure(max(7.0, 0.55 * len(classes) * (len(columns) + 1) / 2), 6.4)
+    fig = new_figure(max(7.0, 0.55 * len(classes) * (len(columns) + 1) / 2), 6.4)
     axes = fig.subplots(2, 1, sharex=True)
     x = np.arange(len(classes))
     width = 0.8 / len(columns)
@@ -315,7 +316,7 @@ def _confusion_figure(study, index, poisoned, clean, defended, total, shown) -> 
     has_clean = "clean" in matrices
     n_cols = len(matrices)
     side = max(3.0, 0.32 * len(classes) + 1.2)
-    fig = _new_figure(side * n_cols, side * (2 if has_clean else 1))
+    fig = new_figure(side * n_cols, side * (2 if has_clean else 1))
     axes = fig.subplots(2 if has_clean else 1, n_cols, squeeze=False)
     for ax, (title, m) in zip(axes[0], matrices.items(), strict=True):
         _matrix(ax, m, classes, plain(title), "Blues", vmin=0, vmax=None)
@@ -387,7 +388,8 @@ def gallery_figures(study: StudyData) -> list[ReportFigure]:
     return out
 
 
-def _show_images(axes_row, images, titles) -> None:
+def show_images(axes_row, images, titles) -> None:
+    """Draw one grey image per axis with its title (galleries of the report and the audit)."""
     for ax, image, title in zip(axes_row, images, titles, strict=True):
         ax.imshow(image, cmap="gray_r", interpolation="nearest")
         ax.set_title(plain(title), fontsize="small")
@@ -403,9 +405,9 @@ def _training_gallery(study, index, record, arrays, note) -> ReportFigure:
             arrays["gallery_y_true"], arrays["gallery_y_poisoned"], strict=True
         )
     ]
-    fig = _new_figure(1.3 * len(images) + 0.4, 1.9)
+    fig = new_figure(1.3 * len(images) + 0.4, 1.9)
     axes = fig.subplots(1, len(images), squeeze=False)[0]
-    _show_images(axes, images, titles)
+    show_images(axes, images, titles)
     return ReportFigure(
         f"gallery_{index + 1}",
         f"Poisoned training samples: {_series_title(study, record)}",
@@ -422,14 +424,14 @@ def _trigger_gallery(study, index, record, arrays, note) -> ReportFigure:
     y_trig = arrays["y_pred_triggered"][rows]
     labels = arrays["gallery_test_labels"]
     n = len(rows)
-    fig = _new_figure(1.3 * n + 0.4, 3.6)
+    fig = new_figure(1.3 * n + 0.4, 3.6)
     axes = fig.subplots(2, n, squeeze=False)
-    _show_images(
+    show_images(
         axes[0],
         arrays["gallery_test_images"],
         [f"true {t}\npred {p}" for t, p in zip(labels, y_pred, strict=True)],
     )
-    _show_images(axes[1], arrays["gallery_test_triggered"], [f"pred {p}" for p in y_trig])
+    show_images(axes[1], arrays["gallery_test_triggered"], [f"pred {p}" for p in y_trig])
     axes[0][0].set_ylabel("clean")
     axes[1][0].set_ylabel("triggered")
     return ReportFigure(
@@ -504,7 +506,7 @@ def detector_figures(study: StudyData) -> list[ReportFigure]:
         top = max(budget_of(r) for r in runs)
         seed = min(r.seed for r in runs if budget_of(r) == top)
         chosen = [r for r in runs if budget_of(r) == top and r.seed == seed]
-        fig = _new_figure(10.0, 4.4)
+        fig = new_figure(10.0, 4.4)
         ax_roc, ax_pr = fig.subplots(1, 2)
         base_rates = []
         for r in sorted(chosen, key=lambda r: r.run_id):
@@ -560,7 +562,7 @@ def certified_figures(study: StudyData) -> list[ReportFigure]:
     runs = [r for r in study.runs if certified_rows(r)]
     if not runs:
         return []
-    fig = _new_figure(7.0, 4.6)
+    fig = new_figure(7.0, 4.6)
     ax = fig.subplots()
     series = study.series(runs)
     labels, common = legend_labels(list(series), dataset=study.several_datasets)
