@@ -207,14 +207,23 @@ class SharedKernelSVC:
             return _PairModel(key, a, b, cached.support_rows, cached.dual_coef, cached.intercept)
         rows = np.concatenate([rows_a, rows_b])
         labels = np.r_[np.zeros(len(rows_a)), np.ones(len(rows_b))]
-        between = self._block(rows_a, rows_b)
-        gram = np.block(
-            [[self._block(rows_a, rows_a), between], [between.T, self._block(rows_b, rows_b)]]
-        )
+        gram = self._pair_gram(rows_a, rows_b)
         support, dual_coef, intercept = _fit_binary(gram, labels, self.params)
         model = _PairModel(key, a, b, rows[support], dual_coef, intercept)
         self._pairs[key] = model
         return model
+
+    def _pair_gram(self, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+        """The pair's Gram sub-matrix [[B_aa, B_ab], [B_ab.T, B_bb]], C-contiguous float64."""
+        na = len(rows_a)
+        gram = np.empty((na + len(rows_b),) * 2)
+        # Four slice copies: np.block builds the same matrix with ~0.1 ms of Python per call.
+        between = self._block(rows_a, rows_b)
+        gram[:na, :na] = self._block(rows_a, rows_a)
+        gram[:na, na:] = between
+        gram[na:, :na] = between.T
+        gram[na:, na:] = self._block(rows_b, rows_b)
+        return gram
 
     def _block(self, rows_i: np.ndarray, rows_j: np.ndarray) -> np.ndarray:
         """``gram[rows_i][:, rows_j]``, from the block cache when it holds it."""
