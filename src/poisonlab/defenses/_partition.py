@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassifierMixin, clone
 
-from .._validation import Interval, Options, Predicate, check_X_y
+from .._validation import Interval, Options, Predicate
 from .mitigation import MITIGATIONS, BaseMitigation, is_classifier_like
 
 
@@ -133,11 +133,7 @@ class PartitionEnsemble(ClassifierMixin, BaseMitigation):
         -------
         self
         """
-        self._check_params()
-        X, y = check_X_y(X, y, owner=type(self).__name__)
-        from sklearn.svm import SVC
-
-        base = SVC(random_state=42) if self.estimator is None else self.estimator
+        X, y, base = self._start_fit(X, y)
         self.classes_ = np.unique(y)
         self.partitions_ = hash_partitions(X, self.n_partitions)
         self.estimators_: list = []

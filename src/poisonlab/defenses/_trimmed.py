@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import ClassifierMixin, clone
 
-from .._validation import Interval, Options, Predicate, check_X_y
+from .._validation import Interval, Options, Predicate
 from .mitigation import MITIGATIONS, BaseMitigation, is_classifier_like
 
 
@@ -109,11 +109,7 @@ class TrimmedClassifier(ClassifierMixin, BaseMitigation):
         -------
         self
         """
-        self._check_params()
-        X, y = check_X_y(X, y, owner=type(self).__name__)
-        from sklearn.svm import SVC
-
-        base = SVC(random_state=42) if self.estimator is None else self.estimator
+        X, y, base = self._start_fit(X, y)
         n_keep = len(y) - int(np.floor(self.trim_fraction * len(y) + 0.5))
         kept = np.ones(len(y), dtype=bool)
         self.converged_, self.n_iter_ = False, 0

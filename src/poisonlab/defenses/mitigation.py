@@ -16,12 +16,13 @@ stores parameters and ``_parameter_constraints`` checked by :meth:`BaseMitigatio
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
+import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._registry import Registry
-from .._validation import Constraint, check_params
+from .._validation import Constraint, check_params, check_X_y
 
 #: Every registered mitigation, by name.
 MITIGATIONS: Registry = Registry("mitigation")
@@ -40,6 +41,23 @@ class BaseMitigation(BaseEstimator):
     def _check_params(self) -> None:
         """Raise ``ValueError`` naming the first parameter no constraint accepts."""
         check_params(type(self).__name__, self.get_params(deep=False), self._parameter_constraints)
+
+    def _start_fit(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, BaseEstimator]:
+        """Validate parameters and training data of a classifier mitigation.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        y : ndarray of shape (n_samples,)
+        base : estimator
+            The ``estimator`` parameter, or ``SVC(random_state=42)`` (the ML 106 lab's model)
+            when it is None.
+        """
+        self._check_params()
+        X, y = check_X_y(X, y, owner=type(self).__name__)
+        from sklearn.svm import SVC
+
+        return X, y, SVC(random_state=42) if self.estimator is None else self.estimator
 
 
 def is_classifier_like(value) -> bool:
