@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 app = typer.Typer(
     name="poisonlab",
@@ -36,7 +37,9 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(attacks_app, name="attacks")
 app.add_typer(defenses_app, name="defenses")
 
-console = Console(highlight=False)
+# markup=False: everything printed may hold a user's text (class names, labels, paths), which
+# must print as written; a class named "[/bold]" would otherwise crash rich.
+console = Console(highlight=False, markup=False)
 
 
 def _parse_int_list(text: str, option: str) -> list[int]:
@@ -71,7 +74,7 @@ def datasets_show(
     from .datasets import load
 
     ds = load(name, label=label)
-    console.print(f"[bold]{ds.name}[/bold]  source: {ds.source}")
+    console.print(Text.assemble((ds.name, "bold"), f"  source: {ds.source}"))
     console.print(
         f"X: {ds.X.shape[0]} x {ds.X.shape[1]}, dtype {ds.X.dtype}"
         + (f", images {ds.image_shape[0]}x{ds.image_shape[1]}" if ds.image_shape else "")
@@ -121,7 +124,9 @@ def lab_ml106(
     if as_json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")
         if out is not None and report:
-            _write_report_and_say(out, Console(stderr=True))  # stdout stays one JSON object
+            _write_report_and_say(
+                out, Console(stderr=True, markup=False)
+            )  # stdout: one JSON object
         return
     from .report.lab_tables import print_lab
 
@@ -148,10 +153,8 @@ def _show_class(registry, name: str) -> None:
     from ._describe import description, parameters
 
     cls = registry.get(name)
-    console.print(
-        f"[bold]{name}[/bold] ({cls.__name__})"
-        + (f"  kind: {cls.kind}" if getattr(cls, "kind", "") else "")
-    )
+    kind = f"  kind: {cls.kind}" if getattr(cls, "kind", "") else ""
+    console.print(Text.assemble((name, "bold"), f" ({cls.__name__}){kind}"))
     console.print(description(cls))
     if cls.reference:
         console.print(f"Source: {cls.reference}")
@@ -340,7 +343,7 @@ def results_command(
     console.print(table)
     failed = [r for r in records if r.status == "failed"]
     for record in failed[:10]:
-        console.print(f"[red]failed[/red] {record.run_id}: {record.error}")
+        console.print(Text.assemble(("failed", "red"), f" {record.run_id}: {record.error}"))
     if len(failed) > 10:
         console.print(f"... and {len(failed) - 10} more failed runs (--format csv lists all).")
 
