@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from poisonlab.experiment.runner import plan_batches, run_sweep
+from poisonlab.experiment.plan import plan_batches
+from poisonlab.experiment.runner import run_sweep
 from poisonlab.experiment.store import STORE_NAME, ResultStore
 from poisonlab.experiment.study import prepare_study, run_study
 

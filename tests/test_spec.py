@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from poisonlab.experiment.checks import check_against_data
 from poisonlab.experiment.grid import expand
+from poisonlab.experiment.ids import content_id
 from poisonlab.experiment.seeds import derive_seed
-from poisonlab.experiment.spec import SpecError, check_against_data, load_spec, parse_spec
+from poisonlab.experiment.spec import SpecError, load_spec, parse_spec
 
 from .conftest import run_cli
 
@@ -49,7 +51,7 @@ def test_a_valid_spec_expands_to_its_grid():
         "t/svc/label_flip[source=1,target=7,budget=0,select=random]/none/seed0",
         "t/svc/label_flip[source=1,target=7,budget=0,select=random]/none/seed1",
     ]
-    assert runs[0].run_seed == derive_seed(0, runs[0].run_id)
+    assert runs[0].run_seed == derive_seed(0, content_id(runs[0].config))
     assert len({r.run_seed for r in runs}) == 4 and len({r.key for r in runs}) == 4
     assert runs[2].config["attack"] == {
         "name": "label_flip",
@@ -60,7 +62,7 @@ def test_a_valid_spec_expands_to_its_grid():
         spec.name = "other"
 
 
-def test_seeds_are_hashed_from_seed_and_run_id():
+def test_seeds_are_hashed_from_seed_and_content():
     assert derive_seed(0, "a") == derive_seed(0, "a")
     assert len({derive_seed(0, "a"), derive_seed(1, "a"), derive_seed(0, "b")}) == 3
     assert 0 <= derive_seed(5, "x") < 2**32

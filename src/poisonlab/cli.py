@@ -290,6 +290,9 @@ def results_command(
         str | None, typer.Option(help="Keep runs with this status: ok, failed.")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    include_stale: Annotated[
+        bool, typer.Option(help="Also list rows computed by other code (stale rows).")
+    ] = False,
 ) -> None:
     """List a study's runs, filtered; export them as CSV or JSON."""
     from .experiment.export import (
@@ -309,8 +312,9 @@ def results_command(
     if status is not None:
         filters["status"] = status
     with ResultStore(directory, create=False) as store:
-        records = select_runs(store, filters)
+        records = select_runs(store, filters, include_stale=include_stale)
         experiment = store.meta().get("experiment", "?")
+        stale = 0 if include_stale else store.count_stale()
     if fmt == "csv":
         sys.stdout.write(to_csv(records))
         return
@@ -343,6 +347,10 @@ def results_command(
         console.print(f"[red]failed[/red] {record.run_id}: {record.error}")
     if len(failed) > 10:
         console.print(f"... and {len(failed) - 10} more failed runs (--format csv lists all).")
+    if stale:
+        console.print(
+            f"{stale} stale rows (computed by other code) not listed; --include-stale lists them."
+        )
 
 
 def _cell(value) -> str:
@@ -372,13 +380,16 @@ def report_command(
         typer.Option(help="Budgets the per-class figure shows, e.g. 10,30,100."),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="Do not print the tables.")] = False,
+    include_stale: Annotated[
+        bool, typer.Option(help="Also report rows computed by other code (stale rows).")
+    ] = False,
 ) -> None:
     """Plots, tables and an HTML page of a stored study, written into DIR/report/."""
     from .report.build import check_format, print_report, write_report
 
     check_format(fmt)
     chosen = None if budgets is None else _parse_int_list(budgets, "--budgets")
-    report, paths = write_report(directory, fmt, budgets=chosen)
+    report, paths = write_report(directory, fmt, budgets=chosen, include_stale=include_stale)
     if not quiet:
         print_report(report, console)
     _say_written(paths)

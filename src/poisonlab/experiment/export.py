@@ -70,9 +70,12 @@ def flat_row(record: RunRecord) -> dict[str, Any]:
     return row
 
 
-def select_runs(store: ResultStore, filters: dict[str, Any]) -> list[RunRecord]:
-    """Runs matching ``filters``, ordered by dataset, model, attack, defense, budget, seed."""
-    runs = store.runs(**filters)
+def select_runs(
+    store: ResultStore, filters: dict[str, Any], *, include_stale: bool = False
+) -> list[RunRecord]:
+    """Runs matching ``filters``, ordered by dataset, model, attack, defense, budget, seed;
+    only the current rows unless ``include_stale`` (see :meth:`ResultStore.runs`)."""
+    runs = store.runs(include_stale=include_stale, **filters)
     return sorted(
         runs,
         key=lambda r: (

@@ -7,12 +7,14 @@ config, content hash and seed), which any process (a local worker, a Dask worker
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .ids import labelled, make_run_id, run_config
+from .components import ordered_params, registry_for
+from .ids import canonical_json, content_id, labelled, make_run_id, run_config
+from .schema import AttackSpec, DefenseSpec, Spec, SpecError
 from .seeds import derive_seed
-from .spec import AttackSpec, DefenseSpec, Spec, _combinations, _registry_for, ordered_params
 from .store import run_key
 
 
@@ -24,16 +26,19 @@ class RunSpec:
     ----------
     run_id : str
     key : str
-        Content hash of ``config`` and the package version (the store's key).
+        Content hash of ``config`` (the store's key).
     config : dict
-        ``experiment``, ``dataset``, ``model``, ``attack``, ``defense``, ``seed``, ``metrics``.
+        ``experiment``, ``dataset``, ``model``, ``attack``, ``defense``, ``seed``.
     run_seed : int
-        Hashed from the repetition's seed and the run id; seeds the detector.
+        Hashed from the repetition's seed and the run's content (``ids.content_id``); seeds the
+        detector.
     attack_seed : int
         Hashed from the repetition's seed, the dataset and the attack's configuration only, so
         that every model and defense of a repetition sees the same poisoned training set.
     origin : dict
         Where each part came from in the spec (``{"attack": "attacks[1]", ...}``), for messages.
+    metrics : tuple of str
+        The metrics the study asks for (not part of the run's identity).
     """
 
     run_id: str
@@ -42,6 +47,7 @@ class RunSpec:
     run_seed: int
     attack_seed: int
     origin: dict[str, Any]
+    metrics: tuple[str, ...] = ()
 
     @property
     def dataset(self) -> str:
@@ -64,6 +70,13 @@ class RunSpec:
         return self.config["seed"]
 
 
+def combinations(sweep: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
+    """The cartesian product of a sweep's values, one dict per combination (in
+    :func:`itertools.product` order)."""
+    keys = list(sweep)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*sweep.values())]
+
+
 def attack_variants(a: AttackSpec) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Each attack configuration of an entry: ``(params in signature order, origin)``.
 
@@ -72,10 +85,10 @@ def attack_variants(a: AttackSpec) -> list[tuple[dict[str, Any], dict[str, Any]]
     """
     if a.name == "none":
         return [({}, {})]
-    cls = _registry_for("attack").get(a.name)
+    cls = registry_for("attack").get(a.name)
     budgets = a.budgets()
     out = []
-    for combo_index, combo in enumerate(_combinations(a.sweep)):
+    for combo_index, combo in enumerate(combinations(a.sweep)):
         origin = _sweep_origin(a.sweep, combo_index)
         for j, budget in enumerate(budgets if budgets is not None else [None]):
             params = {**a.params, **combo}
@@ -91,8 +104,8 @@ def defense_variants(d: DefenseSpec) -> list[dict[str, Any]]:
     """Each detector configuration of an entry, parameters in signature order."""
     if d.name == "none":
         return [{}]
-    cls = _registry_for("detector").get(d.name)
-    return [ordered_params(cls, {**d.params, **combo}) for combo in _combinations(d.sweep)]
+    cls = registry_for("detector").get(d.name)
+    return [ordered_params(cls, {**d.params, **combo}) for combo in combinations(d.sweep)]
 
 
 def _sweep_origin(sweep: dict[str, list], combo_index: int) -> dict[str, str]:
@@ -178,7 +191,6 @@ def _run(
         attack={"name": attack.name, "params": attack_params},
         defense=defense_config,
         seed=seed,
-        metrics=list(spec.metrics),
     )
     origin = {
         "dataset": spec.dataset_paths()[dataset_index],
@@ -188,20 +200,19 @@ def _run(
         "defense": f"defenses[{defense_index}]",
     }
     attack_seed = derive_seed(seed, attack_seed_id(dataset.as_config(), attack.name, attack_params))
-    return RunSpec(run_id, run_key(config), config, derive_seed(seed, run_id), attack_seed, origin)
+    run_seed = derive_seed(seed, content_id(config))
+    return RunSpec(
+        run_id, run_key(config), config, run_seed, attack_seed, origin, tuple(spec.metrics)
+    )
 
 
 def attack_seed_id(dataset: dict[str, Any], attack: str, params: dict[str, Any]) -> str:
     """What an attack's seed is hashed from, besides the repetition's seed: the dataset config
     and the attack with its parameters (not the model, the defense or the study's name)."""
-    from .store import canonical_json
-
     return f"{canonical_json(dataset)}/{labelled(attack, params)}"
 
 
 def _check_unique_ids(runs: list[RunSpec]) -> None:
-    from .spec import SpecError
-
     seen: dict[str, RunSpec] = {}
     for run in runs:
         if run.run_id in seen:
@@ -216,4 +227,11 @@ def _check_unique_ids(runs: list[RunSpec]) -> None:
         seen[run.run_id] = run
 
 
-__all__ = ["RunSpec", "attack_seed_id", "attack_variants", "defense_variants", "expand"]
+__all__ = [
+    "RunSpec",
+    "attack_seed_id",
+    "attack_variants",
+    "combinations",
+    "defense_variants",
+    "expand",
+]

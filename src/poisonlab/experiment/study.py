@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from .checks import check_against_data
 from .grid import RunSpec, expand
 from .runner import SweepSummary, run_sweep
-from .spec import Spec, check_against_data, load_spec
+from .spec import Spec, load_spec
 from .store import ResultStore, RunRecord, utc_now
 
 

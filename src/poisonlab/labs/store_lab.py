@@ -14,8 +14,15 @@ import numpy as np
 from .. import __version__
 from ..attacks import ATTACKS
 from ..experiment.gallery import gallery_arrays
-from ..experiment.ids import make_run_id, run_config
-from ..experiment.measure import KnownPredictions, Outcome, default_metrics, measure
+from ..experiment.ids import content_id, make_run_id, run_config
+from ..experiment.measure import (
+    KnownPredictions,
+    Outcome,
+    default_metrics,
+    measure,
+    measure_stored,
+    run_arrays,
+)
 from ..experiment.seeds import derive_seed
 from ..experiment.store import ResultStore, RunRecord, run_key, utc_now
 from .ml106 import TEST_START, LabResult
@@ -91,7 +98,6 @@ def write_lab_store(result: LabResult, out: Path) -> None:
                 attack={"name": "label_flip", "params": params},
                 defense={"name": "none", "params": {}},
                 seed=0,
-                metrics=metrics,
             )
             run_id = make_run_id(
                 experiment=EXPERIMENT,
@@ -116,6 +122,13 @@ def write_lab_store(result: LabResult, out: Path) -> None:
                 attack=attack,
                 poison_indices=run.poison_indices,
             )
+            poison_indices = np.asarray(run.poison_indices, dtype=np.int64)
+            arrays = {
+                "y_pred": run.y_pred,
+                "poison_indices": poison_indices,
+                **gallery_arrays(split.y_train, split.X_train, y_train, poison_indices),
+                **run_arrays(outcome),
+            }
             record = RunRecord(
                 key=run_key(config),
                 run_id=run_id,
@@ -125,26 +138,18 @@ def write_lab_store(result: LabResult, out: Path) -> None:
                 attack="label_flip",
                 defense="none",
                 seed=0,
-                run_seed=derive_seed(0, run_id),
+                run_seed=derive_seed(0, content_id(config)),
                 budget=run.n_poisoned,
                 status="ok",
                 error=None,
                 config=config,
-                metrics=measure(outcome, metrics),
+                metrics={**measure(outcome, metrics), **measure_stored(arrays, metrics)},
                 timings={"total": run.seconds},
                 fit_seconds=None,
                 total_seconds=run.seconds,
                 finished=utc_now(),
             )
-            poison_indices = np.asarray(run.poison_indices, dtype=np.int64)
-            store.write_run(
-                record,
-                {
-                    "y_pred": run.y_pred,
-                    "poison_indices": poison_indices,
-                    **gallery_arrays(split.y_train, split.X_train, y_train, poison_indices),
-                },
-            )
+            store.write_run(record, arrays)
 
 
 def _unknown_rows(X: np.ndarray) -> np.ndarray:

@@ -137,7 +137,11 @@ def check_format(fmt: str) -> str:
 
 
 def write_report(
-    directory: str | Path, fmt: str = "html", *, budgets: list[int] | None = None
+    directory: str | Path,
+    fmt: str = "html",
+    *,
+    budgets: list[int] | None = None,
+    include_stale: bool = False,
 ) -> tuple[Report, list[Path]]:
     """Render a stored study's report into ``directory/report/``.
 
@@ -150,6 +154,8 @@ def write_report(
         ``md``: ``report.md`` with the tables and the spec, and its figures as PNG files.
     budgets : list of int, optional
         Budgets the per-class figure shows.
+    include_stale : bool, default=False
+        Also report rows computed by other code (see ``ResultStore.runs``).
 
     Returns
     -------
@@ -161,7 +167,7 @@ def write_report(
     import matplotlib
 
     matplotlib.use("Agg")  # never a GUI backend, whatever the environment says
-    study = load_study(directory)
+    study = load_study(directory, include_stale=include_stale)
     try:
         with matplotlib.rc_context({"svg.hashsalt": "poisonlab", "svg.fonttype": "path"}):
             report = build_report(study, budgets=budgets)
