@@ -222,3 +222,31 @@ def test_invalid_spec_exits_2_and_writes_nothing(tmp_path):
     assert not out.exists()
     proc = run_cli("run", str(tmp_path / "missing.toml"))
     assert proc.returncode == 2 and "cannot read" in proc.stderr
+
+
+def test_a_model_sweep_makes_one_model_per_value():
+    text = BASE.replace('name = "svc"\n', 'name = "svc"\nsweep = { C = [0.1, 10.0] }\n', 1)
+    runs = expand(parse_spec(text))
+    assert len(runs) == 8  # 2 values of C x 2 budgets x 2 seeds
+    assert sorted({r.model for r in runs}) == ["svc[C=0.1]", "svc[C=10.0]"]
+    assert runs[0].run_id.startswith("t/svc[C=0.1]/label_flip[")
+    assert runs[0].config["model"] == {"label": "svc[C=0.1]", "name": "svc", "params": {"C": 0.1}}
+    assert runs[0].origin["model"] == "models[0].sweep.C[0]"
+    labelled = text.replace('name = "svc"\n', 'name = "svc"\nlabel = "rbf"\n', 1)
+    assert sorted({r.model for r in expand(parse_spec(labelled))}) == ["rbf[C=0.1]", "rbf[C=10.0]"]
+
+
+@pytest.mark.parametrize(
+    ("sweep", "message"),
+    [
+        ("sweep = { C = [] }", "models[0].sweep.C: an empty list sweeps nothing; give values."),
+        (
+            "params = { C = 1.0 }\nsweep = { C = [2.0] }",
+            "models[0].sweep.C: 'C' is also in params; give it in one place.",
+        ),
+        ("sweep = { C = [1.0, 1.0] }", "models[0]: the label 'svc[C=1.0]' is also models[0]'s"),
+    ],
+)
+def test_model_sweep_errors_name_their_path(sweep, message):
+    text = BASE.replace('name = "svc"\n', f'name = "svc"\n{sweep}\n', 1)
+    assert any(e.startswith(message) for e in errors_of(text)), errors_of(text)

@@ -175,10 +175,8 @@ def test_plain_sqlite_reads_the_documented_schema(tmp_path):
 @pytest.mark.slow
 def test_the_lab_writes_a_stored_study(tmp_path, mnist):
     from poisonlab.labs.ml106 import run_ml106
-    from poisonlab.labs.output import write_lab_results
 
-    result = run_ml106(poison=[10, 30], dataset=mnist, n_jobs=1)
-    write_lab_results(result, tmp_path)
+    result = run_ml106(poison=[10, 30], out=tmp_path)
     with ResultStore(tmp_path, create=False) as store:
         assert store.meta()["experiment"] == "ml106"
         assert "budget = [0, 10, 30]" in store.meta()["spec"]

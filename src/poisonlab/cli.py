@@ -54,10 +54,10 @@ def _parse_int_list(text: str, option: str) -> list[int]:
 @datasets_app.command("list")
 def datasets_list() -> None:
     """List the dataset names poisonlab accepts."""
-    from .datasets import CATALOG
+    from .datasets import DATASETS
 
     table = Table("name", "what")
-    for name, what in CATALOG.items():
+    for name, what in DATASETS.describe():
         table.add_row(name, what)
     console.print(table)
 
@@ -113,6 +113,7 @@ def lab_ml106(
         target=target,
         train_size=train_size,
         test_size=test_size,
+        out=out,
     )
     if out is not None:
         from .labs.output import write_lab_results

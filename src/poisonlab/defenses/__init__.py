@@ -13,7 +13,6 @@ from . import (  # noqa: F401
     _outliers,
     _output_shift,
     _partition,
-    _regularization,
     _roni,
     _spectral,
     _strip,

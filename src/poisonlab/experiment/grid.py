@@ -1,4 +1,4 @@
-"""A spec's grid of runs: datasets x models x attacks (sweeps x budgets) x defenses x seeds.
+"""A spec's grid of runs: datasets x models x attacks x defenses x seeds, with sweeps.
 
 A grid is data: each :class:`RunSpec` is a plain, picklable description of one run (its id,
 config, content hash and seed), which any process (a local worker, a Dask worker) can execute.
@@ -7,13 +7,12 @@ config, content hash and seed), which any process (a local worker, a Dask worker
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .components import ordered_params, registry_for
 from .ids import canonical_json, content_id, labelled, make_run_id, run_config
-from .schema import AttackSpec, DefenseSpec, Spec, SpecError
+from .schema import AttackSpec, DefenseSpec, Spec, SpecError, combinations
 from .seeds import derive_seed
 from .store import run_key
 
@@ -70,13 +69,6 @@ class RunSpec:
         return self.config["seed"]
 
 
-def combinations(sweep: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
-    """The cartesian product of a sweep's values, one dict per combination (in
-    :func:`itertools.product` order)."""
-    keys = list(sweep)
-    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*sweep.values())]
-
-
 def attack_variants(a: AttackSpec) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """Each attack configuration of an entry: ``(params in signature order, origin)``.
 
@@ -129,11 +121,18 @@ def expand(spec: Spec) -> list[RunSpec]:
         for fi, defense in enumerate(spec.defenses)
         for params in defense_variants(defense)
     ]
+    models = [
+        (mi, config, origin)
+        for mi, model in enumerate(spec.models)
+        for config, origin in zip(model.variants(), model.sweep_origins(), strict=True)
+    ]
     runs = [
         _run(
             spec,
             dataset_index=di,
             model_index=mi,
+            model_config=model_config,
+            model_origin=model_origin,
             attack_index=ai,
             attack_params=attack_params,
             attack_origin=attack_origin,
@@ -141,12 +140,12 @@ def expand(spec: Spec) -> list[RunSpec]:
             defense_params=defense_params,
             seed=seed,
         )
-        for di, mi, (ai, attack_params, attack_origin), (
+        for di, (mi, model_config, model_origin), (ai, attack_params, attack_origin), (
             fi,
             defense_params,
         ), seed in itertools.product(
             range(len(spec.dataset_list())),
-            range(len(spec.models)),
+            models,
             attacks,
             defenses,
             spec.seed_list(),
@@ -161,6 +160,8 @@ def _run(
     *,
     dataset_index: int,
     model_index: int,
+    model_config: dict[str, Any],
+    model_origin: str,
     attack_index: int,
     attack_params: dict[str, Any],
     attack_origin: dict[str, str],
@@ -169,12 +170,12 @@ def _run(
     seed: int,
 ) -> RunSpec:
     datasets = spec.dataset_list()
-    dataset, model = datasets[dataset_index], spec.models[model_index]
+    dataset = datasets[dataset_index]
     attack, defense = spec.attacks[attack_index], spec.defenses[defense_index]
     run_id = make_run_id(
         experiment=spec.name,
         dataset=dataset.name if len(datasets) > 1 else None,
-        model=model.display,
+        model=model_config["label"],
         attack=attack.name,
         attack_params=attack_params,
         defense=defense.name,
@@ -187,14 +188,14 @@ def _run(
     config = run_config(
         experiment=spec.name,
         dataset=dataset.as_config(),
-        model=model.as_config(),
+        model=model_config,
         attack={"name": attack.name, "params": attack_params},
         defense=defense_config,
         seed=seed,
     )
     origin = {
         "dataset": spec.dataset_paths()[dataset_index],
-        "model": f"models[{model_index}]",
+        "model": f"models[{model_index}]{model_origin}",
         "attack": f"attacks[{attack_index}]",
         "attack_params": attack_origin,
         "defense": f"defenses[{defense_index}]",

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._registry import Registry
 from ..metrics import class_counts, confusion, per_class_table
 
 
@@ -67,7 +68,7 @@ class Outcome:
 
 #: Metric name -> function returning JSON-serialisable data (None: not defined for the run).
 #: A stored metric's function takes the run's arrays, a run metric's the run's :class:`Outcome`.
-METRICS: dict[str, Callable[[Any], Any]] = {}
+METRICS: Registry[Callable[[Any], Any]] = Registry("metric", sort=False)
 #: Names of the stored metrics (functions of the stored arrays).
 STORED_METRICS: set[str] = set()
 
@@ -84,9 +85,7 @@ def register_metric(name: str, *, stored: bool = False) -> Callable:
     """
 
     def decorate(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        if name in METRICS:
-            raise RuntimeError(f"metric {name!r} is registered twice")
-        METRICS[name] = func
+        METRICS.add(name, func)
         if stored:
             STORED_METRICS.add(name)
         return func
@@ -179,7 +178,7 @@ def default_metrics() -> list[str]:
 def _check_known(names: list[str]) -> None:
     unknown = [n for n in names if n not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric {unknown[0]!r}; known: {', '.join(METRICS)}.")
+        raise METRICS.unknown(unknown[0])
 
 
 def measure_stored(arrays: Mapping[str, np.ndarray], names: list[str]) -> dict[str, Any]:
@@ -193,7 +192,7 @@ def measure_stored(arrays: Mapping[str, np.ndarray], names: list[str]) -> dict[s
         Keys of :data:`METRICS`; the run metrics among them are left out.
     """
     _check_known(names)
-    return {name: METRICS[name](arrays) for name in names if name in STORED_METRICS}
+    return {name: METRICS.get(name)(arrays) for name in names if name in STORED_METRICS}
 
 
 def measure(outcome: Outcome, names: list[str]) -> dict[str, Any]:
@@ -213,7 +212,7 @@ def measure(outcome: Outcome, names: list[str]) -> dict[str, Any]:
     """
     _check_known(names)
     result: dict[str, Any] = {
-        name: METRICS[name](outcome) for name in names if name not in STORED_METRICS
+        name: METRICS.get(name)(outcome) for name in names if name not in STORED_METRICS
     }
     n_poisoned = 0 if outcome.poison_indices is None else len(outcome.poison_indices)
     result["n_poisoned"] = n_poisoned

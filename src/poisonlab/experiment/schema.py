@@ -6,6 +6,7 @@ Stage 1 of validation (types, required and unknown keys); :mod:`.spec` parses TO
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from numbers import Integral, Real
@@ -100,20 +101,52 @@ class DatasetSpec(_Strict):
         return config
 
 
+def combinations(sweep: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
+    """The cartesian product of a sweep's values, one dict per combination (in
+    :func:`itertools.product` order); ``[{}]`` for an empty sweep."""
+    keys = list(sweep)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*sweep.values())]
+
+
 class ModelSpec(_Strict):
+    """A model entry; ``sweep = { C = [...] }`` makes one model per combination of values."""
+
     name: str
     params: dict[str, Any] = {}
+    sweep: dict[str, list[Any]] = {}
     label: str | None = None
 
     @property
     def display(self) -> str:
-        """The name in run ids and the ``model`` column."""
-        if self.label is not None:
-            return self.label
-        return labelled(self.name.rsplit(".", 1)[-1], self.params)
+        """The name in run ids and the ``model`` column (of the first variant)."""
+        return self.variants()[0]["label"]
 
     def as_config(self) -> dict[str, Any]:
-        return {"label": self.display, "name": self.name, "params": dict(self.params)}
+        """The model config of the first variant (the only one without a sweep)."""
+        return self.variants()[0]
+
+    def variants(self) -> list[dict[str, Any]]:
+        """One model config ``{"label", "name", "params"}`` per combination of the sweep.
+
+        The label is ``label`` when given (followed by the swept values, ``label[C=0.1]``),
+        else the class's short name with all its parameters (``svc[C=0.1]``).
+        """
+        out = []
+        for combo in combinations(self.sweep):
+            params = {**self.params, **combo}
+            if self.label is None:
+                label = labelled(self.name.rsplit(".", 1)[-1], params)
+            else:
+                label = labelled(self.label, combo)
+            out.append({"label": label, "name": self.name, "params": params})
+        return out
+
+    def sweep_origins(self) -> list[str]:
+        """The key path suffix of each variant's swept values, e.g. ``.sweep.C[2]``."""
+        return [
+            "".join(f".sweep.{k}[{self.sweep[k].index(v)}]" for k, v in combo.items())
+            for combo in combinations(self.sweep)
+        ]
 
 
 class BudgetRange(_Strict):

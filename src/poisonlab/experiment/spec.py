@@ -142,19 +142,23 @@ def check_names(spec: Spec) -> list[str]:
         errors += _check_defense(f"defenses[{i}]", d)
     for i, name in enumerate(spec.metrics):
         if name not in METRICS:
-            errors.append(f"metrics[{i}]: unknown metric {name!r}; known: {', '.join(METRICS)}.")
+            errors.append(f"metrics[{i}]: {METRICS.unknown(name)}")
     return errors
 
 
 def _check_unique_labels(spec: Spec) -> list[str]:
     errors, seen = [], {}
     for i, m in enumerate(spec.models):
-        if m.display in seen:
-            errors.append(
-                f"models[{i}]: the label {m.display!r} is also models[{seen[m.display]}]'s; "
-                "give one of them a distinct label = ..."
-            )
-        seen.setdefault(m.display, i)
+        if m.sweep and any(not values for values in m.sweep.values()):
+            continue  # reported by _check_model
+        for variant in m.variants():
+            label = variant["label"]
+            if label in seen:
+                errors.append(
+                    f"models[{i}]: the label {label!r} is also models[{seen[label]}]'s; "
+                    "give one of them a distinct label = ..."
+                )
+            seen.setdefault(label, i)
     names = [d.name for d in spec.dataset_list()]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -163,12 +167,11 @@ def _check_unique_labels(spec: Spec) -> list[str]:
 
 
 def _check_dataset_name(path: str, d: DatasetSpec) -> list[str]:
-    from ..datasets import DATASETS, PREFIXES, describe_names
+    from ..datasets import DATASETS
 
-    prefix, _, rest = d.name.partition(":")
-    if d.name in DATASETS or (prefix in PREFIXES and rest):
+    if DATASETS.accepts(d.name):
         return []
-    return [f"{path}.name: unknown dataset {d.name!r}; known: {', '.join(describe_names())}."]
+    return [f"{path}.name: {DATASETS.unknown(d.name)}"]
 
 
 def _check_model(path: str, m: ModelSpec) -> list[str]:
@@ -176,17 +179,26 @@ def _check_model(path: str, m: ModelSpec) -> list[str]:
         from ..models.zoo import MODELS
 
         if m.name not in MODELS and m.name not in model_mitigations():
-            return [
-                f"{path}.name: unknown model {m.name!r}; known: {', '.join(MODELS)}, the "
-                f"mitigations {', '.join(model_mitigations())}, or an import path in "
-                f"{', '.join(ALLOWED_MODEL_PACKAGES)} (e.g. sklearn.tree.DecisionTreeClassifier)."
-            ]
-    try:
-        make_estimator(m.as_config())
-    except (ValueError, TypeError) as exc:
-        where = ".params" if m.params and "parameter" in str(exc) else ".name"
-        return [f"{path}{where}: {str(exc).rstrip('.')}."]
-    return []
+            also = (
+                f"the mitigations {', '.join(model_mitigations())}, or an import path in "
+                f"{', '.join(ALLOWED_MODEL_PACKAGES)} (e.g. sklearn.tree.DecisionTreeClassifier)"
+            )
+            return [f"{path}.name: {MODELS.unknown(m.name, also=also)}"]
+    errors = []
+    for key, values in m.sweep.items():
+        if key in m.params:
+            errors.append(f"{path}.sweep.{key}: {key!r} is also in params; give it in one place.")
+        if not values:
+            errors.append(f"{path}.sweep.{key}: an empty list sweeps nothing; give values.")
+    if errors:
+        return errors
+    for config, origin in zip(m.variants(), m.sweep_origins(), strict=True):
+        try:
+            make_estimator(config)
+        except (ValueError, TypeError) as exc:
+            where = origin or (".params" if m.params and "parameter" in str(exc) else ".name")
+            errors.append(f"{path}{where}: {str(exc).rstrip('.')}.")
+    return list(dict.fromkeys(errors))
 
 
 def _check_component(
