@@ -11,6 +11,8 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
+from ._errors import ParameterError
+
 T = TypeVar("T")
 
 
@@ -123,7 +125,8 @@ class Registry(Generic[T]):
         valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
         for key in params:
             if key not in valid:
-                raise ValueError(
-                    f"{self.family} {name!r} has no parameter {key!r}; valid: {', '.join(valid)}."
+                raise ParameterError(
+                    f"{self.family} {name!r} has no parameter {key!r}; valid: {', '.join(valid)}.",
+                    path=(key,),
                 )
         return cls(**params)

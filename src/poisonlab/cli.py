@@ -1,7 +1,7 @@
 """The ``poisonlab`` command: one typer app, thin over the library.
 
 Commands parse their options, call the library and print. Errors a user can cause
-(``ValueError``/``TypeError`` from the library, bad options) become one line on stderr and exit
+(``ValueError`` from the library, bad options) become one line on stderr and exit
 status 2, never a traceback. Heavy modules are imported inside the commands that need them, so
 ``poisonlab --help`` and the lab start quickly.
 """
@@ -18,6 +18,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from ._errors import ParameterError
 
 app = typer.Typer(
     name="poisonlab",
@@ -495,6 +497,10 @@ _CLICK_BASES = {c.__name__: c for c in typer.BadParameter.__mro__}
 _ClickException, _UsageError = _CLICK_BASES["ClickException"], _CLICK_BASES["UsageError"]
 
 
+#: The library's parameter names that the CLI spells otherwise (options and arguments).
+_OPTION_NAMES = {"out": "--out", "where": "--where", "format": "--format", "spec": "SPEC"}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, turning user errors into one line and exit 2."""
     try:
@@ -506,7 +512,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout.write(exc.ctx.get_help() + "\n")
             sys.exit(0)
         _fail(exc.format_message(), 2 if isinstance(exc, _UsageError) else exc.exit_code)
-    except (ValueError, TypeError) as exc:  # errors a user can cause, raised by the library
+    except ParameterError as exc:  # named by the library's parameter: say the CLI's name
+        option = _OPTION_NAMES.get(exc.path[0]) if exc.detail is not None else None
+        _fail(f"{option}: {exc.detail}" if option else str(exc))
+    except ValueError as exc:  # errors a user can cause, raised by the library
         _fail(str(exc))
     # Exit without a last cyclic garbage collection over the ~1,400 modules scikit-learn
     # imports (0.2 s per command); every file we write is closed before this point.

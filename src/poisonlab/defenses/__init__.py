@@ -18,7 +18,7 @@ from . import (  # noqa: F401
     _strip,
     _trimmed,
 )
-from ._common import TrustedSet
+from ._trusted import TrustedSet
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector, DetectionResult, evaluate_detection
 from .mitigation import MITIGATIONS, BaseMitigation
 

@@ -6,8 +6,7 @@ anything runs or is written.
 
 from __future__ import annotations
 
-import re
-
+from .._validation import ParameterError
 from .components import load_split, make_attack
 from .grid import attack_variants
 from .schema import Spec, SpecError
@@ -28,7 +27,7 @@ def check_against_data(spec: Spec) -> None:
         try:
             split, _ = load_split(dataset.as_config())
         except (ValueError, TypeError) as exc:
-            where = ".split" if "range" in str(exc) or "size" in str(exc) else ".name"
+            where = ".split" if _parameter_of(exc) == "split" else ".name"
             errors.append(f"{path}{where}: {str(exc).rstrip('.')}.")
             continue
         for i, attack in enumerate(spec.attacks):
@@ -56,10 +55,15 @@ def _largest_budgets(variants: list[tuple[dict, dict]]) -> list[tuple[dict, dict
     return list(best.values())
 
 
+def _parameter_of(exc: Exception) -> str | int | None:
+    """The first element of a :class:`ParameterError`'s path (None for other errors)."""
+    return exc.path[0] if isinstance(exc, ParameterError) and exc.path else None
+
+
 def _data_error(path: str, origin: dict, params: dict, exc: Exception, dataset: str) -> str:
-    """Place an attack's error at the key its message names (``The 'budget' parameter ...``)."""
-    match = re.search(r"'(\w+)' parameter", str(exc))
-    key = match.group(1) if match else None
+    """Place an attack's error at the key of the parameter it names (a ParameterError's path);
+    an error naming no parameter is placed at the attack entry."""
+    key = _parameter_of(exc)
     if key in origin:
         where = f"{path}{origin[key]}"
     elif key in params:

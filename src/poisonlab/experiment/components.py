@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import ParameterError
 from .ids import canonical_json
 from .seeds import derive_seed
 
@@ -96,8 +97,9 @@ def make_estimator(model: Mapping[str, Any]) -> Any:
     valid = cls().get_params(deep=False)
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise ValueError(
-            f"{cls.__name__} has no parameter {unknown[0]!r}; valid: {', '.join(sorted(valid))}"
+        raise ParameterError(
+            f"{cls.__name__} has no parameter {unknown[0]!r}; valid: {', '.join(sorted(valid))}",
+            path=(unknown[0],),
         )
     return cls(**params)
 

@@ -66,16 +66,13 @@ def _detect(detector, X, y, split, attack, sanitize: bool):
     triggered copy when the attack has a trigger, whose rows are the true poisons; they leave
     training alone.
     """
-    from ..defenses import DetectionResult
 
     if detector.scope == "test":
         detector.fit(X, y)
         X_eval = split.X_test
         if hasattr(attack, "apply_trigger"):
             X_eval = np.concatenate([split.X_test, attack.apply_trigger(split.X_test)])
-        scores = detector.score_samples(X_eval)
-        flagged, threshold = detector.flag(scores)
-        return DetectionResult(scores, flagged, threshold, detector._info()), None, y
+        return detector.score_and_flag(X_eval), None, y
     X_kept, y_kept = detector.fit_resample(X, y)
     detection = detector.detection_
     if not sanitize:

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .._errors import ParameterError
 from .store import ResultStore, RunRecord
 
 #: Columns of the flat view, in order; ``detection_*`` and timings are filled when present.
@@ -41,15 +42,15 @@ def parse_filters(pairs: Sequence[str]) -> dict[str, Any]:
     for pair in pairs:
         column, sep, value = pair.partition("=")
         if not sep or not column:
-            raise ValueError(
-                f"--where: expected COLUMN=VALUE such as attack=label_flip; got {pair!r}."
+            raise ParameterError.named(
+                "where", f"expected COLUMN=VALUE such as attack=label_flip; got {pair!r}."
             )
         if column in _INT_COLUMNS:
             try:
                 filters[column] = int(value)
             except ValueError:
-                raise ValueError(
-                    f"--where: {column} must be a whole number; got {value!r}."
+                raise ParameterError.named(
+                    "where", f"{column} must be a whole number; got {value!r}."
                 ) from None
         else:
             filters[column] = value

@@ -43,6 +43,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .._errors import ParameterError
 from .components import (
     ALLOWED_MODEL_PACKAGES,
     make_estimator,
@@ -94,7 +95,7 @@ def load_spec(path: str | Path) -> tuple[Spec, str]:
     try:
         text = path.read_text()
     except OSError as exc:
-        raise ValueError(f"SPEC: cannot read {str(path)!r}: {exc.strerror}.") from None
+        raise ParameterError.named("spec", f"cannot read {str(path)!r}: {exc.strerror}.") from None
     return parse_spec(text, source=str(path)), text
 
 
@@ -196,7 +197,8 @@ def _check_model(path: str, m: ModelSpec) -> list[str]:
         try:
             make_estimator(config)
         except (ValueError, TypeError) as exc:
-            where = origin or (".params" if m.params and "parameter" in str(exc) else ".name")
+            named = isinstance(exc, ParameterError) and m.params
+            where = origin or (".params" if named else ".name")
             errors.append(f"{path}{where}: {str(exc).rstrip('.')}.")
     return list(dict.fromkeys(errors))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from .._errors import ParameterError
 from .checks import check_against_data
 from .grid import RunSpec, expand
 from .runner import SweepSummary, run_sweep
@@ -57,15 +58,16 @@ def default_out(study: Study) -> Path:
 def open_study_store(study: Study, out: Path) -> ResultStore:
     """The store in ``out``, with the study's meta; refuses a directory holding another study."""
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out: {str(out)!r} exists and is not a directory.")
+        raise ParameterError.named("out", f"{str(out)!r} exists and is not a directory.")
     store = ResultStore(out)
     meta = store.meta()
     found = meta.get("experiment")
     if found is not None and found != study.spec.name:
         store.close()
-        raise ValueError(
-            f"--out: {str(out)!r} holds the study {found!r}, not {study.spec.name!r}; "
-            "choose another directory."
+        raise ParameterError.named(
+            "out",
+            f"{str(out)!r} holds the study {found!r}, not {study.spec.name!r}; "
+            "choose another directory.",
         )
     store.set_meta(
         {

@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+from .._errors import ParameterError
 from ..datasets.base import write_atomically
 from ..report.lab_tables import LabResult
 
@@ -25,7 +26,7 @@ def write_lab_results(result: LabResult, out: Path) -> None:
         One row per (N, class): train count, correct, incorrect (by predicted), missed (by true).
     """
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out: {str(out)!r} exists and is not a directory.")
+        raise ParameterError.named("out", f"{str(out)!r} exists and is not a directory.")
     files = {
         "results.json": json.dumps(result.to_json(), indent=2) + "\n",
         "summary.csv": _csv(_summary_rows(result)),

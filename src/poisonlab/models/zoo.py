@@ -8,6 +8,7 @@ from typing import Any
 
 from sklearn.base import BaseEstimator
 
+from .._errors import ParameterError
 from .._registry import Registry
 
 
@@ -64,9 +65,10 @@ def make_model(name: str, **params: Any) -> BaseEstimator:
     valid = model.get_params(deep=False)
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"model {name!r} ({type(model).__name__}) has no parameter "
-            f"{unknown[0]!r}; valid: {', '.join(sorted(valid))}."
+            f"{unknown[0]!r}; valid: {', '.join(sorted(valid))}.",
+            path=(unknown[0],),
         )
     model.set_params(**params)
     return _scaled(model) if scaled else model

@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._errors import ParameterError
 from ..datasets.base import write_atomically
 from .figures import ReportFigure, all_figures
 from .study import StudyData, load_study
@@ -132,7 +133,7 @@ def _longest_backtick_run(text: str) -> int:
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise ValueError(f"--format: must be one of {', '.join(FORMATS)}; got {fmt!r}.")
+        raise ParameterError.named("format", f"must be one of {', '.join(FORMATS)}; got {fmt!r}.")
     return fmt
 
 
