@@ -210,9 +210,7 @@ def _check_component(
 
     registry = registry_for(kind)
     if name not in registry:
-        return [
-            f"{path}.name: unknown {kind} {name!r}; known: {', '.join(registry.names())}."
-        ], None
+        return [f"{path}.name: {registry.unknown(name)}"], None
     cls = registry.get(name)
     valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     errors = []
