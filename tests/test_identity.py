@@ -106,6 +106,12 @@ def test_rows_of_other_code_are_stale_hidden_and_recomputed(tmp_path):
     listed = run_cli("results", str(out))
     assert "0 runs" in listed.stdout and "1 stale rows" in listed.stdout
     assert "t: 1 runs" in run_cli("results", str(out), "--include-stale").stdout
+    from poisonlab.report.study import load_study
+
+    for include_stale, n in ((False, 0), (True, 1)):
+        study_data = load_study(out, include_stale=include_stale)
+        study_data.store.close()
+        assert len(study_data.runs) == n
     # The stale row is not reused: the rerun computes the run again and replaces it.
     again = run_cli("run", str(spec), "-o", str(out), "--no-report")
     assert again.returncode == 0, again.stderr
