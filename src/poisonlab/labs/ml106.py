@@ -21,7 +21,7 @@ import numpy as np
 
 from ..experiment.components import load_split
 from ..experiment.store import ResultStore
-from ..experiment.study import prepare_study_text, run_study
+from ..experiment.study import Study, prepare_study_text, run_study
 from ..report.lab_tables import LabResult, lab_result
 
 EXPERIMENT = "ml106"
@@ -129,7 +129,7 @@ def run_ml106(
         return _run_into(study, Path(tmp))
 
 
-def _run_into(study, out: Path) -> LabResult:
+def _run_into(study: Study, out: Path) -> LabResult:
     summary = run_study(study, out)
     with ResultStore(out, create=False) as store:
         if summary.failed:
