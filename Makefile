@@ -38,6 +38,7 @@ test-fast: venv
 lint: venv
 	$(BIN)/ruff check src tests benchmarks examples tools
 	$(BIN)/ruff format --check src tests benchmarks examples tools
+	$(BIN)/lint-imports
 
 format: venv
 	$(BIN)/ruff format src tests benchmarks examples tools

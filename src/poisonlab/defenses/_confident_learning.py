@@ -7,14 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from .._random import seed_from
 from .._validation import RANDOM_STATE, Interval, Options, Predicate
-from ._common import (
-    default_estimator,
-    require_training_set,
-    seed_from,
-    single_threaded,
-    with_probabilities,
-)
+from ._inputs import require_training_set
+from ._one_thread import single_threaded
+from ._reference_model import default_estimator, with_probabilities
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 FILTERS = (

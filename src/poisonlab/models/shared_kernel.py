@@ -224,7 +224,7 @@ class SharedKernelSVC:
         rows = np.concatenate([rows_a, rows_b])
         labels = np.r_[np.zeros(len(rows_a)), np.ones(len(rows_b))]
         gram = self._pair_gram(rows_a, rows_b)
-        support, dual_coef, intercept = _fit_binary(gram, labels, self.params)
+        support, dual_coef, intercept = fit_binary(gram, labels, self.params)
         model = _PairModel(key, a, b, rows[support], dual_coef, intercept)
         self._pairs[key] = model
         return model
@@ -264,7 +264,7 @@ class SharedKernelSVC:
         return block
 
 
-def _fit_binary(gram: np.ndarray, labels: np.ndarray, params: dict) -> tuple:
+def fit_binary(gram: np.ndarray, labels: np.ndarray, params: dict) -> tuple:
     """One binary libsvm fit on a precomputed kernel.
 
     Returns support indices, dual coefficients and intercept signed as scikit-learn's binary
