@@ -2,8 +2,8 @@
 
 scikit-learn has a similar system in the private module ``sklearn.utils._param_validation``;
 we keep our own small one because a private API may change under us, and because our messages
-follow one house style: ``The 'budget' parameter of LabelFlip must be an int in [0, inf) or a
-float in [0, 1]; got 300.``
+follow one house style: ``The 'budget' parameter of LabelFlip must be a count (an int in [0,
+inf)) or a fraction (a float between 0 and 1); got 1.0.``
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "BUDGET",
     "CLASS_LABEL",
     "RANDOM_STATE",
     "Constraint",
@@ -45,7 +46,7 @@ def _fmt(x: float) -> str:
         return "inf"
     if x == -math.inf:
         return "-inf"
-    return f"{x:g}"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Interval(Constraint):
     low: float | None = None
     high: float | None = None
     closed: str = "both"  # "both", "left", "right" or "neither"
+    name: str = ""  # what users read instead of the interval, e.g. "a count (an int >= 0)"
 
     def accepts(self, value: Any) -> bool:
         if isinstance(value, bool | np.bool_):
@@ -73,6 +75,8 @@ class Interval(Constraint):
         return bool(left_ok and right_ok)
 
     def describe(self) -> str:
+        if self.name:
+            return self.name
         noun = "an int" if self.kind is Integral else "a float"
         low = -math.inf if self.low is None else self.low
         high = math.inf if self.high is None else self.high
@@ -134,17 +138,26 @@ class Predicate(Constraint):
 
 RANDOM_STATE: list[Constraint] = [
     Options(None),
-    Interval(Integral, 0, 2**32 - 1),
+    Interval(Integral, 0, 2**32 - 1, name="a seed (an int from 0 to 2**32 - 1)"),
     InstanceOf((np.random.Generator,), "a numpy.random.Generator"),
+]
+
+#: An attack's ``budget``: a count of samples, or a fraction strictly between 0 and 1. ``1``
+#: poisons one sample; ``1.0`` is refused rather than read as "all of them", and ``0.0`` rather
+#: than "none" (write ``0``), so an int and a float of the same value never mean different things.
+BUDGET: list[Constraint] = [
+    Interval(Integral, 0, None, name="a count (an int >= 0)"),
+    Interval(Real, 0.0, 1.0, closed="neither", name="a fraction (a float between 0 and 1)"),
 ]
 
 
 CLASS_LABEL: Constraint = InstanceOf((str, Integral), "a class label (str or int)")
 
 
-def _join_alternatives(descriptions: Sequence[str]) -> str:
-    if len(descriptions) == 1:
-        return descriptions[0]
+def join_alternatives(descriptions: Sequence[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b or c"``; ``[]`` -> ``""``."""
+    if len(descriptions) <= 1:
+        return "".join(descriptions)
     return ", ".join(descriptions[:-1]) + " or " + descriptions[-1]
 
 
@@ -163,7 +176,7 @@ def check_params(owner: str, params: Mapping[str, Any], constraints: Mapping[str
     for name, allowed in constraints.items():
         value = params[name]
         if not any(c.accepts(value) for c in allowed):
-            wanted = _join_alternatives([c.describe() for c in allowed])
+            wanted = join_alternatives([c.describe() for c in allowed])
             raise ValueError(f"The {name!r} parameter of {owner} must be {wanted}; got {value!r}.")
 
 
@@ -175,7 +188,8 @@ def resolve_budget(
     Parameters
     ----------
     budget : int or float
-        A count of samples, or a float in [0, 1] read as a fraction of ``n_samples``.
+        A count of samples, or a float in (0, 1) read as a fraction of ``n_samples`` (see
+        :data:`BUDGET`).
     n_samples : int
         Size of the training set the fraction refers to.
     owner : str

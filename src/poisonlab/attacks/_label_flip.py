@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._validation import CLASS_LABEL, RANDOM_STATE, Interval, Options, resolve_budget
+from .._validation import BUDGET, CLASS_LABEL, RANDOM_STATE, Options, resolve_budget
 from ._surrogate import (
     SurrogateSpec,
     class_column,
@@ -70,7 +68,7 @@ class LabelFlip(BaseAttack):
     _parameter_constraints = {
         "source": [CLASS_LABEL],
         "target": [CLASS_LABEL],
-        "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
+        "budget": BUDGET,
         "select": [Options(*SELECTS)],
         "surrogate": [SurrogateSpec()],
         "random_state": RANDOM_STATE,

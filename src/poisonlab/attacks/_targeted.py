@@ -7,12 +7,12 @@ path applies) and ``targeted_instance_inject`` adds relabelled copies of them (k
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
 import numpy as np
 
-from .._validation import CLASS_LABEL, RANDOM_STATE, Interval, Predicate, resolve_budget
+from .._validation import BUDGET, CLASS_LABEL, RANDOM_STATE, Interval, Predicate, resolve_budget
 from .base import ATTACKS, BaseAttack, PoisonResult
 
 # Rows per block when measuring distances: bounds the float64 temporary to about 50 MB on MNIST.
@@ -46,7 +46,7 @@ class _TargetedInstanceBase(BaseAttack):
     _parameter_constraints = {
         "victim": [Predicate(_is_vector, "a 1-D array of finite feature values (the victim)")],
         "target": [CLASS_LABEL],
-        "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
+        "budget": BUDGET,
         "random_state": RANDOM_STATE,
     }
 
