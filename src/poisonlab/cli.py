@@ -16,13 +16,56 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
 # -h as well as --help, on every command (click passes help_option_names on to subcommands).
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class PlainHelp(TyperCommand):
+    """Help in the form click and argparse users know: ``run [OPTIONS] SPEC``, ``--out DIR``,
+    ``--format [table|csv|json]``; typer's own ``{spec}`` and ``<str>`` type labels would read
+    as syntax to type."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = (param.metavar or param.name or "").upper()
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+    def format_options(self, ctx: typer.Context, formatter: Any) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {"Arguments": [], "Options": []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            names, text = record
+            if param.param_type_name == "argument":
+                sections["Arguments"].append(((param.metavar or param.name or "").upper(), text))
+            else:
+                sections["Options"].append((_plain_metavar(names, param), text))
+        for title, rows in sections.items():
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _plain_metavar(names: str, param: Any) -> str:
+    """``--label <str>`` -> ``--label LABEL``; ``--format <a|b>`` -> ``--format [a|b]``."""
+    names, _, label = names.partition(" <")
+    label = label.rstrip(">")
+    if not label or label == "bool":
+        return names
+    if "|" in label:
+        return f"{names} [{label}]"
+    return f"{names} {(param.name or '').upper()}"
+
 
 app = typer.Typer(
     name="poisonlab",
@@ -113,7 +156,7 @@ def _parse_int_list(text: str, option: str) -> list[int]:
 # ---------------------------------------------------------------------------------- datasets
 
 
-@datasets_app.command("list")
+@datasets_app.command("list", cls=PlainHelp)
 def datasets_list(as_json: JsonFlag = False) -> None:
     """List the dataset names poisonlab accepts."""
     from ._terminal import Column, print_json, print_table
@@ -127,7 +170,7 @@ def datasets_list(as_json: JsonFlag = False) -> None:
     print_table(console, columns, rows)
 
 
-@datasets_app.command("show")
+@datasets_app.command("show", cls=PlainHelp)
 def datasets_show(
     name: Annotated[str, typer.Argument(help="Dataset name, e.g. mnist or file:data.csv.")],
     label: Annotated[
@@ -166,7 +209,7 @@ def datasets_show(
 # ---------------------------------------------------------------------------------- the lab
 
 
-@lab_app.command("ml106")
+@lab_app.command("ml106", cls=PlainHelp)
 def lab_ml106(
     poison: Annotated[
         str,
@@ -274,7 +317,7 @@ def _show_class(registry, name: str, as_json: bool, role: str | None = None) -> 
     console.file.write("\n".join(lines) + "\n")
 
 
-@attacks_app.command("list")
+@attacks_app.command("list", cls=PlainHelp)
 def attacks_list(as_json: JsonFlag = False) -> None:
     """List the registered attacks."""
     from ._terminal import print_json, print_table
@@ -287,7 +330,7 @@ def attacks_list(as_json: JsonFlag = False) -> None:
     print_table(console, _registry_columns(with_kind=True), rows)
 
 
-@attacks_app.command("show")
+@attacks_app.command("show", cls=PlainHelp)
 def attacks_show(
     name: Annotated[str, typer.Argument(help="Attack name (see: poisonlab attacks list).")],
     as_json: JsonFlag = False,
@@ -298,7 +341,7 @@ def attacks_show(
     _show_class(ATTACKS, name, as_json)
 
 
-@defenses_app.command("list")
+@defenses_app.command("list", cls=PlainHelp)
 def defenses_list(as_json: JsonFlag = False) -> None:
     """List the registered detectors and mitigations."""
     from ._terminal import print_json, print_table
@@ -316,7 +359,7 @@ def defenses_list(as_json: JsonFlag = False) -> None:
     print_table(console, _registry_columns(with_kind=True), mitigations, title="Mitigations")
 
 
-@defenses_app.command("show")
+@defenses_app.command("show", cls=PlainHelp)
 def defenses_show(
     name: Annotated[
         str, typer.Argument(help="Detector or mitigation name (see: poisonlab defenses list).")
@@ -340,7 +383,7 @@ def defenses_show(
 # ------------------------------------------------------------------------ studies (runner)
 
 
-@app.command("run")
+@app.command("run", cls=PlainHelp)
 def run_command(
     spec: Annotated[Path, typer.Argument(help="Study spec (TOML), e.g. examples/ml106.toml.")],
     out: Annotated[
@@ -430,7 +473,7 @@ class ResultsFormat(StrEnum):
     json = "json"
 
 
-@app.command("results")
+@app.command("results", cls=PlainHelp)
 def results_command(
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="A study's output directory.")],
     where: Annotated[
@@ -509,7 +552,7 @@ def _results_columns(several_datasets: bool) -> list:
 # --------------------------------------------------------------------------------- reports
 
 
-@app.command("report")
+@app.command("report", cls=PlainHelp)
 def report_command(
     directory: Annotated[Path, typer.Argument(help="A study's output directory.")],
     fmt: Annotated[
@@ -558,7 +601,7 @@ def _write_report_and_say(out: Path, where: Console) -> None:
 # ------------------------------------------------------------------------------------ audit
 
 
-@app.command("audit")
+@app.command("audit", cls=PlainHelp)
 def audit(
     data: Annotated[
         str, typer.Argument(help="A .csv, .npz or .parquet file, or mnist, digits, openml:NAME.")
