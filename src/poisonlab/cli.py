@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -679,6 +680,22 @@ _CLICK_BASES = {c.__name__: c for c in typer.BadParameter.__mro__}
 _ClickException, _UsageError = _CLICK_BASES["ClickException"], _CLICK_BASES["UsageError"]
 
 
+_INVALID = re.compile(r"Invalid value for '(--?[\w-]+)[^']*': (?:Value error, )?(.*)", re.DOTALL)
+
+
+def _option_message(message: str, argv: list[str]) -> str:
+    """``Invalid value for '--top': Input should be ...`` -> ``--top: Input should be ...; got
+    '-1'.``: the option as the user typed it, first, as in the library's own messages."""
+    match = _INVALID.fullmatch(message)
+    if not match:
+        return message
+    option, reason = match.groups()
+    values = [a.split("=", 1)[1] for a in argv if a.startswith(f"{option}=")]
+    values += [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == option]
+    got = f"; got {values[-1]!r}" if values and repr(values[-1]) not in reason else ""
+    return f"{option}: {reason.rstrip('.')}{got}."
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, turning user errors into one line and exit 2."""
     try:
@@ -689,7 +706,8 @@ def main(argv: list[str] | None = None) -> None:
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare group: show its help
             sys.stdout.write(exc.ctx.get_help() + "\n")
             sys.exit(0)
-        _fail(exc.format_message(), 2 if isinstance(exc, _UsageError) else exc.exit_code)
+        message = _option_message(exc.format_message(), sys.argv[1:] if argv is None else argv)
+        _fail(message, 2 if isinstance(exc, _UsageError) else exc.exit_code)
     except (ValueError, TypeError) as exc:  # errors a user can cause, raised by the library
         _fail(str(exc))
     # Exit without a last cyclic garbage collection over the ~1,400 modules scikit-learn
