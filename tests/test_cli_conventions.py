@@ -229,3 +229,19 @@ def test_shell_completion_completes_commands():
     assert proc.returncode == 0 and proc.stdout.split() == ["attacks"]
     script = run_cli("--show-completion", "bash")
     assert script.returncode == 0 and "_poisonlab_completion" in script.stdout
+
+
+def test_run_json_summary_is_alone_on_stdout(tmp_path):
+    spec = tmp_path / "one.toml"
+    spec.write_text(STUDY.replace("budget = [0, 10]", "budget = [10]").split("[[defenses]]")[0])
+    proc = run_cli("run", str(spec), "-o", str(tmp_path / "o"), "--no-report", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert {k: summary[k] for k in ("study", "total", "ok", "failed", "skipped")} == {
+        "study": "conventions",
+        "total": 1,
+        "ok": 1,
+        "failed": 0,
+        "skipped": 0,
+    }
+    assert "1/1" in proc.stderr  # the progress bar, on stderr

@@ -413,6 +413,10 @@ def run_command(
     report: Annotated[
         bool, typer.Option(help="Write the HTML report into OUT/report/ at the end.")
     ] = True,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="End with the summary as one JSON document on stdout."),
+    ] = False,
 ) -> None:
     """Run a study's grid; finished runs are skipped, so an interrupted study resumes."""
     from .experiment.progress import SweepProgress
@@ -434,7 +438,9 @@ def run_command(
     out = out if out is not None else default_out(study)
     # `kill PID` stops a sweep as Ctrl-C does: worker processes are stopped, finished runs stay.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    with SweepProgress(console, study.spec.name) as progress:
+    # The bar and messages go to stderr, so stdout holds only the summary (or its JSON).
+    messages = Console(stderr=True, highlight=False)
+    with SweepProgress(messages, study.spec.name) as progress:
         summary = run_study(
             study,
             out,
@@ -446,15 +452,22 @@ def run_command(
             on_start=progress.start,
             on_result=progress.update,
         )
-    console.print(
-        f"{summary.total} runs: {summary.ok} ok, {summary.failed} failed, {summary.skipped} "
-        f"already finished; {summary.seconds:.1f} s. Results in {out}/",
-        soft_wrap=True,
-    )
+    if as_json:
+        from dataclasses import asdict
+
+        from ._terminal import print_json
+
+        print_json({"study": study.spec.name, "out": str(out), **asdict(summary)})
+    else:
+        console.print(
+            f"{summary.total} runs: {summary.ok} ok, {summary.failed} failed, {summary.skipped} "
+            f"already finished; {summary.seconds:.1f} s. Results in {out}/",
+            soft_wrap=True,
+        )
     if summary.failed:
-        console.print(f"See the errors: poisonlab results {out} --status failed", soft_wrap=True)
+        messages.print(f"See the errors: poisonlab results {out} --status failed", soft_wrap=True)
     if report:
-        _write_report_and_say(out, console)
+        _write_report_and_say(out, messages if as_json else console)
 
 
 def _raise_keyboard_interrupt(signum, frame) -> None:
