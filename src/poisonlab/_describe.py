@@ -50,7 +50,7 @@ REQUIRED = object()
 # :role:`text <target>`, :role:`~pkg.mod.Name` and :role:`pkg.mod.name` -> text, Name, pkg.mod.name
 _ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`(?:([^`<]*?)\s*<[^`>]*>|(~?)([^`]*))`")
 _LITERAL = re.compile(r"``(.+?)``", re.DOTALL)
-_STRONG = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*", re.DOTALL)
+_STRONG = re.compile(r"(?<![\w*])\*\*(\S(?:[^*]*?\S)?)\*\*(?![\w*])")
 _EMPHASIS = re.compile(r"(?<![\w*])\*(\S(?:[^*]*?\S)?)\*(?![\w*])")
 _INTERPRETED = re.compile(r"`([^`]+)`")
 
