@@ -119,6 +119,17 @@ def test_run_status_choices_are_the_stores():
     assert tuple(s.value for s in RunStatus) == STATUSES
 
 
+def test_report_and_audit_help_list_the_choices_their_checks_allow():
+    from poisonlab.audit.output import CLEAN_ACTIONS
+    from poisonlab.report.build import FORMATS
+
+    runner = CliRunner()
+    report = runner.invoke(app, ["report", "-h"], env={"COLUMNS": "100"}).output
+    assert f"--format [{'|'.join(FORMATS)}]" in report
+    audit = runner.invoke(app, ["audit", "-h"], env={"COLUMNS": "100"}).output
+    assert f"--clean-action [{'|'.join(CLEAN_ACTIONS)}]" in audit
+
+
 def test_errors_name_the_option_as_typed_with_the_value():
     cases = [
         (["lab", "ml106", "--train-size", "many"], "--train-size: ", "; got 'many'."),

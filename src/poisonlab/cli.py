@@ -573,6 +573,7 @@ def report_command(
         str,
         typer.Option(
             "--format",
+            metavar="[html|png|svg|md]",
             help="html: one self-contained index.html; png or svg: one file per figure; "
             "md: report.md with PNG figures.",
         ),
@@ -641,7 +642,10 @@ def audit(
         Path | None, typer.Option(help="Write a sanitized copy of the data here.")
     ] = None,
     clean_action: Annotated[
-        str, typer.Option(help="drop or relabel the flagged rows in --write-clean.")
+        str,
+        typer.Option(
+            metavar="[drop|relabel]", help="drop or relabel the flagged rows in --write-clean."
+        ),
     ] = "drop",
     id_column: Annotated[
         str | None,
