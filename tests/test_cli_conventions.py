@@ -168,7 +168,7 @@ def test_show_json_and_defenses_json():
         "name": "budget",
         "default": 0.05,
         "required": False,
-        "allowed": "a count (an int >= 0) or a fraction (a float between 0 and 1)",
+        "allowed": "a count (an int >= 0) or a fraction (a float >= 0 and < 1)",
         "description": "Number of samples, or a fraction of the training set.",
     }
     assert attack["kind"] == "label" and attack["reference"].startswith("ML 106")

@@ -3,7 +3,7 @@
 scikit-learn has a similar system in the private module ``sklearn.utils._param_validation``;
 we keep our own small one because a private API may change under us, and because our messages
 follow one house style: ``The 'budget' parameter of LabelFlip must be a count (an int in [0,
-inf)) or a fraction (a float between 0 and 1); got 1.0.``
+inf)) or a fraction (a float >= 0 and < 1); got 1.0.``
 """
 
 from __future__ import annotations
@@ -142,12 +142,12 @@ RANDOM_STATE: list[Constraint] = [
     InstanceOf((np.random.Generator,), "a numpy.random.Generator"),
 ]
 
-#: An attack's ``budget``: a count of samples, or a fraction strictly between 0 and 1. ``1``
-#: poisons one sample; ``1.0`` is refused rather than read as "all of them", and ``0.0`` rather
-#: than "none" (write ``0``), so an int and a float of the same value never mean different things.
+#: An attack's ``budget``: a count of samples, or a fraction in [0, 1). ``1`` poisons one
+#: sample and ``1.0`` is refused rather than read as "all of them", so an int and a float of the
+#: same value never mean different things (``0`` and ``0.0`` both mean none).
 BUDGET: list[Constraint] = [
     Interval(Integral, 0, None, name="a count (an int >= 0)"),
-    Interval(Real, 0.0, 1.0, closed="neither", name="a fraction (a float between 0 and 1)"),
+    Interval(Real, 0.0, 1.0, closed="left", name="a fraction (a float >= 0 and < 1)"),
 ]
 
 
