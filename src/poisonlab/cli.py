@@ -273,6 +273,14 @@ def lab_ml106(
 # ---------------------------------------------------------------------- attacks and defenses
 
 
+#: What every detector's numbers mean, said wherever a detector is shown.
+DETECTOR_DIRECTION = (
+    "Scores: score_samples is a suspicion, higher = more suspicious (the opposite of "
+    "scikit-learn's outlier detectors); fit_predict and predict return -1 for flagged samples "
+    "and 1 for the others; decision_function is <= 0 exactly for the flagged ones."
+)
+
+
 def _registry_rows(registry, role: str | None = None) -> list[dict]:
     from ._describe import summary
 
@@ -311,6 +319,8 @@ def _show_class(registry, name: str, as_json: bool, role: str | None = None) -> 
     width = console.width
     kind = f", kind: {cls.kind}" if getattr(cls, "kind", "") else ""
     lines = [f"{name} ({cls.__name__}{kind})", "", wrapped(description(cls), width)]
+    if role == "detector":
+        lines += ["", wrapped(DETECTOR_DIRECTION, width)]
     if cls.reference:
         lines += ["", wrapped(f"Source: {cls.reference}", width)]
     lines += ["", "Parameters:"]
