@@ -247,7 +247,8 @@ def test_shell_completion_completes_commands():
 def test_run_json_summary_is_alone_on_stdout(tmp_path):
     spec = tmp_path / "one.toml"
     spec.write_text(STUDY.replace("budget = [0, 10]", "budget = [10]").split("[[defenses]]")[0])
-    proc = run_cli("run", str(spec), "-o", str(tmp_path / "o"), "--no-report", "--json")
+    out = tmp_path / ("a-directory-name-longer-than-a-narrow-terminal-" * 2)
+    proc = run_cli("run", str(spec), "-o", str(out), "--no-report", "--json")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert {k: summary[k] for k in ("study", "total", "ok", "failed", "skipped")} == {
@@ -258,3 +259,6 @@ def test_run_json_summary_is_alone_on_stdout(tmp_path):
         "skipped": 0,
     }
     assert "1/1" in proc.stderr  # the progress bar, on stderr
+    again = run_cli("run", str(spec), "-o", str(out), "--no-report", env={"COLUMNS": "60"})
+    assert "1 already finished" in again.stdout
+    assert f"Results in {out}/" in again.stdout  # the path whole, on one line
