@@ -126,3 +126,19 @@ def test_unknown_attack_and_parameter():
         ATTACKS.get("nope")
     with pytest.raises(ValueError, match="attack 'label_flip' has no parameter 'budgett'"):
         ATTACKS.create("label_flip", budgett=3)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dataframes_in_dataframes_out(name, tiny):
+    import pandas as pd
+
+    X, y = tiny
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])])
+    labels = pd.Series(y, name="label")
+    array = make(name).poison(X, y, random_state=5)
+    result = make(name).poison(frame, labels, random_state=5)
+    assert list(result.X.columns) == list(frame.columns) and result.y.name == "label"
+    assert (result.X.dtypes == frame.dtypes).all() and result.y.dtype == labels.dtype
+    assert np.array_equal(result.X.to_numpy(), array.X)
+    assert np.array_equal(result.y.to_numpy(), array.y)
+    assert np.array_equal(result.poison_indices, array.poison_indices)

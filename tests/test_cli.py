@@ -36,7 +36,7 @@ def test_user_errors_are_one_line_exit_2(tmp_path):
             "poisonlab: error: dataset file",
         ),
         (["attacks", "show", "nope"], "poisonlab: error: unknown attack 'nope'; known:"),
-        (["lab", "ml106", "--train-size", "many"], "poisonlab: error: Invalid value for"),
+        (["lab", "ml106", "--train-size", "many"], "poisonlab: error: --train-size: "),
         (["lab", "nolab"], "poisonlab: error: No such command 'nolab'"),
     ]
     for args, start in cases:

@@ -85,3 +85,27 @@ def test_invalid_parameter_is_named(name, param, tiny):
 def test_unknown_detector():
     with pytest.raises(ValueError, match="unknown detector 'nope'"):
         DETECTORS.get("nope")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_outlier_surface_agrees_with_detect(name, tiny):
+    X, y, _ = poisoned_tiny(tiny)
+    result = make(name).set_params(random_state=0).detect(X, y)
+    labels = make(name).set_params(random_state=0).fit_predict(X, y)
+    assert labels.dtype.kind == "i" and np.array_equal(labels == -1, result.flagged)
+    fitted = make(name).set_params(random_state=0).fit(X, y)
+    decision = fitted.decision_function(X, y)
+    assert np.array_equal(decision <= 0, result.flagged)
+    assert np.array_equal(fitted.predict(X, y), labels)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if DETECTORS.get(n).scope == "train"])
+def test_fit_resample_keeps_a_dataframe(name, tiny):
+    import pandas as pd
+
+    X, y, _ = poisoned_tiny(tiny)
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])], index=range(5, 305))
+    X_out, y_out = make(name).set_params(random_state=0).fit_resample(frame, pd.Series(y))
+    assert isinstance(X_out, pd.DataFrame) and list(X_out.columns) == list(frame.columns)
+    assert isinstance(y_out, pd.Series) and len(y_out) == len(X_out)
+    assert set(X_out.index) <= set(frame.index)

@@ -4,6 +4,7 @@ metrics computed from the store (so asking for one more re-keys nothing), one pa
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -103,9 +104,9 @@ def test_rows_of_other_code_are_stale_hidden_and_recomputed(tmp_path):
     with db:
         db.execute("UPDATE runs SET code = 'edited-code'")
     db.close()
-    listed = run_cli("results", str(out))
-    assert "0 runs" in listed.stdout and "1 stale rows" in listed.stdout
-    assert "t: 1 runs" in run_cli("results", str(out), "--include-stale").stdout
+    listed = run_cli("results", str(out), "--json")
+    assert json.loads(listed.stdout) == [] and "1 stale rows" in listed.stderr
+    assert len(json.loads(run_cli("results", str(out), "--include-stale", "--json").stdout)) == 1
     from poisonlab.report.study import load_study
 
     for include_stale, n in ((False, 0), (True, 1)):

@@ -418,3 +418,32 @@ def test_label_stats_then_directional_knn_on_the_lab_reaches_f1_09(lab100):
     ).detect(X, y)
     assert evaluate_detection(result, flipped)["f1"] >= 0.9
     assert set(result.info["suggested_labels"][result.flagged]) == {"1"}
+
+
+def test_confident_learning_takes_the_users_own_pred_probs():
+    from cleanlab.filter import find_label_issues
+
+    X, y = blobs_with_flips()
+    labels = np.unique(y, return_inverse=True)[1]
+    # Probabilities that disagree with the given label on rows 5 and 50 only.
+    pred_probs = np.eye(2)[labels] * 0.9 + 0.05
+    pred_probs[[5, 50]] = pred_probs[[5, 50], ::-1]
+    result = DETECTORS.create("confident_learning", pred_probs=pred_probs).detect(X, y)
+    assert np.array_equal(result.info["pred_probs"], pred_probs)
+    assert np.array_equal(result.flagged, find_label_issues(labels, pred_probs, n_jobs=1))
+    assert np.flatnonzero(result.flagged).tolist() == [5, 50]
+
+
+@pytest.mark.parametrize(
+    ("pred_probs", "message"),
+    [
+        (np.full((80, 3), 1 / 3), r"one column per class \(80, 2\); got shape \(80, 3\)"),
+        (np.full((80, 2), 0.6), r"summing to 1 per row; 80 rows do not \(first: row 0"),
+    ],
+)
+def test_confident_learning_pred_probs_errors_name_what_is_wrong(pred_probs, message):
+    X, y = blobs_with_flips()
+    with pytest.raises(ValueError, match=r"The 'pred_probs' parameter of ConfidentLearning .*"):
+        DETECTORS.create("confident_learning", pred_probs=pred_probs).fit(X, y)
+    with pytest.raises(ValueError, match=message):
+        DETECTORS.create("confident_learning", pred_probs=pred_probs).fit(X, y)

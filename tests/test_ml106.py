@@ -59,12 +59,12 @@ def test_human_output_shows_both_counting_rules():
     [
         (
             ["--poison", "221"],
-            "poison: 221 is not a valid number of images to poison; the training "
+            "--poison: 221 is not a valid number of images to poison; the training "
             "set has 220 images of class '1', so the maximum is 220.",
         ),
         (
             ["--source", "x"],
-            "source: unknown class label 'x'; the classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9.",
+            "--source: unknown class label 'x'; the classes are 0, 1, 2, 3, 4, 5, 6, 7, 8, 9.",
         ),
         (
             ["--poison", "ten"],

@@ -15,7 +15,7 @@ def three_classes():
 
 def test_uniform_flip_of_everything_changes_every_label():
     X, y = three_classes()
-    result = ATTACKS.create("random_flip", budget=1.0).poison(X, y, random_state=0)
+    result = ATTACKS.create("random_flip", budget=9).poison(X, y, random_state=0)
     assert result.poison_indices.tolist() == list(range(9))
     assert np.all(result.y != y)
     assert result.info == {"budget": 9, "transition": "uniform"}

@@ -121,8 +121,8 @@ def test_sweeps_ranges_repetitions_and_several_datasets():
         ),
         (
             ("budget = [0, 20]", "budget = [0, -3]"),
-            "attacks[0].budget[1]: The 'budget' parameter of LabelFlip must be an int in [0, inf) "
-            "or a float in [0, 1]; got -3.",
+            "attacks[0].budget[1]: The 'budget' parameter of LabelFlip must be a count (an int "
+            ">= 0) or a fraction (a float >= 0 and < 1); got -3.",
         ),
         (("budget = [0, 20]", 'budget = "lots"'), "attacks[0].budget: budget must be a count"),
         (

@@ -86,3 +86,30 @@ def test_parameter_errors_carry_the_parameter_path():
         ("out",),
         "'x' is not a directory.",
     )
+
+
+def test_budget_is_a_count_or_a_fraction_below_1():
+    from poisonlab._validation import BUDGET
+
+    accepted = (0, 1, 300, 0.0, 0.05, 0.999)
+    assert [v for v in accepted if any(c.accepts(v) for c in BUDGET)] == list(accepted)
+    for refused in (1.0, 1.5, -0.1, -1, True):
+        assert not any(c.accepts(refused) for c in BUDGET), refused
+
+
+def test_one_point_zero_is_refused_rather_than_read_as_everything():
+    from poisonlab.attacks import ATTACKS
+
+    X, y = np.arange(8.0).reshape(8, 1), np.array([0, 1] * 4)
+    with pytest.raises(ValueError) as err:
+        ATTACKS.create("random_flip", budget=1.0).poison(X, y)
+    assert str(err.value) == (
+        "The 'budget' parameter of RandomFlip must be a count (an int >= 0) or a fraction "
+        "(a float >= 0 and < 1); got 1.0."
+    )
+    assert len(ATTACKS.create("random_flip", budget=1).poison(X, y).poison_indices) == 1
+
+
+def test_random_state_is_described_as_a_seed():
+    wanted = " or ".join(c.describe() for c in RANDOM_STATE)
+    assert wanted == "None or a seed (an int from 0 to 2**32 - 1) or a numpy.random.Generator"

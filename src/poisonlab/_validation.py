@@ -2,8 +2,8 @@
 
 scikit-learn has a similar system in the private module ``sklearn.utils._param_validation``;
 we keep our own small one because a private API may change under us, and because our messages
-follow one house style: ``The 'budget' parameter of LabelFlip must be an int in [0, inf) or a
-float in [0, 1]; got 300.``
+follow one house style: ``The 'budget' parameter of LabelFlip must be a count (an int in [0,
+inf)) or a fraction (a float >= 0 and < 1); got 1.0.``
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 from ._errors import ParameterError
 
 __all__ = [
+    "BUDGET",
     "CLASS_LABEL",
     "RANDOM_STATE",
     "Constraint",
@@ -47,7 +48,7 @@ def _fmt(x: float) -> str:
         return "inf"
     if x == -math.inf:
         return "-inf"
-    return f"{x:g}"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class Interval(Constraint):
     low: float | None = None
     high: float | None = None
     closed: str = "both"  # "both", "left", "right" or "neither"
+    name: str = ""  # what users read instead of the interval, e.g. "a count (an int >= 0)"
 
     def accepts(self, value: Any) -> bool:
         if isinstance(value, bool | np.bool_):
@@ -75,6 +77,8 @@ class Interval(Constraint):
         return bool(left_ok and right_ok)
 
     def describe(self) -> str:
+        if self.name:
+            return self.name
         noun = "an int" if self.kind is Integral else "a float"
         low = -math.inf if self.low is None else self.low
         high = math.inf if self.high is None else self.high
@@ -136,17 +140,26 @@ class Predicate(Constraint):
 
 RANDOM_STATE: list[Constraint] = [
     Options(None),
-    Interval(Integral, 0, 2**32 - 1),
+    Interval(Integral, 0, 2**32 - 1, name="a seed (an int from 0 to 2**32 - 1)"),
     InstanceOf((np.random.Generator,), "a numpy.random.Generator"),
+]
+
+#: An attack's ``budget``: a count of samples, or a fraction in [0, 1). ``1`` poisons one
+#: sample and ``1.0`` is refused rather than read as "all of them", so an int and a float of the
+#: same value never mean different things (``0`` and ``0.0`` both mean none).
+BUDGET: list[Constraint] = [
+    Interval(Integral, 0, None, name="a count (an int >= 0)"),
+    Interval(Real, 0.0, 1.0, closed="left", name="a fraction (a float >= 0 and < 1)"),
 ]
 
 
 CLASS_LABEL: Constraint = InstanceOf((str, Integral), "a class label (str or int)")
 
 
-def _join_alternatives(descriptions: Sequence[str]) -> str:
-    if len(descriptions) == 1:
-        return descriptions[0]
+def join_alternatives(descriptions: Sequence[str]) -> str:
+    """``["a", "b", "c"]`` -> ``"a, b or c"``; ``[]`` -> ``""``."""
+    if len(descriptions) <= 1:
+        return "".join(descriptions)
     return ", ".join(descriptions[:-1]) + " or " + descriptions[-1]
 
 
@@ -166,7 +179,7 @@ def check_params(owner: str, params: Mapping[str, Any], constraints: Mapping[str
     for name, allowed in constraints.items():
         value = params[name]
         if not any(c.accepts(value) for c in allowed):
-            wanted = _join_alternatives([c.describe() for c in allowed])
+            wanted = join_alternatives([c.describe() for c in allowed])
             raise ParameterError(
                 f"The {name!r} parameter of {owner} must be {wanted}; got {value!r}.", path=(name,)
             )
@@ -180,7 +193,8 @@ def resolve_budget(
     Parameters
     ----------
     budget : int or float
-        A count of samples, or a float in [0, 1] read as a fraction of ``n_samples``.
+        A count of samples, or a float in (0, 1) read as a fraction of ``n_samples`` (see
+        :data:`BUDGET`).
     n_samples : int
         Size of the training set the fraction refers to.
     owner : str

@@ -10,25 +10,75 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
+from typer.core import TyperCommand
 
 from ._errors import ParameterError
+
+# -h as well as --help, on every command (click passes help_option_names on to subcommands).
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class PlainHelp(TyperCommand):
+    """Help in the form click and argparse users know: ``run [OPTIONS] SPEC``, ``--out DIR``,
+    ``--format [table|csv|json]``; typer's own ``{spec}`` and ``<str>`` type labels would read
+    as syntax to type."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = (param.metavar or param.name or "").upper()
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+    def format_options(self, ctx: typer.Context, formatter: Any) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {"Arguments": [], "Options": []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            names, text = record
+            if param.param_type_name == "argument":
+                sections["Arguments"].append(((param.metavar or param.name or "").upper(), text))
+            else:
+                sections["Options"].append((_plain_metavar(names, param), text))
+        for title, rows in sections.items():
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _plain_metavar(names: str, param: Any) -> str:
+    """``--label <str>`` -> ``--label LABEL``; ``--format <a|b>`` -> ``--format [a|b]``."""
+    names, _, label = names.partition(" <")
+    label = label.rstrip(">")
+    if not label or label == "bool":
+        return names
+    if "|" in label:
+        return f"{names} [{label}]"
+    return f"{names} {(param.name or '').upper()}"
+
 
 app = typer.Typer(
     name="poisonlab",
     help="Investigate data poisoning: attacks, defenses, studies and audits.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings=CONTEXT,
 )
 datasets_app = typer.Typer(help="Datasets poisonlab can load.", no_args_is_help=True)
 lab_app = typer.Typer(help="Reproduce published poisoning labs.", no_args_is_help=True)
@@ -43,6 +93,62 @@ app.add_typer(defenses_app, name="defenses")
 # must print as written; a class named "[/bold]" would otherwise crash rich.
 console = Console(highlight=False, markup=False)
 
+#: ``--json`` on every command that prints data: one JSON document on stdout, nothing else.
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document instead.")]
+
+#: The libraries whose versions can change poisonlab's numbers, as ``--version`` lists them.
+RESULT_LIBRARIES = ("numpy", "scipy", "scikit-learn", "cleanlab", "imbalanced-learn", "pandas")
+
+
+def _version_text() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    lines = [f"poisonlab {installed('poisonlab')}", f"Python {sys.version.split()[0]}"]
+    lines += [f"{name} {installed(name)}" for name in RESULT_LIBRARIES]
+    return "\n".join(lines) + "\n"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(_version_text())
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print poisonlab's version and those of the libraries that compute its "
+            "results, and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Investigate data poisoning: attacks, defenses, studies and audits."""
+
+
+@contextmanager
+def _options_named(*params: str) -> Iterator[None]:
+    """Errors the library raises about ``param`` (``"train_size: ..."``) name the option the
+    user typed instead (``"--train-size: ..."``)."""
+    try:
+        yield
+    except ValueError as exc:
+        text = str(exc)
+        for param in params:
+            if text.startswith(f"{param}:"):
+                raise ValueError(f"--{param.replace('_', '-')}{text[len(param) :]}") from None
+        raise
+
 
 def _parse_int_list(text: str, option: str) -> list[int]:
     try:
@@ -56,55 +162,81 @@ def _parse_int_list(text: str, option: str) -> list[int]:
 # ---------------------------------------------------------------------------------- datasets
 
 
-@datasets_app.command("list")
-def datasets_list() -> None:
+@datasets_app.command("list", cls=PlainHelp)
+def datasets_list(as_json: JsonFlag = False) -> None:
     """List the dataset names poisonlab accepts."""
+    from ._terminal import Column, print_json, print_table
     from .datasets import DATASETS
 
-    table = Table("name", "what")
-    for name, what in DATASETS.describe():
-        table.add_row(name, what)
-    console.print(table)
+    rows = [{"name": name, "description": what} for name, what in DATASETS.describe()]
+    if as_json:
+        print_json(rows)
+        return
+    columns = [Column("name", "name"), Column("description", "what", prose=True)]
+    print_table(console, columns, rows)
 
 
-@datasets_app.command("show")
+@datasets_app.command("show", cls=PlainHelp)
 def datasets_show(
     name: Annotated[str, typer.Argument(help="Dataset name, e.g. mnist or file:data.csv.")],
-    label: Annotated[str | None, typer.Option(help="Label column of a file: dataset.")] = None,
+    label: Annotated[
+        str | None, typer.Option(metavar="COLUMN", help="Label column of a file: dataset.")
+    ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show a dataset's shape, dtype, classes with counts, and where it was loaded from."""
+    from ._terminal import Column, print_json, print_table
     from .datasets import load
 
     ds = load(name, label=label)
-    console.print(Text.assemble((ds.name, "bold"), f"  source: {ds.source}"))
+    counts = [{"class": cls, "count": n} for cls, n in ds.class_counts().items()]
+    if as_json:
+        print_json(
+            {
+                "name": ds.name,
+                "source": ds.source,
+                "n_samples": ds.X.shape[0],
+                "n_features": ds.X.shape[1],
+                "dtype": str(ds.X.dtype),
+                "image_shape": list(ds.image_shape) if ds.image_shape else None,
+                "classes": counts,
+            }
+        )
+        return
+    console.print(Text.assemble((ds.name, "bold"), f"  source: {ds.source}"), soft_wrap=True)
     console.print(
         f"X: {ds.X.shape[0]} x {ds.X.shape[1]}, dtype {ds.X.dtype}"
         + (f", images {ds.image_shape[0]}x{ds.image_shape[1]}" if ds.image_shape else "")
     )
-    table = Table("class", "count", title=f"{len(ds.classes)} classes")
-    for cls, count in ds.class_counts().items():
-        table.add_row(cls, str(count))
-    console.print(table)
+    columns = [Column("class", "class"), Column("count", "count")]
+    print_table(console, columns, counts, title=f"{len(ds.classes)} classes")
 
 
 # ---------------------------------------------------------------------------------- the lab
 
 
-@lab_app.command("ml106")
+@lab_app.command("ml106", cls=PlainHelp)
 def lab_ml106(
     poison: Annotated[
         str,
         typer.Option(
+            metavar="N,N,...",
             help="Comma-separated numbers of images to poison; the "
-            "clean model (0) is always included."
+            "clean model (0) is always included.",
         ),
     ] = "10,30,100",
-    source: Annotated[str, typer.Option(help="Class whose first N images are relabelled.")] = "1",
-    target: Annotated[str, typer.Option(help="Class they are relabelled as.")] = "2",
-    train_size: Annotated[int, typer.Option(help="Training rows 0..train_size-1.")] = 2000,
-    test_size: Annotated[int, typer.Option(help="Test rows 60000..60000+test_size-1.")] = 1000,
+    source: Annotated[
+        str, typer.Option(metavar="CLASS", help="Class whose first N images are relabelled.")
+    ] = "1",
+    target: Annotated[
+        str, typer.Option(metavar="CLASS", help="Class they are relabelled as.")
+    ] = "2",
+    train_size: Annotated[int, typer.Option(metavar="N", help="Training rows 0..N-1.")] = 2000,
+    test_size: Annotated[int, typer.Option(metavar="N", help="Test rows 60000..60000+N-1.")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Write results.json and CSVs here.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(metavar="DIR", help="Write results.json and CSVs here.")
+    ] = None,
     report: Annotated[
         bool, typer.Option(help="With --out, write the HTML report into OUT/report/.")
     ] = True,
@@ -112,14 +244,15 @@ def lab_ml106(
     """The ML 106 lab: relabel the first N '1's as '2' and watch the SVC's mistakes."""
     from .labs.ml106 import run_ml106
 
-    result = run_ml106(
-        poison=_parse_int_list(poison, "--poison"),
-        source=source,
-        target=target,
-        train_size=train_size,
-        test_size=test_size,
-        out=out,
-    )
+    with _options_named("poison", "source", "target", "train_size", "test_size"):
+        result = run_ml106(
+            poison=_parse_int_list(poison, "--poison"),
+            source=source,
+            target=target,
+            train_size=train_size,
+            test_size=test_size,
+            out=out,
+        )
     if out is not None:
         from .labs.output import write_lab_results
 
@@ -135,7 +268,7 @@ def lab_ml106(
 
     print_lab(result, console)
     if out is not None:
-        console.print(f"Results written to {out}/")
+        console.print(f"Results written to {out}/", soft_wrap=True)
         if report:
             _write_report_and_say(out, console)
 
@@ -143,58 +276,114 @@ def lab_ml106(
 # ---------------------------------------------------------------------- attacks and defenses
 
 
-def _registry_table(registry, kind_attr: str | None) -> Table:
+#: What every detector's numbers mean, said wherever a detector is shown.
+DETECTOR_DIRECTION = (
+    "Scores: score_samples is a suspicion, higher = more suspicious (the opposite of "
+    "scikit-learn's outlier detectors); fit_predict and predict return -1 for flagged samples "
+    "and 1 for the others; decision_function is <= 0 exactly for the flagged ones."
+)
+
+
+def _registry_rows(registry, role: str | None = None) -> list[dict]:
     from ._describe import summary
 
-    table = Table("name", *(["kind"] if kind_attr else []), "what it does")
-    for name, cls in registry.items():
-        table.add_row(name, *([getattr(cls, kind_attr)] if kind_attr else []), summary(cls))
-    return table
+    return [
+        {
+            "name": name,
+            **({"role": role} if role else {}),
+            "kind": getattr(cls, "kind", "") or None,
+            "class": cls.__name__,
+            "summary": summary(cls),
+        }
+        for name, cls in registry.items()
+    ]
 
 
-def _show_class(registry, name: str) -> None:
+def _registry_columns(with_kind: bool, with_role: bool = False) -> list:
+    from ._terminal import Column
+
+    return [
+        Column("name", "name"),
+        *([Column("role", "role")] if with_role else []),
+        *([Column("kind", "kind")] if with_kind else []),
+        Column("summary", "what it does", prose=True),
+    ]
+
+
+def _show_class(registry, name: str, as_json: bool, role: str | None = None) -> None:
+    from ._describe import as_json as described
     from ._describe import description, parameters
+    from ._terminal import print_json, wrapped
 
     cls = registry.get(name)
-    kind = f"  kind: {cls.kind}" if getattr(cls, "kind", "") else ""
-    console.print(Text.assemble((name, "bold"), f" ({cls.__name__}){kind}"))
-    console.print(description(cls))
+    if as_json:
+        print_json({**described(cls, name), **({"role": role} if role else {})})
+        return
+    width = console.width
+    kind = f", kind: {cls.kind}" if getattr(cls, "kind", "") else ""
+    lines = [f"{name} ({cls.__name__}{kind})", "", wrapped(description(cls), width)]
+    if role == "detector":
+        lines += ["", wrapped(DETECTOR_DIRECTION, width)]
     if cls.reference:
-        console.print(f"Source: {cls.reference}")
-    table = Table("parameter", "default", "allowed")
+        lines += ["", wrapped(f"Source: {cls.reference}", width)]
+    lines += ["", "Parameters:"]
     for p in parameters(cls):
-        table.add_row(p.name, p.default, p.allowed)
-    console.print(table)
+        lines.append(wrapped(f"{p.name} = {p.default_text}", width, indent="  "))
+        if p.description:
+            lines.append(wrapped(p.description, width, indent="      "))
+        lines.append(wrapped(f"Allowed: {p.allowed}.", width, indent="      "))
+    # Plain text, already wrapped at word boundaries: printed as is, markup-free.
+    console.file.write("\n".join(lines) + "\n")
 
 
-@attacks_app.command("list")
-def attacks_list() -> None:
+@attacks_app.command("list", cls=PlainHelp)
+def attacks_list(as_json: JsonFlag = False) -> None:
     """List the registered attacks."""
+    from ._terminal import print_json, print_table
     from .attacks import ATTACKS
 
-    console.print(_registry_table(ATTACKS, "kind"))
+    rows = _registry_rows(ATTACKS)
+    if as_json:
+        print_json(rows)
+        return
+    print_table(console, _registry_columns(with_kind=True), rows)
 
 
-@attacks_app.command("show")
-def attacks_show(name: Annotated[str, typer.Argument(help="Attack name.")]) -> None:
+@attacks_app.command("show", cls=PlainHelp)
+def attacks_show(
+    name: Annotated[str, typer.Argument(help="Attack name (see: poisonlab attacks list).")],
+    as_json: JsonFlag = False,
+) -> None:
     """Show an attack's parameters, defaults, kind, description and source."""
     from .attacks import ATTACKS
 
-    _show_class(ATTACKS, name)
+    _show_class(ATTACKS, name, as_json)
 
 
-@defenses_app.command("list")
-def defenses_list() -> None:
+@defenses_app.command("list", cls=PlainHelp)
+def defenses_list(as_json: JsonFlag = False) -> None:
     """List the registered detectors and mitigations."""
+    from ._terminal import print_json, print_table
     from .defenses import DETECTORS, MITIGATIONS
 
-    console.print(_registry_table(DETECTORS, None))
-    _print_mitigations(MITIGATIONS)
+    detectors, mitigations = _registry_rows(DETECTORS), _registry_rows(MITIGATIONS)
+    if as_json:
+        print_json({"detectors": detectors, "mitigations": mitigations})
+        return
+    if not console.is_terminal:  # one TSV for scripts; the role tells the two apart
+        rows = _registry_rows(DETECTORS, "detector") + _registry_rows(MITIGATIONS, "mitigation")
+        print_table(console, _registry_columns(with_kind=True, with_role=True), rows)
+        return
+    print_table(console, _registry_columns(with_kind=False), detectors, title="Detectors")
+    print_table(console, _registry_columns(with_kind=True), mitigations, title="Mitigations")
 
 
-@defenses_app.command("show")
+@defenses_app.command("show", cls=PlainHelp)
 def defenses_show(
-    name: Annotated[str, typer.Argument(help="Detector or mitigation name.")],
+    name: Annotated[
+        str, typer.Argument(help="Detector or mitigation name (see: poisonlab defenses list).")
+    ],
+    as_json: JsonFlag = False,
 ) -> None:
     """Show a detector's or mitigation's parameters, defaults, description and source."""
     from .defenses import DETECTORS, MITIGATIONS
@@ -204,33 +393,37 @@ def defenses_show(
             f"unknown defense {name!r}; detectors: {', '.join(DETECTORS.names())}; "
             f"mitigations: {', '.join(MITIGATIONS.names())}."
         )
-    _show_class(MITIGATIONS if name in MITIGATIONS else DETECTORS, name)
-
-
-# ------------------------------------------------------------------------------- mitigations
-
-
-def _print_mitigations(registry) -> None:
-    console.print(_registry_table(registry, "kind"))
+    if name in MITIGATIONS:
+        _show_class(MITIGATIONS, name, as_json, role="mitigation")
+    else:
+        _show_class(DETECTORS, name, as_json, role="detector")
 
 
 # ------------------------------------------------------------------------ studies (runner)
 
 
-@app.command("run")
+@app.command("run", cls=PlainHelp)
 def run_command(
     spec: Annotated[Path, typer.Argument(help="Study spec (TOML), e.g. examples/ml106.toml.")],
     out: Annotated[
         Path | None,
-        typer.Option("-o", "--out", help="Output directory (default: results/<study name>)."),
+        typer.Option(
+            "-o", "--out", metavar="DIR", help="Output directory (default: results/STUDY-NAME)."
+        ),
     ] = None,
-    jobs: Annotated[int, typer.Option("-j", "--jobs", help="Local worker processes.")] = 1,
-    force: Annotated[bool, typer.Option(help="Rerun finished runs too.")] = False,
+    jobs: Annotated[
+        int, typer.Option("-j", "--jobs", metavar="N", help="Local worker processes.")
+    ] = 1,
+    force: Annotated[bool, typer.Option("--force", help="Rerun finished runs too.")] = False,
     dask: Annotated[
-        str | None, typer.Option(help="Address of a running Dask scheduler to send runs to.")
+        str | None,
+        typer.Option(
+            metavar="ADDRESS", help="Address of a running Dask scheduler to send runs to."
+        ),
     ] = None,
     dask_local: Annotated[
-        int | None, typer.Option(help="Start a local Dask cluster of N worker processes.")
+        int | None,
+        typer.Option(metavar="N", help="Start a local Dask cluster of N worker processes."),
     ] = None,
     fast_path: Annotated[
         bool, typer.Option(help="Share one Gram matrix among label-only SVC runs.")
@@ -238,6 +431,10 @@ def run_command(
     report: Annotated[
         bool, typer.Option(help="Write the HTML report into OUT/report/ at the end.")
     ] = True,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="End with the summary as one JSON document on stdout."),
+    ] = False,
 ) -> None:
     """Run a study's grid; finished runs are skipped, so an interrupted study resumes."""
     from .experiment.progress import SweepProgress
@@ -259,7 +456,9 @@ def run_command(
     out = out if out is not None else default_out(study)
     # `kill PID` stops a sweep as Ctrl-C does: worker processes are stopped, finished runs stay.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    with SweepProgress(console, study.spec.name) as progress:
+    # The bar and messages go to stderr, so stdout holds only the summary (or its JSON).
+    messages = Console(stderr=True, highlight=False, markup=False)
+    with SweepProgress(messages, study.spec.name) as progress:
         summary = run_study(
             study,
             out,
@@ -271,112 +470,138 @@ def run_command(
             on_start=progress.start,
             on_result=progress.update,
         )
-    console.print(
-        f"{summary.total} runs: {summary.ok} ok, {summary.failed} failed, {summary.skipped} "
-        f"already finished; {summary.seconds:.1f} s. Results in {out}/"
-    )
+    if as_json:
+        from dataclasses import asdict
+
+        from ._terminal import print_json
+
+        print_json({"study": study.spec.name, "out": str(out), **asdict(summary)})
+    else:
+        console.print(
+            f"{summary.total} runs: {summary.ok} ok, {summary.failed} failed, {summary.skipped} "
+            f"already finished; {summary.seconds:.1f} s. Results in {out}/",
+            soft_wrap=True,
+        )
     if summary.failed:
-        console.print(f"See the errors: poisonlab results {out} --status failed")
+        messages.print(f"See the errors: poisonlab results {out} --status failed", soft_wrap=True)
     if report:
-        _write_report_and_say(out, console)
+        _write_report_and_say(out, messages if as_json else console)
 
 
 def _raise_keyboard_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-@app.command("results")
+class RunStatus(StrEnum):
+    """A run's status, as :data:`poisonlab.experiment.store.STATUSES` lists them."""
+
+    ok = "ok"
+    failed = "failed"
+
+
+class ResultsFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command("results", cls=PlainHelp)
 def results_command(
-    directory: Annotated[Path, typer.Argument(help="A study's output directory.")],
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="A study's output directory.")],
     where: Annotated[
         list[str] | None,
-        typer.Option(help="Keep runs with COLUMN=VALUE (repeatable), e.g. attack=label_flip."),
+        typer.Option(
+            metavar="COLUMN=VALUE",
+            help="Keep runs with COLUMN=VALUE (repeatable), e.g. attack=label_flip.",
+        ),
     ] = None,
-    status: Annotated[
-        str | None, typer.Option(help="Keep runs with this status: ok, failed.")
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    status: Annotated[RunStatus | None, typer.Option(help="Keep runs with this status.")] = None,
+    fmt: Annotated[
+        ResultsFormat,
+        typer.Option(
+            "--format",
+            help="table: a table on a terminal, tab-separated values in a pipe; csv: every "
+            "column; json: the full records.",
+        ),
+    ] = ResultsFormat.table,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the full records as JSON (= --format json).")
+    ] = False,
     include_stale: Annotated[
-        bool, typer.Option(help="Also list rows computed by other code (stale rows).")
+        bool, typer.Option("--include-stale", help="Also list rows computed by other code.")
     ] = False,
 ) -> None:
     """List a study's runs, filtered; export them as CSV or JSON."""
-    from .experiment.export import (
-        flat_row,
-        parse_filters,
-        select_runs,
-        to_csv,
-        to_json,
-    )
-    from .experiment.store import STATUSES, ResultStore
+    from .experiment.export import flat_row, parse_filters, select_runs, to_csv, to_json
+    from .experiment.store import ResultStore
 
-    if fmt not in ("table", "csv", "json"):
-        raise ValueError(f"--format: must be one of table, csv, json; got {fmt!r}.")
-    if status is not None and status not in STATUSES:
-        raise ValueError(f"--status: must be one of {', '.join(STATUSES)}; got {status!r}.")
     filters = parse_filters(where or [])
     if status is not None:
-        filters["status"] = status
+        filters["status"] = status.value
     with ResultStore(directory, create=False) as store:
         records = select_runs(store, filters, include_stale=include_stale)
         experiment = store.meta().get("experiment", "?")
         stale = 0 if include_stale else store.count_stale()
-    if fmt == "csv":
-        sys.stdout.write(to_csv(records))
-        return
-    if fmt == "json":
-        sys.stdout.write(to_json(records))
-        return
-    table = Table(title=f"{experiment}: {len(records)} runs")
-    several = len({r.dataset for r in records}) > 1
-    columns = {
-        **({"dataset": "dataset"} if several else {}),
-        "model": "model",
-        "attack": "attack",
-        "defense": "defense",
-        "seed": "seed",
-        "budget": "budget",
-        "status": "status",
-        "accuracy": "accuracy",
-        "success_rate": "success",
-        "detection_f1": "det. F1",
-        "total_seconds": "s",
-    }
-    for title in columns.values():
-        table.add_column(title, overflow="fold")
-    for record in records:
-        row = flat_row(record)
-        table.add_row(*(_cell(row[c]) for c in columns))
-    console.print(table)
-    failed = [r for r in records if r.status == "failed"]
-    for record in failed[:10]:
-        console.print(Text.assemble(("failed", "red"), f" {record.run_id}: {record.error}"))
-    if len(failed) > 10:
-        console.print(f"... and {len(failed) - 10} more failed runs (--format csv lists all).")
-    if stale:
-        console.print(
+    if stale:  # on stderr, so every format's stdout stays parseable
+        Console(stderr=True, markup=False).print(
             f"{stale} stale rows (computed by other code) not listed; --include-stale lists them."
         )
+    if as_json or fmt is ResultsFormat.json:
+        sys.stdout.write(to_json(records))
+        return
+    if fmt is ResultsFormat.csv:
+        sys.stdout.write(to_csv(records))
+        return
+    from ._terminal import print_table
+
+    print_table(
+        console,
+        _results_columns(several_datasets=len({r.dataset for r in records}) > 1),
+        [flat_row(r) for r in records],
+        title=f"{experiment}: {len(records)} runs",
+    )
+    if not console.is_terminal:  # TSV: the error column says why a run failed
+        return
+    failed = [r for r in records if r.status == "failed"]
+    for record in failed[:10]:
+        console.print(
+            Text.assemble(("failed", "red"), f" {record.run_id}: {record.error}"), soft_wrap=True
+        )
+    if len(failed) > 10:
+        console.print(f"... and {len(failed) - 10} more failed runs (--format csv lists all).")
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
+def _results_columns(several_datasets: bool) -> list:
+    """The columns of ``results``; on a narrow terminal the higher ``drop`` go first."""
+    from ._terminal import Column
+
+    return [
+        *([Column("dataset", "dataset", drop=2)] if several_datasets else []),
+        Column("model", "model"),
+        Column("attack", "attack"),
+        Column("defense", "defense"),
+        Column("seed", "seed", drop=3),
+        Column("budget", "budget"),
+        Column("status", "status", drop=4),
+        Column("accuracy", "accuracy"),
+        Column("success_rate", "success"),
+        Column("detection_f1", "det. F1", drop=1),
+        Column("total_seconds", "s", drop=5),
+        *([Column("error", "error")] if not console.is_terminal else []),
+    ]
 
 
 # --------------------------------------------------------------------------------- reports
 
 
-@app.command("report")
+@app.command("report", cls=PlainHelp)
 def report_command(
     directory: Annotated[Path, typer.Argument(help="A study's output directory.")],
     fmt: Annotated[
         str,
         typer.Option(
             "--format",
+            metavar="[html|png|svg|md]",
             help="html: one self-contained index.html; png or svg: one file per figure; "
             "md: report.md with PNG figures.",
         ),
@@ -385,9 +610,9 @@ def report_command(
         str | None,
         typer.Option(help="Budgets the per-class figure shows, e.g. 10,30,100."),
     ] = None,
-    quiet: Annotated[bool, typer.Option(help="Do not print the tables.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Do not print the tables.")] = False,
     include_stale: Annotated[
-        bool, typer.Option(help="Also report rows computed by other code (stale rows).")
+        bool, typer.Option("--include-stale", help="Also report rows computed by other code.")
     ] = False,
 ) -> None:
     """Plots, tables and an HTML page of a stored study, written into DIR/report/."""
@@ -422,7 +647,7 @@ def _write_report_and_say(out: Path, where: Console) -> None:
 # ------------------------------------------------------------------------------------ audit
 
 
-@app.command("audit")
+@app.command("audit", cls=PlainHelp)
 def audit(
     data: Annotated[
         str, typer.Argument(help="A .csv, .npz or .parquet file, or mnist, digits, openml:NAME.")
@@ -448,7 +673,10 @@ def audit(
         Path | None, typer.Option(help="Write a sanitized copy of the data here.")
     ] = None,
     clean_action: Annotated[
-        str, typer.Option(help="drop or relabel the flagged rows in --write-clean.")
+        str,
+        typer.Option(
+            metavar="[drop|relabel]", help="drop or relabel the flagged rows in --write-clean."
+        ),
     ] = "drop",
     id_column: Annotated[
         str | None,
@@ -504,6 +732,22 @@ _ClickException, _UsageError = _CLICK_BASES["ClickException"], _CLICK_BASES["Usa
 _OPTION_NAMES = {"out": "--out", "where": "--where", "format": "--format", "spec": "SPEC"}
 
 
+_INVALID = re.compile(r"Invalid value for '(--?[\w-]+)[^']*': (?:Value error, )?(.*)", re.DOTALL)
+
+
+def _option_message(message: str, argv: list[str]) -> str:
+    """``Invalid value for '--top': Input should be ...`` -> ``--top: Input should be ...; got
+    '-1'.``: the option as the user typed it, first, as in the library's own messages."""
+    match = _INVALID.fullmatch(message)
+    if not match:
+        return message
+    option, reason = match.groups()
+    values = [a.split("=", 1)[1] for a in argv if a.startswith(f"{option}=")]
+    values += [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == option]
+    got = f"; got {values[-1]!r}" if values and repr(values[-1]) not in reason else ""
+    return f"{option}: {reason.rstrip('.')}{got}."
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, turning user errors into one line and exit 2."""
     try:
@@ -514,7 +758,8 @@ def main(argv: list[str] | None = None) -> None:
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare group: show its help
             sys.stdout.write(exc.ctx.get_help() + "\n")
             sys.exit(0)
-        _fail(exc.format_message(), 2 if isinstance(exc, _UsageError) else exc.exit_code)
+        message = _option_message(exc.format_message(), sys.argv[1:] if argv is None else argv)
+        _fail(message, 2 if isinstance(exc, _UsageError) else exc.exit_code)
     except ParameterError as exc:  # named by the library's parameter: say the CLI's name
         option = _OPTION_NAMES.get(exc.path[0]) if exc.detail is not None else None
         _fail(f"{option}: {exc.detail}" if option else str(exc))

@@ -21,7 +21,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._validation import RANDOM_STATE, Interval, Options, resolve_budget
+from .._validation import BUDGET, RANDOM_STATE, Interval, Options, resolve_budget
 from ._binary_svm import CLASS_PAIR, GAMMA, Kernel, binary_view, hinge_losses, resolve_gamma
 from .base import ATTACKS, BaseAttack, PoisonResult
 
@@ -100,7 +100,7 @@ class ALFA(BaseAttack):
     )
     _parameter_constraints = {
         "classes": CLASS_PAIR,
-        "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
+        "budget": BUDGET,
         "kernel": [Options("linear", "rbf")],
         "C": [Interval(Real, 0.0, None, closed="neither")],
         "gamma": GAMMA,

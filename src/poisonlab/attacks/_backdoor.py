@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import (
+    BUDGET,
     CLASS_LABEL,
     RANDOM_STATE,
     Interval,
@@ -159,7 +160,7 @@ class Backdoor(BaseAttack):
     )
     _parameter_constraints = {
         "target": [CLASS_LABEL],
-        "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
+        "budget": BUDGET,
         "trigger": [Options(*TRIGGERS)],
         "image_shape": [Options(None), Predicate(_is_shape, "a (height, width) pair of ints >= 1")],
         "size": [Interval(Integral, 1, None)],

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 
 from .._validation import (
+    BUDGET,
     CLASS_LABEL,
     RANDOM_STATE,
     Interval,
@@ -53,7 +54,7 @@ class InjectNoise(BaseAttack):
         "Nelson & Laskov, 'Poisoning Attacks against Support Vector Machines' (ICML 2012)."
     )
     _parameter_constraints = {
-        "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
+        "budget": BUDGET,
         "distribution": [Options("uniform", "gaussian")],
         "label": [Options(None), CLASS_LABEL],
         "scale": [Interval(Real, 0.0, None, closed="neither")],

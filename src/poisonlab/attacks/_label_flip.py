@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
-
 import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._validation import (
+    BUDGET,
     CLASS_LABEL,
     RANDOM_STATE,
-    Interval,
     Options,
     ParameterError,
     resolve_budget,
@@ -77,7 +75,7 @@ class LabelFlip(BaseAttack):
     _parameter_constraints = {
         "source": [CLASS_LABEL],
         "target": [CLASS_LABEL],
-        "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
+        "budget": BUDGET,
         "select": [Options(*SELECTS)],
         "surrogate": [SurrogateSpec()],
         "random_state": RANDOM_STATE,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
-from .._validation import RANDOM_STATE, Interval, Options, ParameterError, Predicate, resolve_budget
+from .._validation import (
+    BUDGET,
+    RANDOM_STATE,
+    Options,
+    ParameterError,
+    Predicate,
+    resolve_budget,
+)
 from .base import ATTACKS, BaseAttack, PoisonResult
 
 
@@ -49,7 +55,7 @@ class RandomFlip(BaseAttack):
         "2014)."
     )
     _parameter_constraints = {
-        "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
+        "budget": BUDGET,
         "transition": [Options(None), Predicate(_is_matrix, "a 2-D numeric matrix")],
         "random_state": RANDOM_STATE,
     }

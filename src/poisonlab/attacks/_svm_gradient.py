@@ -30,6 +30,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from .._validation import (
+    BUDGET,
     RANDOM_STATE,
     Interval,
     Options,
@@ -257,7 +258,7 @@ class SVMGradient(BaseAttack):
     )
     _parameter_constraints = {
         "classes": CLASS_PAIR,
-        "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
+        "budget": BUDGET,
         "kernel": [Options("linear", "rbf", "poly")],
         "C": [Interval(Real, 0.0, None, closed="neither")],
         "gamma": GAMMA,

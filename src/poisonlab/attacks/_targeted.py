@@ -7,12 +7,13 @@ path applies) and ``targeted_instance_inject`` adds relabelled copies of them (k
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
 import numpy as np
 
 from .._validation import (
+    BUDGET,
     CLASS_LABEL,
     RANDOM_STATE,
     Interval,
@@ -53,7 +54,7 @@ class _TargetedInstanceBase(BaseAttack):
     _parameter_constraints = {
         "victim": [Predicate(_is_vector, "a 1-D array of finite feature values (the victim)")],
         "target": [CLASS_LABEL],
-        "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
+        "budget": BUDGET,
         "random_state": RANDOM_STATE,
     }
 

@@ -5,17 +5,20 @@ parameters (so :func:`sklearn.base.clone` works), constraints declared once in
 ``_parameter_constraints`` and checked by :meth:`BaseAttack.poison`, which validates inputs,
 calls the private ``_poison`` and validates its output. ``fit_resample`` lets an attack sit
 inside an :class:`imblearn.pipeline.Pipeline`, where it touches only the training data.
+DataFrames in, DataFrames out: given a ``pandas.DataFrame`` (and Series), ``poison`` and
+``fit_resample`` return them with the same column names and dtypes (see :mod:`.._frames`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._frames import like_X, like_y
 from .._random import make_rng
 from .._registry import Registry
 from .._validation import Constraint, check_params, check_X_y
@@ -32,10 +35,11 @@ class PoisonResult:
 
     Attributes
     ----------
-    X : ndarray of shape (n_samples_out, n_features)
-        The poisoned training features (read-only when unchanged from the input).
-    y : ndarray of shape (n_samples_out,)
-        The poisoned training labels.
+    X : ndarray or DataFrame of shape (n_samples_out, n_features)
+        The poisoned training features (read-only when unchanged from the input); a DataFrame
+        with the input's columns and dtypes when the input was one.
+    y : ndarray or Series of shape (n_samples_out,)
+        The poisoned training labels; a Series (name, dtype) when the input was one.
     poison_indices : ndarray of shape (n_poisoned,), dtype int64
         Sorted rows of ``X``/``y`` that the attack changed or added.
     info : dict
@@ -75,32 +79,38 @@ class BaseAttack(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        y : array-like or Series of shape (n_samples,)
         random_state : None, int or numpy.random.Generator, optional
             Overrides the ``random_state`` parameter for this call.
 
         Returns
         -------
         PoisonResult
+            Its ``X`` and ``y`` take the pandas form of the inputs (column names, dtypes, the
+            index when the rows are the input's); ``poison_indices`` are positions.
         """
         owner = type(self).__name__
+        X_in, y_in = X, y
         X, y = check_X_y(X, y, owner=owner)
         check_params(owner, self.get_params(deep=False), self._parameter_constraints)
         rng = make_rng(self.random_state if random_state is None else random_state)
         result = self._poison(read_only(X), read_only(y), rng)
         _check_result(self, result, X, y)
-        return result
+        X_out = like_X(X_in, result.X)
+        index = getattr(X_out, "index", None)
+        return replace(result, X=X_out, y=like_y(y_in, result.y, index))
 
-    def fit_resample(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    def fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
         """Poison ``(X, y)`` for use inside an imbalanced-learn pipeline.
 
         Sets ``poison_indices_`` and ``poison_result_``.
 
         Returns
         -------
-        X : ndarray of shape (n_samples_out, n_features)
-        y : ndarray of shape (n_samples_out,)
+        X : ndarray or DataFrame of shape (n_samples_out, n_features)
+            A DataFrame (same columns and dtypes) when ``X`` is one.
+        y : ndarray or Series of shape (n_samples_out,)
         """
         result = self.poison(X, y)
         self.poison_result_ = result

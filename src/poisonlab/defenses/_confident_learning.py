@@ -28,6 +28,11 @@ def _is_classifier(value: Any) -> bool:
     return hasattr(value, "fit") and hasattr(value, "get_params") and hasattr(value, "predict")
 
 
+def _is_probability_table(value: Any) -> bool:
+    table = np.asarray(value)
+    return table.ndim == 2 and table.dtype.kind in "fiu"
+
+
 @DETECTORS.register("confident_learning")
 class ConfidentLearning(BaseDetector):
     """Label issues found by cleanlab's confident learning on out-of-fold probabilities.
@@ -46,14 +51,19 @@ class ConfidentLearning(BaseDetector):
     ``pred_probs`` (n_samples, n_classes), ``classes`` and ``suggested_labels`` (the
     most probable class), used by ``action="relabel"``.
 
-    The detector is transductive: it scores the samples it was fitted on.
+    The detector is transductive: it scores the samples it was fitted on. As with cleanlab,
+    you can bring your own out-of-fold probabilities (``pred_probs``), e.g. from a model you
+    trust more; then no model is fitted here.
 
     Parameters
     ----------
     estimator : scikit-learn classifier, optional
         Default: PCA(50) + 10-nearest-neighbour classifier, fast at 60,000 samples. A
         calibrated SVC is slower; on the ML 106 set-up it is better at N = 100 and worse at
-        N = 10 and 30 (docs/defenses.md).
+        N = 10 and 30 (docs/defenses.md). Unused with ``pred_probs``.
+    pred_probs : array-like of shape (n_samples, n_classes), optional
+        Out-of-fold class probabilities of the samples ``fit`` is given, one column per class
+        in sorted order (``numpy.unique(y)``), each row summing to 1, as cleanlab takes them.
     n_splits : int, default=5
         Cross-validation folds.
     filter_by : str, default="prune_by_noise_rate"
@@ -73,6 +83,10 @@ class ConfidentLearning(BaseDetector):
     )
     _parameter_constraints = {
         "estimator": [Options(None), Predicate(_is_classifier, "a scikit-learn classifier")],
+        "pred_probs": [
+            Options(None),
+            Predicate(_is_probability_table, "a numeric array of shape (n_samples, n_classes)"),
+        ],
         "n_splits": [Interval(Integral, 2, None)],
         "filter_by": [Options(*FILTERS)],
         "rank_by": [Options(*RANK_METHODS)],
@@ -85,6 +99,7 @@ class ConfidentLearning(BaseDetector):
         self,
         *,
         estimator=None,
+        pred_probs=None,
         n_splits: int = 5,
         filter_by: str = "prune_by_noise_rate",
         rank_by: str = "self_confidence",
@@ -94,6 +109,7 @@ class ConfidentLearning(BaseDetector):
         random_state=None,
     ) -> None:
         self.estimator = estimator
+        self.pred_probs = pred_probs
         self.n_splits = n_splits
         self.filter_by = filter_by
         self.rank_by = rank_by
@@ -108,13 +124,16 @@ class ConfidentLearning(BaseDetector):
         from cleanlab.rank import get_label_quality_scores
 
         classes, labels = np.unique(y, return_inverse=True)
-        smallest = np.bincount(labels).min()
-        if smallest < self.n_splits:
-            raise ValueError(
-                f"The 'n_splits' parameter of ConfidentLearning must be at most the size of the "
-                f"smallest class ({smallest}); got {self.n_splits}."
-            )
-        pred_probs = self._out_of_fold_probabilities(X, labels, seed_from(rng), seed_from(rng))
+        if self.pred_probs is not None:
+            pred_probs = _checked_probabilities(self.pred_probs, len(y), len(classes))
+        else:
+            smallest = np.bincount(labels).min()
+            if smallest < self.n_splits:
+                raise ValueError(
+                    f"The 'n_splits' parameter of ConfidentLearning must be at most the size of "
+                    f"the smallest class ({smallest}); got {self.n_splits}."
+                )
+            pred_probs = self._out_of_fold_probabilities(X, labels, seed_from(rng), seed_from(rng))
         # n_jobs=1: no worker processes, and the same result on every machine.
         issues = find_label_issues(labels, pred_probs, filter_by=self.filter_by, n_jobs=1)
         quality = get_label_quality_scores(labels, pred_probs, method=self.rank_by)
@@ -151,6 +170,28 @@ class ConfidentLearning(BaseDetector):
 
     def _info(self) -> dict[str, Any]:
         return dict(self.info_)
+
+
+def _checked_probabilities(pred_probs: Any, n_samples: int, n_classes: int) -> np.ndarray:
+    """The user's ``pred_probs`` as float64, or a ValueError saying what is wrong with them."""
+    table = np.asarray(pred_probs, dtype=np.float64)
+    owner = "The 'pred_probs' parameter of ConfidentLearning"
+    if table.shape != (n_samples, n_classes):
+        raise ValueError(
+            f"{owner} must have one row per sample and one column per class "
+            f"({n_samples}, {n_classes}); got shape {table.shape}."
+        )
+    bad = np.flatnonzero(
+        ~np.isfinite(table).all(axis=1)
+        | (table < 0).any(axis=1)
+        | ~np.isclose(table.sum(axis=1), 1.0, atol=1e-6)
+    )
+    if len(bad):
+        raise ValueError(
+            f"{owner} must hold probabilities in [0, 1] summing to 1 per row; "
+            f"{len(bad)} rows do not (first: row {bad[0]}, {table[bad[0]].tolist()[:5]})."
+        )
+    return table
 
 
 def _issue_first_scores(issues: np.ndarray, quality: np.ndarray) -> np.ndarray:

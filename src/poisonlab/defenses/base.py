@@ -3,6 +3,14 @@
 Scoring is kept apart from flagging (as in cleanlab's ``rank`` and ``filter``): every detector
 turns ``(X, y)`` into one score per sample, and :meth:`BaseDetector.flag` turns scores into a
 mask by the detector's own rule, a ``threshold`` or a ``contamination`` fraction.
+
+Direction. ``score_samples`` is a *suspicion*: higher = more likely poisoned, for every
+detector. scikit-learn's outlier detectors (``IsolationForest``, ``LocalOutlierFactor``) use the
+opposite sign for their ``score_samples`` (higher = more normal). The rest of their surface is
+here with their meaning: ``predict`` and ``fit_predict`` return -1 for flagged (suspicious)
+samples and 1 for the others, and ``decision_function`` is negative or zero exactly for the
+flagged ones (``threshold - suspicion``), so code written for scikit-learn's detectors reads
+our flags correctly. ``detect(X, y).flagged`` gives the same flags as a boolean mask.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._frames import is_frame, like_y
 from .._random import make_rng
 from .._registry import Registry
 from .._validation import Constraint, Interval, Options, check_params, check_X_y
@@ -87,7 +96,8 @@ class BaseDetector(BaseEstimator):
         return self
 
     def score_samples(self, X: Any, y: Any = None) -> np.ndarray:
-        """Suspicion scores, higher = more suspicious.
+        """Suspicion scores, higher = more suspicious (the opposite of scikit-learn's outlier
+        detectors, whose ``score_samples`` is higher = more normal; see the module docstring).
 
         Parameters
         ----------
@@ -147,16 +157,61 @@ class BaseDetector(BaseEstimator):
         flagged, threshold = self.flag(scores)
         return DetectionResult(scores, flagged, threshold, self._info())
 
-    def fit_resample(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    def fit_predict(self, X: Any, y: Any) -> np.ndarray:
+        """Fit on ``(X, y)`` and flag the same samples, as scikit-learn's outlier detectors do.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), dtype int
+            -1 for flagged (suspicious) samples, 1 for the others.
+        """
+        return np.where(self.detect(X, y).flagged, -1, 1)
+
+    def decision_function(self, X: Any, y: Any = None) -> np.ndarray:
+        """``threshold - suspicion``: negative or zero exactly for the samples flagged.
+
+        The threshold is the one :meth:`flag` picks for these scores: the ``threshold``
+        parameter when set, else the top ``contamination`` fraction of *these* samples, else
+        the detector's own rule.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), optional
+            Labels, for detectors that score label consistency.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Lower = more suspicious, as in scikit-learn.
+        """
+        scores = self.score_samples(X, y)
+        _, threshold = self.flag(scores)
+        return threshold - scores
+
+    def predict(self, X: Any, y: Any = None) -> np.ndarray:
+        """-1 for the samples :meth:`flag` flags among ``X``, 1 for the others (fitted first).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), dtype int
+            ``-1`` exactly where :meth:`decision_function` is ``<= 0``.
+        """
+        flagged, _ = self.flag(self.score_samples(X, y))
+        return np.where(flagged, -1, 1)
+
+    def fit_resample(self, X: Any, y: Any) -> tuple[Any, Any]:
         """Sanitize: drop flagged rows, or relabel them when ``action="relabel"``.
 
         Sets ``detection_``.
 
         Returns
         -------
-        X : ndarray of shape (n_kept, n_features)
-        y : ndarray of shape (n_kept,)
+        X : ndarray or DataFrame of shape (n_kept, n_features)
+            The kept rows; a DataFrame keeps its columns, dtypes and index labels.
+        y : ndarray or Series of shape (n_kept,)
         """
+        X_in, y_in = X, y
         X, y = np.asarray(X), np.asarray(y)
         result = self.detect(X, y)
         self.detection_ = result
@@ -164,8 +219,10 @@ class BaseDetector(BaseEstimator):
             suggested = result.info.get("suggested_labels")
             if suggested is None:
                 raise ValueError(f"{type(self).__name__} cannot relabel; use action='drop'.")
-            return X, np.where(result.flagged, suggested, y)
-        return X[~result.flagged], y[~result.flagged]
+            return X_in, like_y(y_in, np.where(result.flagged, suggested, y))
+        kept = np.flatnonzero(~result.flagged)
+        X_out = X_in.iloc[kept] if is_frame(X_in) else X[kept]
+        return X_out, like_y(y_in, y[kept], getattr(X_out, "index", None))
 
     def _info(self) -> dict[str, Any]:
         return {}

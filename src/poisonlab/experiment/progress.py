@@ -20,7 +20,8 @@ class SweepProgress:
 
     def __init__(self, console: Console, title: str) -> None:
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
+            # The study's name is the user's text: printed as written, never as markup.
+            TextColumn("{task.description}", style="bold", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[failed]} failed"),
@@ -35,15 +36,17 @@ class SweepProgress:
         self.failed = 0
 
     def __enter__(self) -> SweepProgress:
-        self._progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
+        # Shown from the sweep's start only: a spec or output error before it prints no bar.
+        if self._task is not None:
+            self._progress.stop()
 
     def start(self, total: int, pending: int) -> None:
         """Called once: ``total`` runs in the grid, ``pending`` to execute."""
         self._task = self._progress.add_task(self._title, total=pending, failed=0)
+        self._progress.start()
 
     def update(self, record: RunRecord) -> None:
         """Called after each run is written."""

@@ -176,8 +176,8 @@ class AttackSpec(_Strict):
             if isinstance(v, bool) or not isinstance(v, Integral | Real):
                 where = f"[{i}] " if isinstance(value, list) else ""
                 raise ValueError(
-                    f"budget {where}must be a count (int), a fraction (float in [0, 1]), a list "
-                    f"of them or {{ start, stop, step }}; got {v!r}"
+                    f"budget {where}must be a count (int), a fraction (float >= 0 and < 1), "
+                    f"a list of them or {{ start, stop, step }}; got {v!r}"
                 )
         return value
 
