@@ -644,6 +644,92 @@ def _write_report_and_say(out: Path, where: Console) -> None:
     _say_written(paths, where)
 
 
+# -------------------------------------------------------------------------------- reproduce
+
+
+@app.command("reproduce", cls=PlainHelp)
+def reproduce_command(
+    name: Annotated[
+        str | None,
+        typer.Argument(metavar="NAME", help="An entry (see: poisonlab reproduce list), or list."),
+    ] = None,
+    run_all: Annotated[
+        bool, typer.Option("--all", help="Every entry; pending ones say why.")
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="The study's directory (with --all: one per entry under DIR); default: "
+            "results/reproduce/NAME.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the Markdown of docs/reproductions.md.")
+    ] = False,
+) -> None:
+    """Run published results as studies and check poisonlab's figures against them; exit 1
+    when a run entry fails."""
+    from .reproduce import FAIL, REPRODUCTIONS, reproduce
+    from .reproduce import output as show
+
+    if as_json and markdown:
+        raise ValueError("--json and --markdown: give one of them, not both.")
+    if (name is None) == (not run_all):
+        raise ValueError(
+            "NAME: give an entry's name, list, or --all (not both); known: "
+            f"{', '.join(REPRODUCTIONS.names())}."
+        )
+    if name == "list":
+        entries = [entry for _, entry in REPRODUCTIONS.items()]
+        if as_json:
+            from ._terminal import print_json
+
+            print_json(show.list_rows(entries))
+        elif markdown:
+            sys.stdout.write(show.markdown_list(entries))
+        else:
+            from ._terminal import Column, print_table
+
+            columns = [Column("name", "name"), Column("status", "status"), Column("title", "what")]
+            print_table(console, columns, show.list_rows(entries), title="Reproductions")
+        return
+    entries = [entry for _, entry in REPRODUCTIONS.items()] if run_all else [REPRODUCTIONS.get(name)]
+    messages = Console(stderr=True, highlight=False, markup=False)
+    where = messages if as_json or markdown else console
+    results = []
+    for entry in entries:
+        if run_all:
+            study_out = (out or Path("results/reproduce")) / entry.name
+        else:
+            study_out = out if out is not None else Path("results/reproduce") / entry.name
+        results.append(_reproduce_one(entry, study_out, messages, where, reproduce))
+    if as_json:
+        from ._terminal import print_json
+
+        print_json({"entries": [r.to_json() for r in results]})
+    elif markdown:
+        sys.stdout.write("\n".join(show.markdown_result(r) for r in results))
+    else:
+        for result in results:
+            show.print_result(result, console)
+    if any(r.status == FAIL for r in results):
+        raise typer.Exit(1)
+
+
+def _reproduce_one(entry, out: Path, messages: Console, where: Console, reproduce):
+    """Run one entry's study with a progress bar on stderr, then write its HTML report."""
+    from .experiment.progress import SweepProgress
+
+    if entry.pending:
+        return reproduce(entry, out)
+    with SweepProgress(messages, entry.name) as progress:
+        result = reproduce(entry, out, on_start=progress.start, on_result=progress.update)
+    _write_report_and_say(out, where)
+    return result
+
+
 # ------------------------------------------------------------------------------------ audit
 
 
