@@ -695,7 +695,9 @@ def reproduce_command(
             columns = [Column("name", "name"), Column("status", "status"), Column("title", "what")]
             print_table(console, columns, show.list_rows(entries), title="Reproductions")
         return
-    entries = [entry for _, entry in REPRODUCTIONS.items()] if run_all else [REPRODUCTIONS.get(name)]
+    entries = (
+        [entry for _, entry in REPRODUCTIONS.items()] if run_all else [REPRODUCTIONS.get(name)]
+    )
     messages = Console(stderr=True, highlight=False, markup=False)
     where = messages if as_json or markdown else console
     results = []

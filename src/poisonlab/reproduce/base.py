@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -232,8 +232,7 @@ def with_published(spec: str, entry: Reproduction) -> str:
     """``spec`` with a ``description`` naming the reference and the published figures, which
     the study's report page shows above its figures."""
     published = "; ".join(
-        f"{f.name}: {f.published}"
-        + (f" (rule: {f.rule.describe()})" if f.rule is not None else "")
+        f"{f.name}: {f.published}" + (f" (rule: {f.rule.describe()})" if f.rule is not None else "")
         for f in entry.figures
     )
     description = f"Reproduces {entry.reference} Published: {published}."
@@ -277,6 +276,8 @@ def reproduce(
         records = [r for r in store.runs() if r.key in keys]
     failed = [r for r in records if r.status != "ok"]
     if failed:
-        return Result(entry, FAIL, reason=f"run {failed[0].run_id} failed: {failed[0].error}", out=out)
+        return Result(
+            entry, FAIL, reason=f"run {failed[0].run_id} failed: {failed[0].error}", out=out
+        )
     figures = tuple(check_figure(f, records) for f in entry.figures)
     return Result(entry, overall(figures), figures, out=out)

@@ -31,7 +31,11 @@ def print_result(result: Result, console: Console) -> None:
     table = Table(*FIGURE_COLUMNS)
     for figure in result.figures:
         table.add_row(
-            figure.figure.name, figure.figure.published, figure.measured, _rule(figure), figure.status
+            figure.figure.name,
+            figure.figure.published,
+            figure.measured,
+            _rule(figure),
+            figure.status,
         )
     console.print(table)
     for figure in result.figures:
