@@ -668,10 +668,13 @@ def reproduce_command(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print the Markdown of docs/reproductions.md.")
     ] = False,
+    report: Annotated[
+        bool, typer.Option(help="Write each study's HTML report into its DIR/report/.")
+    ] = True,
 ) -> None:
     """Run published results as studies and check poisonlab's figures against them; exit 1
     when a run entry fails."""
-    from .reproduce import FAIL, REPRODUCTIONS, reproduce
+    from .reproduce import FAIL, REPRODUCTIONS
     from .reproduce import output as show
 
     if as_json and markdown:
@@ -706,7 +709,7 @@ def reproduce_command(
             study_out = (out or Path("results/reproduce")) / entry.name
         else:
             study_out = out if out is not None else Path("results/reproduce") / entry.name
-        results.append(_reproduce_one(entry, study_out, messages, where, reproduce))
+        results.append(_reproduce_one(entry, study_out, messages, where if report else None))
     if as_json:
         from ._terminal import print_json
 
@@ -720,15 +723,18 @@ def reproduce_command(
         raise typer.Exit(1)
 
 
-def _reproduce_one(entry, out: Path, messages: Console, where: Console, reproduce):
-    """Run one entry's study with a progress bar on stderr, then write its HTML report."""
+def _reproduce_one(entry, out: Path, messages: Console, where: Console | None):
+    """Run one entry's study with a progress bar on stderr, then (unless ``where`` is None)
+    write its HTML report and say so on ``where``."""
     from .experiment.progress import SweepProgress
+    from .reproduce import reproduce
 
     if entry.pending:
         return reproduce(entry, out)
     with SweepProgress(messages, entry.name) as progress:
         result = reproduce(entry, out, on_start=progress.start, on_result=progress.update)
-    _write_report_and_say(out, where)
+    if where is not None:
+        _write_report_and_say(out, where)
     return result
 
 
