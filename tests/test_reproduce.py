@@ -172,6 +172,22 @@ def test_user_errors_are_one_line_exit_2(args, start, capsys):
     assert captured.out == ""
 
 
+@pytest.mark.slow
+def test_all_entries_through_the_installed_command(tmp_path):
+    done = run_cli("reproduce", "--all", "--json", "--no-report", "--out", str(tmp_path))
+    statuses = {e["name"]: e["status"] for e in json.loads(done.stdout)["entries"]}
+    assert statuses == {
+        "ml106": PASS,
+        "biggio2012": FAIL,  # see docs/reproductions.md: the paper's validation set is missing
+        "paudice2018": FAIL,
+        "dpa2021": PENDING,
+        "steinhardt2017": PENDING,
+        "koh2022": PENDING,
+    }
+    assert done.returncode == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["biggio2012", "ml106", "paudice2018"]
+
+
 # -- the dataset the Biggio and Paudice set-ups use ----------------------------------------------
 
 

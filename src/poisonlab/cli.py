@@ -715,7 +715,7 @@ def reproduce_command(
 
         print_json({"entries": [r.to_json() for r in results]})
     elif markdown:
-        sys.stdout.write("\n".join(show.markdown_result(r) for r in results))
+        sys.stdout.write("".join(show.markdown_result(r) for r in results))
     else:
         for result in results:
             show.print_result(result, console)

@@ -173,8 +173,8 @@ class FigureResult:
         """poisonlab's figure as text: the value, or mean [min, max] over several."""
         values = np.asarray(self.values, dtype=float)
         if len(values) == 1:
-            return f"{values[0]:g}"
-        return f"{values.mean():.3f} [{values.min():.3f}, {values.max():.3f}] ({len(values)} draws)"
+            return f"{values[0]:.4g}"
+        return f"{values.mean():.3f} [{values.min():.3f}, {values.max():.3f}] ({len(values)} seeds)"
 
     def to_json(self) -> dict:
         rule = self.figure.rule

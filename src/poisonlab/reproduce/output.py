@@ -86,7 +86,8 @@ def markdown_result(result: Result) -> str:
     ]
     if entry.spec:
         out += ["The study spec it runs:", "", "```toml", entry.spec.rstrip("\n"), "```", ""]
-    out += [f"**Status: {result.status}.**" + (f" {result.reason}" if result.reason else ""), ""]
+    reason = result.reason[:1].upper() + result.reason[1:]
+    out += [f"**Status: {result.status}.**" + (f" {reason}" if reason else ""), ""]
     if result.figures:
         out += [
             "| figure | published | source | poisonlab | rule | status |",
@@ -99,4 +100,4 @@ def markdown_result(result: Result) -> str:
         out.append("")
     if entry.differences:
         out += [f"**Why they differ.** {entry.differences}", ""]
-    return "\n".join(out)
+    return "\n".join(out) + "\n"
