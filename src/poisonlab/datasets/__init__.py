@@ -122,16 +122,16 @@ DATASETS.add_prefix(
     description="an OpenML dataset by name or id (needs the network once)",
 )
 DATASETS.add_prefix(
-    "mnist",
-    "<class>,<class>,...",
-    _load_mnist_classes,
-    description="MNIST's rows of these classes in MNIST order, pixels / 255 (e.g. mnist:7,1)",
-)
-DATASETS.add_prefix(
     "file",
     "<path.csv|.npz|.parquet>",
     _load_file,
     description="your own file; CSV and Parquet need --label COLUMN",
+)
+DATASETS.add_prefix(
+    "mnist",
+    "<class>,<class>,...",
+    _load_mnist_classes,
+    description="MNIST's rows of these classes in MNIST order, pixels / 255 (e.g. mnist:7,1)",
 )
 
 
