@@ -7,6 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from poisonlab import cli
 from poisonlab.reproduce import FAIL, PASS, PENDING, REPRODUCTIONS, reproduce
@@ -36,6 +38,23 @@ from .conftest import run_cli
 )
 def test_rules(rule, values, holds):
     assert rule.holds(np.asarray(values)) is holds
+
+
+_values = st.lists(st.floats(-10, 10), min_size=1, max_size=8).map(np.asarray)
+
+
+@given(_values, st.floats(-10, 10), st.floats(0, 5))
+def test_between_is_at_least_and_at_most(values, low, width):
+    high = low + width
+    assert between(low, high).holds(values) == (
+        at_least(low).holds(values) and at_most(high).holds(values)
+    )
+
+
+@given(_values, st.floats(-10, 10))
+def test_within_seeds_of_one_value_is_exact(values, published):
+    one = values[:1]
+    assert within_seeds(published).holds(one) == exact(published).holds(one)
 
 
 def test_rules_describe_themselves():

@@ -145,8 +145,6 @@ class Reproduction:
         the published set-up is not available here.
     pending : str
         Why the entry cannot run yet (empty when it can).
-    slow : bool
-        Takes more than a few seconds (minutes).
     """
 
     name: str
@@ -157,7 +155,6 @@ class Reproduction:
     figures: tuple[Figure, ...] = ()
     differences: str = ""
     pending: str = ""
-    slow: bool = False
 
 
 @dataclass(frozen=True)

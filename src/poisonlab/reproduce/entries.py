@@ -186,7 +186,6 @@ name = "none"
         "barely moves the test error. Fig. 3 (several points) is not encoded: its "
         "values are read off a plot."
     ),
-    slow=True,
 )
 
 # -- paudice2018 ------------------------------------------------------------------------------
@@ -266,7 +265,6 @@ params = {{ n_neighbors = 10, confidence = 0.5 }}
         "other datasets, and the numbers behind its plots, so only its claim is checked. "
         "The set-up (training size, digits, model) is poisonlab's choice, not the paper's."
     ),
-    slow=True,
 )
 
 # -- pending ----------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def list_rows(entries: Iterable[Reproduction]) -> list[dict]:
     return [
         {
             "name": e.name,
-            "status": PENDING if e.pending else ("runnable (slow)" if e.slow else "runnable"),
+            "status": PENDING if e.pending else "runnable",
             "title": e.title,
             "reference": e.reference,
             "pending": e.pending or None,
