@@ -470,6 +470,133 @@ def audit(
         raise typer.Exit(1)
 
 
+# ---------------------------------------------------------------------------------- certify
+
+
+def _parse_rows(text: str | None, option: str) -> tuple[int, int] | None:
+    """``"A:B"`` as the half-open row range ``(A, B)``; None stays None."""
+    if text is None:
+        return None
+    start, sep, stop = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        rows = int(start), int(stop)
+    except ValueError:
+        raise ValueError(
+            f"{option}: expected a row range START:STOP such as 0:60000; got {text!r}."
+        ) from None
+    if not 0 <= rows[0] < rows[1]:
+        raise ValueError(f"{option}: expected 0 <= START < STOP; got {text!r}.")
+    return rows
+
+
+def _parse_params(pairs: list[str]) -> dict:
+    """``--param NAME=VALUE`` pairs; a VALUE that is JSON (a number, null, ...) is decoded."""
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--param: expected NAME=VALUE such as n_neighbors=5; got {pair!r}.")
+        try:
+            params[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name.strip()] = value
+    return params
+
+
+def _certificates_table() -> Table:
+    from .certify import CERTIFICATES
+
+    table = Table("name", "threat model (one unit of radius)", "reference")
+    for name, cls in CERTIFICATES.items():
+        table.add_row(name, cls.threat_model, cls.reference.split(" '")[0].rstrip(","))
+    return table
+
+
+@app.command("certify")
+def certify_command(
+    dataset: Annotated[
+        str, typer.Argument(help="mnist, digits, openml:NAME, file:PATH; or 'list'.")
+    ],
+    method: Annotated[
+        str | None, typer.Option(help="Certificate: dpa, finite_aggregation, bagging, knn.")
+    ] = None,
+    partitions: Annotated[
+        int | None, typer.Option(help="Partitions k (dpa, finite_aggregation).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Base model from the zoo: svc, knn, logreg, ...")
+    ] = None,
+    features: Annotated[
+        str | None, typer.Option(help="Fixed feature map: pixels, deskew, hog, deskew_hog.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="Another certificate parameter, NAME=VALUE (repeatable)."),
+    ] = None,
+    train_rows: Annotated[
+        str | None, typer.Option(help="Training rows START:STOP (mnist: 0:60000).")
+    ] = None,
+    test_rows: Annotated[
+        str | None, typer.Option(help="Test rows START:STOP (mnist: 60000:61000).")
+    ] = None,
+    label: Annotated[str | None, typer.Option(help="Label column of a file: dataset.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Write certification.json and radii.csv here.")
+    ] = None,
+) -> None:
+    """Certified robustness to poisoning: `certify list`, or `certify DATASET --method NAME`."""
+    from .certify import CERTIFICATES
+
+    if dataset == "list":
+        console.print(_certificates_table())
+        return
+    if method is None:
+        raise ValueError(f"--method: required; one of {', '.join(CERTIFICATES.names())}.")
+    cls = CERTIFICATES.get(method)
+    params = _parse_params(param or [])
+    accepted = cls().get_params(deep=False)
+    for option, key, value in (
+        ("--partitions", "n_partitions", partitions),
+        ("--model", "estimator", model),
+        ("--features", "features", features),
+    ):
+        if value is None:
+            continue
+        if key not in accepted:
+            raise ValueError(f"{option}: certificate {method!r} takes no {key!r}.")
+        params[key] = value
+    if model is not None:
+        from .models.zoo import make_model
+
+        params["estimator"] = make_model(model)
+    train, test = _parse_rows(train_rows, "--train-rows"), _parse_rows(test_rows, "--test-rows")
+    from .certify.run import certify_dataset, radii_to_show, to_json, write_certification
+
+    result, setup = certify_dataset(dataset, method, params, train, test, label=label)
+    written = write_certification(result, setup, out, setup["test_rows"][0]) if out else []
+    if as_json:
+        sys.stdout.write(json.dumps(to_json(result, setup)) + "\n")
+        return
+    console.print(
+        f"[bold]{method}[/bold] on {dataset} rows {setup['train_rows']} -> "
+        f"{setup['test_rows']}: clean accuracy {result.clean_accuracy:.4f}, median radius "
+        f"{result.median_radius}, {result.seconds:.1f} s"
+    )
+    console.print(f"one unit of radius: {setup['threat_model']}")
+    shown = radii_to_show(result)
+    table = Table("radius", "certified accuracy", "certified")
+    for row in result.certified_accuracy(shown):
+        table.add_row(str(row["radius"]), f"{row['accuracy']:.4f}", str(row["n_certified"]))
+    console.print(table)
+    if len(shown) < int(result.radius.max(initial=-1)) + 2:
+        console.print(f"{len(shown)} radii shown; --json or --out lists every radius.")
+    if written:
+        console.print(f"Results written to {out}/", soft_wrap=True)
+
+
 # ------------------------------------------------------------------------------- entry point
 
 

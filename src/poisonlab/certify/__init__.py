@@ -1,0 +1,19 @@
+"""Certified robustness to poisoning: certificates by name.
+
+>>> from poisonlab.certify import CERTIFICATES
+>>> CERTIFICATES.names()
+['bagging', 'dpa', 'finite_aggregation', 'knn']
+
+Each certificate is a class with keyword parameters; ``certify(X_train, y_train, X_test,
+y_test)`` returns a :class:`Certification` (predictions, radii, certified accuracy, median
+radius). ``threat_model`` says what one unit of the radius is; ``docs/certify.md`` gives each
+certificate's validity conditions and what the code refuses.
+"""
+
+from __future__ import annotations
+
+from . import _aggregation, _bagging, _knn  # noqa: F401  (registration)
+from .base import CERTIFICATES, BaseCertificate, Certification
+from .features import FEATURES
+
+__all__ = ["CERTIFICATES", "FEATURES", "BaseCertificate", "Certification"]
