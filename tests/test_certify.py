@@ -388,3 +388,56 @@ def test_parse_rows(start, length, junk):
     if ":" not in junk:
         with pytest.raises(ValueError, match="--x: expected a row range"):
             _parse_rows(junk, "--x")
+
+
+# ------------------------------------------------------------------------------ sphere + slab
+
+
+def _defender_min_loss(X, signs, n_clean, rho, sides=512):
+    """min over ||theta|| <= rho of (1/n_clean) * total hinge loss, by linear programming over
+    an inscribed polygon (so the value is at least the true minimum)."""
+    from scipy.optimize import linprog
+
+    n, d = X.shape
+    angles = 2 * np.pi * np.arange(sides) / sides
+    polygon = np.c_[np.cos(angles), np.sin(angles), np.zeros((sides, n))]
+    hinge_rows = np.c_[-(signs[:, None] * X), -np.eye(n)]
+    result = linprog(
+        np.r_[np.zeros(d), np.ones(n) / n_clean],
+        A_ub=np.r_[polygon, hinge_rows],
+        b_ub=np.r_[np.full(sides, rho * np.cos(np.pi / sides)), -np.ones(n)],
+        bounds=[(None, None)] * d + [(0, None)] * n,
+    )
+    return result.fun
+
+
+def test_sphere_slab_bound_holds_for_attacks_within_budget_and_not_beyond():
+    from poisonlab.certify._sphere_slab import SphereSlab, sphere_slab_upper_bound
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal([-1.0, 0.0], 0.5, (10, 2)), rng.normal([1.0, 0.0], 0.5, (10, 2))]
+    signs = np.repeat([-1, 1], 10)
+    defence = SphereSlab.fit(X, signs, 1.0)
+    epsilon, rho = 0.1, 2.0  # two poisoned points
+    bound, X_p, y_p = sphere_slab_upper_bound(X, signs, defence, epsilon, rho)
+    assert len(y_p) == 2 and bound < 1 + epsilon  # better than theta = 0
+    # Attacks within the budget: the candidate, and 60 random pairs of feasible points
+    # (sphere and slab checked), each point on the sphere's surface or inside it.
+    attacks = [(X_p, y_p)]
+    while len(attacks) < 60:
+        pts, labs = [], []
+        for _ in range(2):
+            i = int(rng.integers(2))
+            u = rng.normal(size=2)
+            x = defence.centroids[i] + u / np.linalg.norm(u) * defence.radius[i] * rng.uniform()
+            v = defence.centroids[i] - defence.centroids[1 - i]
+            if abs((x - defence.centroids[i]) @ v) <= defence.slab[i]:
+                pts.append(x)
+                labs.append(2 * i - 1)
+        if len(pts) == 2:
+            attacks.append((np.array(pts), np.array(labs)))
+    for X_a, y_a in attacks:
+        assert _defender_min_loss(np.r_[X, X_a], np.r_[signs, y_a], 20, rho) <= bound + 1e-9
+    # At three times the budget (the candidate's points three times over) the loss exceeds it.
+    many = _defender_min_loss(np.r_[X, *[X_p] * 3], np.r_[signs, *[y_p] * 3], 20, rho)
+    assert many > bound

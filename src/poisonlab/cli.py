@@ -520,7 +520,7 @@ def certify_command(
         str, typer.Argument(help="mnist, digits, openml:NAME, file:PATH; or 'list'.")
     ],
     method: Annotated[
-        str | None, typer.Option(help="Certificate: dpa, finite_aggregation, bagging, knn.")
+        str | None, typer.Option(help="Certificate; `poisonlab certify list` names them.")
     ] = None,
     partitions: Annotated[
         int | None, typer.Option(help="Partitions k (dpa, finite_aggregation).")
@@ -540,6 +540,9 @@ def certify_command(
     ] = None,
     test_rows: Annotated[
         str | None, typer.Option(help="Test rows START:STOP (mnist: 60000:61000).")
+    ] = None,
+    classes: Annotated[
+        str | None, typer.Option(help="Keep only these classes' rows, e.g. 1,7.")
     ] = None,
     label: Annotated[str | None, typer.Option(help="Label column of a file: dataset.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -575,8 +578,9 @@ def certify_command(
     train, test = _parse_rows(train_rows, "--train-rows"), _parse_rows(test_rows, "--test-rows")
     from .certify.run import certify_dataset, radii_to_show, to_json, write_certification
 
-    result, setup = certify_dataset(dataset, method, params, train, test, label=label)
-    written = write_certification(result, setup, out, setup["test_rows"][0]) if out else []
+    keep = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+    result, setup = certify_dataset(dataset, method, params, train, test, label, keep)
+    written = write_certification(result, setup, out) if out else []
     if as_json:
         sys.stdout.write(json.dumps(to_json(result, setup)) + "\n")
         return
@@ -586,6 +590,12 @@ def certify_command(
         f"{result.median_radius}, {result.seconds:.1f} s"
     )
     console.print(f"one unit of radius: {setup['threat_model']}")
+    if "bounds" in result.info:  # a dataset-level loss bound, not per-input radii
+        table = Table("poison fraction", "upper bound on hinge loss", "candidate attack points")
+        for row in result.info["bounds"]:
+            table.add_row(f"{row['epsilon']:g}", f"{row['upper_bound']:.4f}", str(row["n_poison"]))
+        console.print(table)
+        return
     shown = radii_to_show(result)
     table = Table("radius", "certified accuracy", "certified")
     for row in result.certified_accuracy(shown):

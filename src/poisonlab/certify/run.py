@@ -30,6 +30,7 @@ def certify_dataset(
     train_rows: tuple[int, int] | None = None,
     test_rows: tuple[int, int] | None = None,
     label: str | None = None,
+    classes: list[str] | None = None,
 ) -> tuple[Certification, dict[str, Any]]:
     """Load ``dataset``, split it by row ranges and certify its test rows with ``method``.
 
@@ -45,6 +46,8 @@ def certify_dataset(
         Half-open row ranges; defaults from :func:`default_rows`.
     label : str, optional
         Label column of a ``file:`` dataset.
+    classes : list of str, optional
+        Keep only the rows of these classes, in both ranges (e.g. ``["1", "7"]``).
 
     Returns
     -------
@@ -58,11 +61,26 @@ def certify_dataset(
     train = train_rows or train_default
     test = test_rows or test_default
     split = split_by_ranges(ds, train, test)
-    result = certificate.certify(split.X_train, split.y_train, split.X_test, split.y_test)
+    X_train, y_train, X_test, y_test = split.X_train, split.y_train, split.X_test, split.y_test
+    test_row_ids = split.test_rows
+    if classes:
+        unknown = sorted(set(classes) - set(ds.classes))
+        if unknown:
+            raise ValueError(
+                f"classes: {unknown[0]!r} is not a class of {dataset!r}; its classes: "
+                f"{', '.join(ds.classes)}."
+            )
+        keep_train, keep_test = np.isin(y_train, classes), np.isin(y_test, classes)
+        X_train, y_train = X_train[keep_train], y_train[keep_train]
+        X_test, y_test = X_test[keep_test], y_test[keep_test]
+        test_row_ids = test_row_ids[keep_test]
+    result = certificate.certify(X_train, y_train, X_test, y_test)
     setup = {
         "dataset": dataset,
         "train_rows": list(train),
         "test_rows": list(test),
+        "classes": list(classes) if classes else None,
+        "test_row_ids": test_row_ids.tolist(),
         "threat_model": certificate.threat_model,
         "reference": certificate.reference,
     }
@@ -71,12 +89,10 @@ def certify_dataset(
 
 def to_json(result: Certification, setup: dict[str, Any]) -> dict[str, Any]:
     """The CLI's JSON object: the certification summary plus the set-up."""
-    return {**result.to_json(), **setup}
+    return {**result.to_json(), **{k: v for k, v in setup.items() if k != "test_row_ids"}}
 
 
-def write_certification(
-    result: Certification, setup: dict[str, Any], out: Path, test_start: int
-) -> list[Path]:
+def write_certification(result: Certification, setup: dict[str, Any], out: Path) -> list[Path]:
     """Write ``certification.json`` and ``radii.csv`` (one row per test input) into ``out``.
 
     Each file is written atomically, so an interrupted run leaves no half-written file.
@@ -90,10 +106,10 @@ def write_certification(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["row", "label", "prediction", "radius"])
-    for i, (label, pred, radius) in enumerate(
-        zip(result.y_true, result.predictions, result.radius, strict=True)
+    for row, label, pred, radius in zip(
+        setup["test_row_ids"], result.y_true, result.predictions, result.radius, strict=True
     ):
-        writer.writerow([test_start + i, label, pred, int(radius)])
+        writer.writerow([row, label, pred, int(radius)])
     paths = [out / "certification.json", out / "radii.csv"]
     write_atomically(paths[0], lambda tmp: tmp.write_text(summary, encoding="utf-8"))
     write_atomically(paths[1], lambda tmp: tmp.write_text(buffer.getvalue(), encoding="utf-8"))
