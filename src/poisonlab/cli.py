@@ -491,13 +491,13 @@ def _parse_rows(text: str | None, option: str) -> tuple[int, int] | None:
     return rows
 
 
-def _parse_params(pairs: list[str]) -> dict:
-    """``--param NAME=VALUE`` pairs; a VALUE that is JSON (a number, null, ...) is decoded."""
+def _parse_params(pairs: list[str], option: str = "--param") -> dict:
+    """``NAME=VALUE`` pairs; a VALUE that is JSON (a number, null, a list, ...) is decoded."""
     params = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise ValueError(f"--param: expected NAME=VALUE such as n_neighbors=5; got {pair!r}.")
+            raise ValueError(f"{option}: expected NAME=VALUE such as n_neighbors=5; got {pair!r}.")
         try:
             params[name.strip()] = json.loads(value)
         except json.JSONDecodeError:
@@ -527,6 +527,10 @@ def certify_command(
     ] = None,
     model: Annotated[
         str | None, typer.Option(help="Base model from the zoo: svc, knn, logreg, ...")
+    ] = None,
+    model_param: Annotated[
+        list[str] | None,
+        typer.Option(help="A parameter of --model, NAME=VALUE (repeatable), e.g. n_neighbors=1."),
     ] = None,
     features: Annotated[
         str | None, typer.Option(help="Fixed feature map: pixels, deskew, hog, deskew_hog.")
@@ -574,7 +578,9 @@ def certify_command(
     if model is not None:
         from .models.zoo import make_model
 
-        params["estimator"] = make_model(model)
+        params["estimator"] = make_model(model, **_parse_params(model_param or [], "--model-param"))
+    elif model_param:
+        raise ValueError("--model-param: needs --model.")
     train, test = _parse_rows(train_rows, "--train-rows"), _parse_rows(test_rows, "--test-rows")
     from .certify.run import certify_dataset, radii_to_show, to_json, write_certification
 
