@@ -443,3 +443,54 @@ def test_sphere_slab_bound_holds_for_attacks_within_budget_and_not_beyond():
     # At three times the budget (the candidate's points three times over) the loss exceeds it.
     many = _defender_min_loss(np.r_[X, *[X_p] * 3], np.r_[signs, *[y_p] * 3], 20, rho)
     assert many > bound
+
+
+# ------------------------------------------------------------------------------ common checks
+
+COMMON = {
+    "dpa": {"n_partitions": 3, "estimator": OneNN()},
+    "finite_aggregation": {"n_partitions": 3, "spread_factor": 2, "estimator": OneNN()},
+    "bagging": {"n_models": 20, "bag_size": 5, "estimator": OneNN()},
+    "knn": {"n_neighbors": 3},
+    "label_flip_linear": {"q": 0.05},
+    "sphere_slab_bound": {"fractions": [0.1]},
+}
+
+
+def _two_blobs():
+    X, y = _blobs()
+    keep = y != "c"
+    return X[keep], y[keep]
+
+
+def test_every_certificate_has_a_case_threat_model_and_reference():
+    assert sorted(COMMON) == CERTIFICATES.names()
+    for _, cls in CERTIFICATES.items():
+        assert cls.threat_model and cls.reference
+
+
+@pytest.mark.parametrize(
+    ("name", "param"),
+    [(n, p) for n in CERTIFICATES.names() for p in CERTIFICATES.get(n)._parameter_constraints],
+)
+def test_invalid_parameter_is_named(name, param):
+    X, y = _two_blobs()
+    certificate = CERTIFICATES.create(name, **COMMON[name]).set_params(**{param: object()})
+    with pytest.raises(ValueError, match=f"The '{param}' parameter of "):
+        certificate.certify(X, y, X, y)
+
+
+@pytest.mark.parametrize("name", CERTIFICATES.names())
+def test_inputs_unchanged_same_result_twice_and_row_order_free(name):
+    X, y = _two_blobs()
+    X0, y0 = X.copy(), y.copy()
+    certificate = CERTIFICATES.create(name, **COMMON[name])
+    first = certificate.certify(X, y, X[:5], y[:5])
+    assert np.array_equal(X, X0) and np.array_equal(y, y0)
+    again = certificate.certify(X, y, X[:5], y[:5])
+    assert np.array_equal(first.radius, again.radius) and first.info == again.info
+    if name != "bagging":  # bagging's bags are drawn by row index (its bound holds either way)
+        perm = np.random.default_rng(0).permutation(len(X))
+        shuffled = certificate.certify(X[perm], y[perm], X[:5], y[:5])
+        assert np.array_equal(first.radius, shuffled.radius)
+        assert np.array_equal(first.predictions, shuffled.predictions)
