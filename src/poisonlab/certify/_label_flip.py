@@ -7,7 +7,7 @@ from numbers import Real
 import numpy as np
 
 from .._validation import Interval, Options
-from .base import CERTIFICATES, BaseCertificate
+from .base import CERTIFICATES, BaseCertificate, binary_classes
 from .features import FEATURES
 
 
@@ -150,12 +150,7 @@ class LabelFlipLinear(BaseCertificate):
         self.features = features
 
     def _certify(self, X_train, y_train, X_test):
-        classes = np.unique(y_train)
-        if len(classes) != 2:
-            raise ValueError(
-                f"LabelFlipLinear certifies binary classifiers; y_train has {len(classes)} "
-                f"classes. Select two classes' rows (e.g. MNIST 1 vs 7)."
-            )
+        classes = binary_classes(y_train, type(self).__name__, "certifies binary classifiers")
         featurize = FEATURES[self.features]
         alphas = hat_weights(featurize(X_train), featurize(X_test), self.ridge)
         ones = (y_train == classes[1]).astype(np.float64)

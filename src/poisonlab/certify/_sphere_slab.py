@@ -8,7 +8,7 @@ from numbers import Real
 import numpy as np
 
 from .._validation import Interval, Options, Predicate
-from .base import CERTIFICATES, BaseCertificate
+from .base import CERTIFICATES, BaseCertificate, binary_classes
 from .features import FEATURES
 
 
@@ -194,12 +194,7 @@ class SphereSlabBound(BaseCertificate):
         self.features = features
 
     def _certify(self, X_train, y_train, X_test):
-        classes = np.unique(y_train)
-        if len(classes) != 2:
-            raise ValueError(
-                f"SphereSlabBound bounds binary linear SVMs; y_train has {len(classes)} "
-                f"classes. Select two classes' rows (e.g. MNIST 1 vs 7)."
-            )
+        classes = binary_classes(y_train, type(self).__name__, "bounds binary linear SVMs")
         featurize = FEATURES[self.features]
         X, X_test = featurize(X_train), featurize(X_test)
         signs = np.where(y_train == classes[1], 1, -1)

@@ -113,6 +113,26 @@ class Certification:
         }
 
 
+def binary_classes(y: np.ndarray, owner: str, what: str) -> np.ndarray:
+    """The two sorted classes of ``y``; other counts raise ``ValueError``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+    owner : str
+        Class name, for the message.
+    what : str
+        What the owner needs two classes for (``"certifies binary classifiers"``).
+    """
+    classes = np.unique(y)
+    if len(classes) != 2:
+        raise ValueError(
+            f"{owner} {what}; y_train has {len(classes)} classes. Select two classes' rows "
+            f"(e.g. MNIST 1 vs 7)."
+        )
+    return classes
+
+
 class BaseCertificate(BaseEstimator):
     """Base class of certificates: name, threat model, reference and parameter constraints.
 
