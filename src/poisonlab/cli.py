@@ -533,7 +533,8 @@ def certify_command(
         typer.Option(help="A parameter of --model, NAME=VALUE (repeatable), e.g. n_neighbors=1."),
     ] = None,
     features: Annotated[
-        str | None, typer.Option(help="Fixed feature map: pixels, deskew, hog, deskew_hog.")
+        str | None,
+        typer.Option(help="Fixed feature map: pixels, unit_pixels, deskew, hog, deskew_hog."),
     ] = None,
     param: Annotated[
         list[str] | None,

@@ -102,9 +102,15 @@ def pixels(X: np.ndarray) -> np.ndarray:
     return np.asarray(X, dtype=np.float64)
 
 
+def unit_pixels(X: np.ndarray) -> np.ndarray:
+    """8-bit pixels scaled to [0, 1] by the fixed factor 1/255 (not fitted to the data)."""
+    return np.asarray(X, dtype=np.float64) / 255.0
+
+
 #: Feature maps by name; each is a function of one input at a time.
 FEATURES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "pixels": pixels,
+    "unit_pixels": unit_pixels,
     "deskew": deskew,
     "hog": hog,
     "deskew_hog": lambda X: hog(deskew(X)),
