@@ -1,4 +1,9 @@
-"""Name -> class registries, filled by decorators; one per family (attacks, detectors)."""
+"""Name -> class registries, filled by decorators; one per family (attacks, detectors).
+
+A registry may also hold other named things than classes (the report's metrics and figure
+kinds): :meth:`Registry.add` registers an object as it is, and :meth:`Registry.in_order` lists
+entries in the order they were registered, for families whose order means something.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-T = TypeVar("T", bound=type)
+T = TypeVar("T")
 
 
 class Registry(Generic[T]):
@@ -26,13 +31,22 @@ class Registry(Generic[T]):
         """Class decorator: register the class under ``name`` and set its ``name`` attribute."""
 
         def decorate(cls: T) -> T:
-            if name in self._classes:
-                raise RuntimeError(f"{self.family} {name!r} is registered twice")
+            self.add(name, cls)
             cls.name = name
-            self._classes[name] = cls
             return cls
 
         return decorate
+
+    def add(self, name: str, item: T) -> T:
+        """Register ``item`` (a class or any other object) under ``name``, unchanged."""
+        if name in self._classes:
+            raise RuntimeError(f"{self.family} {name!r} is registered twice")
+        self._classes[name] = item
+        return item
+
+    def in_order(self) -> list[tuple[str, T]]:
+        """``(name, item)`` pairs in the order they were registered."""
+        return list(self._classes.items())
 
     def names(self) -> list[str]:
         """Registered names, sorted."""

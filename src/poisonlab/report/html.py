@@ -11,6 +11,9 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
+
+from markupsafe import Markup
 
 from .figures import ReportFigure
 from .tables import TextTable
@@ -25,6 +28,7 @@ class _EmbeddedFigure:
     caption: str
     uri: str
     tables: list[TextTable]
+    width: int
 
 
 def _environment():
@@ -41,8 +45,21 @@ def _environment():
 
 
 def data_uri(svg: bytes) -> str:
-    """An SVG as a ``data:`` URI (base64: nothing in it can end the attribute)."""
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    """An SVG as a ``data:`` URI for a double-quoted attribute.
+
+    The SVG's own attributes are quoted with ``'`` instead of ``"`` and the few characters a
+    URI or the attribute cannot hold are percent-encoded: 8% larger than the SVG, where base64
+    is 33%. An SVG that already holds a ``'`` is base64-encoded instead, so nothing in it can
+    end the attribute."""
+    if b"'" in svg:
+        return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    text = svg.replace(b'"', b"'").decode("utf-8")
+    return "data:image/svg+xml," + quote(text, safe=_URI_SAFE)
+
+
+# Everything but what ends a double-quoted attribute or a URI's path ('"', '#', '%', '&', '<',
+# '>', whitespace other than the space, non-ASCII) stays as it is.
+_URI_SAFE = " !$'()*+,-./:;=?@[]^_`{|}~"
 
 
 def render_html(
@@ -56,6 +73,9 @@ def render_html(
     spec: str,
     n_runs: int,
     headline: str = "",
+    filters: str = "",
+    extra: list[TextTable] | None = None,
+    progress=None,
 ) -> str:
     """The page's text.
 
@@ -76,11 +96,24 @@ def render_html(
         Finished runs.
     headline : str, optional
         Shown instead of the count of runs, for pages that are not a study (the audit's).
+    filters : str, optional
+        The filters the runs were chosen with, shown in the summary.
+    extra : list of TextTable, optional
+        Tables shown after the summary (the key to short names, the metrics' definitions).
+    progress : callable, optional
+        ``progress(index, figure)`` before each figure is rendered.
     """
-    embedded = [
-        _EmbeddedFigure(f.name, f.title, f.caption, data_uri(f.render("svg")), f.tables)
-        for f in figures
-    ]
+    embedded = []
+    for i, f in enumerate(figures):
+        if progress is not None:
+            progress(i, f)
+        # Shown at about 1.3 CSS pixels per point: paper-sized figures fill the page's width.
+        width = round(f.figure.get_figwidth() * 96 * 1.3)
+        embedded.append(
+            _EmbeddedFigure(
+                f.name, f.title, f.caption, Markup(data_uri(f.render("svg"))), f.tables, width
+            )
+        )
     template = _environment().get_template("index.html.j2")
     return template.render(
         title=title,
@@ -92,5 +125,7 @@ def render_html(
         spec=spec,
         n_runs=n_runs,
         headline=headline,
+        filters=filters,
+        extra=extra or [],
         n_failed=len(failed.rows) if failed else 0,
     )
