@@ -391,7 +391,9 @@ def test_markdown_report_has_tables_figures_and_spec(lab_dir):
     assert "report.md" in names and "per_class_1.png" in names
     text = (lab_dir / "report" / "report.md").read_text()
     # One model, attack and defense: named once in the title, not repeated in columns.
-    assert "### Summary: 3 runs of mnist · svc · label\\_flip\\[" in text
+    assert "### Summary: 3 runs of mnist · svc · label\\_flip · none" in text
+    # Short names in titles and legends; the key gives their parameters.
+    assert "| attack | label\\_flip | label\\_flip\\[source=1,target=2,select=first\\] |" in text
     assert "| budget | seeds | accuracy | success |" in text
     assert "![Mistakes per class" in text and "```toml" in text
 

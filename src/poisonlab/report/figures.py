@@ -178,7 +178,10 @@ def _per_class_figure(
         ax.set_ylabel("test inputs")
         ax.grid(axis="y", alpha=0.3)
         tables.append(per_class_table(classes, counts, rule_title, rule_text))
-    axes[0].legend(title="training set", ncols=min(len(columns), 4))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles, labels, title="training set", loc="outside lower center", ncols=len(labels)
+    )
     axes[1].set_xticks(x, [plain(c) for c in classes])
     axes[1].set_xlabel("class")
     seeds = f" Counts are means over {n_seeds} seeds." if n_seeds > 1 else ""

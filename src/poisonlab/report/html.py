@@ -107,8 +107,8 @@ def render_html(
     for i, f in enumerate(figures):
         if progress is not None:
             progress(i, f)
-        # Shown at about 1.3 CSS pixels per point: paper-sized figures fill the page's width.
-        width = round(f.figure.get_figwidth() * 96 * 1.3)
+        # Shown 1.5 times a paper's size: a 7-inch figure fills the page's width.
+        width = round(f.figure.get_figwidth() * 96 * 1.5)
         embedded.append(
             _EmbeddedFigure(
                 f.name, f.title, f.caption, Markup(data_uri(f.render("svg"))), f.tables, width
