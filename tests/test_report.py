@@ -393,7 +393,7 @@ def test_markdown_report_has_tables_figures_and_spec(lab_dir):
     # One model, attack and defense: named once in the title, not repeated in columns.
     assert "### Summary: 3 runs of mnist · svc · label\\_flip · none" in text
     # Short names in titles and legends; the key gives their parameters.
-    assert "| attack | label\\_flip | label\\_flip\\[source=1,target=2,select=first\\] |" in text
+    assert "| attack | label\\_flip | label\\_flip\\[select=first,source=1,target=2\\] |" in text
     assert "| budget | seeds | accuracy | success |" in text
     assert "![Mistakes per class" in text and "```toml" in text
 
@@ -405,7 +405,7 @@ def test_write_report_renders_everything_before_writing(lab_dir, monkeypatch):
     out = lab_dir / "report"
     before = sorted(p.name for p in out.iterdir()) if out.exists() else []
 
-    def broken(report, fmt):
+    def broken(report, fmt, progress=None):
         raise RuntimeError("rendering failed")
 
     monkeypatch.setattr(build, "render_files", broken)

@@ -390,9 +390,11 @@ def test_report_cli_with_every_choice(study_dir, tmp_path):
 
 def _text_boxes(figure):
     """Every title, axis label, tick label and legend of a drawn figure, as display boxes."""
-    canvas = figure.canvas
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
     renderer = canvas.get_renderer()
-    figure.draw_without_rendering()
     boxes = []
     for i, ax in enumerate(figure.axes):
         if not ax.axison:

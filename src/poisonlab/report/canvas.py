@@ -129,6 +129,12 @@ def wrap(text: str, width: int = 40) -> str:
     return textwrap.fill(plain(text), width, break_long_words=True, break_on_hyphens=False)
 
 
+def legend_columns(figure, n_entries: int) -> int:
+    """Columns of a legend below a figure: as many entries a row as fit its width (about
+    1.4 inches each at the paper's text size)."""
+    return max(1, min(n_entries, int(figure.get_figwidth() // 1.4)))
+
+
 def new_figure(width: float, height: float):
     """A pyplot-free Agg figure of ``width`` x ``height`` inches (shared with the audit report)."""
     from matplotlib.figure import Figure

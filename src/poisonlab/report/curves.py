@@ -16,7 +16,16 @@ from __future__ import annotations
 from itertools import combinations
 
 from ..experiment.store import RunRecord
-from .canvas import PANEL_HEIGHT, PANEL_WIDTH, Context, ReportFigure, new_figure, plain, wrap
+from .canvas import (
+    PANEL_HEIGHT,
+    PANEL_WIDTH,
+    Context,
+    ReportFigure,
+    legend_columns,
+    new_figure,
+    plain,
+    wrap,
+)
 from .facets import MAX_LINES, layout
 from .scalars import (
     SCALARS,
@@ -140,7 +149,7 @@ def metric_figure(ctx: Context, name: str) -> ReportFigure | None:
         list(handles.values()),
         [plain(t) for t in handles],
         loc="outside lower center",
-        ncols=min(len(handles), 4),
+        ncols=legend_columns(fig, len(handles)),
         frameon=False,
     )
     caption = _caption(ctx, name, plan, line_fields, merged, n_undefined, undefined_series)
@@ -161,15 +170,17 @@ def _draw(ax, key: SeriesKey, runs: list[RunRecord], name: str, unit: str, ctx: 
         mean = estimate([v for vs in points.values() for v in vs])
         line = ax.axhline(mean.mean, color=style["color"], linestyle=(0, (1, 1.5)))
         if mean.n > 1:
-            ax.axhspan(mean.low, mean.high, color=style["color"], alpha=0.12, linewidth=0)
+            low, high = max(mean.low, 0.0), min(mean.high, 1.0)
+            ax.axhspan(low, high, color=style["color"], alpha=0.12, linewidth=0)
         return line, 0
     xs = sorted(points)
     (line,) = ax.plot(xs, [e.mean for e in estimates], **style)
     if any(e.n > 1 for e in estimates):
+        # Every scalar is a rate in [0, 1]; a t interval of a few seeds can reach past it.
         ax.fill_between(
             xs,
-            [e.low for e in estimates],
-            [e.high for e in estimates],
+            [max(e.low, 0.0) for e in estimates],
+            [min(e.high, 1.0) for e in estimates],
             color=style["color"],
             alpha=0.15,
             linewidth=0,
@@ -196,7 +207,9 @@ def _caption(ctx, name, plan, line_fields, merged, n_undefined, undefined_series
         )
     n = study.n_seeds
     if n > 1:
-        parts.append(f"Points: the {interval_note(n)} as a band.")
+        parts.append(
+            f"Points: the {interval_note(n)} as a band (cut at 0 and 1, the metric's range)."
+        )
     else:
         parts.append("One seed: no interval.")
     if merged == "identical":

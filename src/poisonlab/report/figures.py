@@ -18,6 +18,7 @@ from .canvas import (
     PANEL_WIDTH,
     Context,
     ReportFigure,
+    legend_columns,
     new_figure,
     plain,
     show_images,
@@ -180,7 +181,11 @@ def _per_class_figure(
         tables.append(per_class_table(classes, counts, rule_title, rule_text))
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(
-        handles, labels, title="training set", loc="outside lower center", ncols=len(labels)
+        handles,
+        labels,
+        title="training set",
+        loc="outside lower center",
+        ncols=legend_columns(fig, len(labels)),
     )
     axes[1].set_xticks(x, [plain(c) for c in classes])
     axes[1].set_xlabel("class")
@@ -519,7 +524,7 @@ def _detector_figure(ctx, index, runs, budgets, note) -> ReportFigure | None:
         list(handles.values()),
         [plain(h) for h in handles],
         loc="outside lower center",
-        ncols=min(len(handles), 5),
+        ncols=legend_columns(fig, len(handles)),
         frameon=False,
     )
     return ReportFigure(
