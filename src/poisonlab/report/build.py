@@ -177,6 +177,7 @@ def render_files(report: Report, fmt: str, *, progress=None) -> dict[str, bytes]
             filters=report.filters,
             extra=report.extra,
             progress=step,
+            compact=True,
         )
         return {"index.html": page.encode("utf-8")}
     image = "png" if fmt == "md" else fmt
