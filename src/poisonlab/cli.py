@@ -377,9 +377,8 @@ def report_command(
     metric: Annotated[
         list[str] | None,
         typer.Option(
-            help="A metric to plot (repeat it): accuracy, success_rate, detection_precision, "
-            "detection_recall, detection_f1, detection_roc_auc. Default: accuracy, success "
-            "rate, detector F1 and ROC-AUC."
+            help="A metric to plot (repeat it), e.g. accuracy or detection_recall; an unknown "
+            "name lists the known ones. Default: accuracy, success rate, detector F1 and ROC-AUC."
         ),
     ] = None,
     facet: Annotated[
