@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poisonlab._registry import Registry
 from poisonlab.experiment.store import ResultStore
 from poisonlab.experiment.study import prepare_study, run_study
 from poisonlab.report.build import ReportOptions, build_report, write_report
@@ -81,15 +80,15 @@ def _data_lines(ax):
 # ------------------------------------------------------------------------------ fast units
 
 
-def test_registry_holds_objects_in_registration_order():
-    registry: Registry = Registry("thing")
-    registry.add("b", 2)
-    registry.add("a", 1)
-    assert registry.in_order() == [("b", 2), ("a", 1)]
-    assert registry.names() == ["a", "b"] and registry.get("a") == 1
-    with pytest.raises(RuntimeError, match="registered twice"):
-        registry.add("a", 3)
-    assert [n for n, _ in FIGURES.in_order()][:2] == ["metric", "per_class"]
+def test_report_registries_keep_page_order():
+    assert [n for n, _ in FIGURES.items()] == [
+        "metric",
+        "per_class",
+        "confusion",
+        "gallery",
+        "detection",
+        "certified",
+    ]
     assert "detection_f1" in SCALARS
 
 

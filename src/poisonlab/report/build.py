@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._errors import ParameterError
 from ..datasets.base import write_atomically
 from .canvas import IMAGE_FORMATS, PAPER_RC, Context, ReportFigure
 from .facets import Names, Style, check_facets
@@ -220,7 +221,7 @@ def _longest_backtick_run(text: str) -> int:
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise ValueError(f"format: must be one of {', '.join(FORMATS)}; got {fmt!r}.")
+        raise ParameterError.named("format", f"must be one of {', '.join(FORMATS)}; got {fmt!r}.")
     return fmt
 
 
@@ -231,6 +232,7 @@ def write_report(
     options: ReportOptions | None = None,
     out: str | Path | None = None,
     progress=None,
+    include_stale: bool = False,
 ) -> tuple[Report, list[Path]]:
     """Render a stored study's report into ``directory/report/`` (or ``out``).
 
@@ -249,6 +251,8 @@ def write_report(
     progress : callable, optional
         ``progress(message)`` while building and rendering (after every check, so a user's
         error is the only thing printed).
+    include_stale : bool, default=False
+        Also report rows computed by other code (see ``ResultStore.runs``).
 
     Returns
     -------
@@ -259,11 +263,12 @@ def write_report(
     check_format(fmt)
     target = Path(directory) / REPORT_DIR if out is None else Path(out)
     if target.exists() and not target.is_dir():
-        raise ValueError(f"out: {str(target)!r} exists and is not a directory.")
+        raise ParameterError.named("out", f"{str(target)!r} exists and is not a directory.")
     import matplotlib
 
     matplotlib.use("Agg")  # never a GUI backend, whatever the environment says
-    study = load_study(directory, (options or ReportOptions()).where)
+    where = (options or ReportOptions()).where
+    study = load_study(directory, where, include_stale=include_stale)
     rc = {**PAPER_RC, "svg.hashsalt": "poisonlab", "svg.fonttype": "path", "pdf.fonttype": 42}
     try:
         with matplotlib.rc_context(rc):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .._errors import ParameterError
 from ..experiment.ids import format_value
 from ..experiment.store import RunRecord
 from .study import FIELDS, SeriesKey, series_key
@@ -53,7 +54,8 @@ def check_facets(facets: list[str] | None) -> list[str] | None:
         return None
     for name in facets:
         if name not in FIELDS:
-            raise ValueError(f"facet: cannot facet by {name!r}; fields: {', '.join(FIELDS)}.")
+            fields = ", ".join(FIELDS)
+            raise ParameterError.named("facet", f"cannot facet by {name!r}; fields: {fields}.")
     return list(dict.fromkeys(facets))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._errors import ParameterError
 from .._registry import Registry
 from .canvas import (
     PANEL_HEIGHT,
@@ -41,7 +42,7 @@ from .tables import per_class_table
 __all__ = ["FIGURES", "ReportFigure", "all_figures", "new_figure", "plain", "show_images"]
 
 #: Figure kinds, in the order a report shows them: ``kind(ctx) -> list of ReportFigure``.
-FIGURES: Registry = Registry("report figure")
+FIGURES: Registry = Registry("report figure", sort=False)
 #: Figures that show one attack series each are drawn for at most this many series.
 MAX_SERIES = 6
 #: Class counts above which confusion matrices are drawn without numbers in their cells.
@@ -108,9 +109,10 @@ def check_budgets(study: StudyData, budgets: list[float] | None, what: str) -> N
         if value != 0 and not any(matches_budget(r, value) for r in study.runs):
             poisoned = sorted((r for r in study.runs if not is_clean(r)), key=budget_of)
             known = list(dict.fromkeys(budget_text(r, prefix="") for r in poisoned))
-            raise ValueError(
-                f"{what}: {value:g} is not a poison budget of this study; its budgets are "
-                f"0, {', '.join(known)}."
+            raise ParameterError.named(
+                what,
+                f"{value:g} is not a poison budget of this study; its budgets are "
+                f"0, {', '.join(known)}.",
             )
 
 
@@ -605,7 +607,7 @@ def all_figures(ctx: Context, progress=None) -> list[ReportFigure]:
         ``progress(kind)`` before each kind is built.
     """
     out = []
-    for name, kind in FIGURES.in_order():
+    for name, kind in FIGURES.items():
         if progress is not None:
             progress(name)
         out += kind(ctx)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._errors import ParameterError
 from .._registry import Registry
 from ..experiment.store import RunRecord
 
@@ -159,7 +160,8 @@ def check_scalars(names: list[str] | None) -> list[str]:
         return list(DEFAULT_SCALARS)
     for name in names:
         if name not in SCALARS:
-            raise ValueError(f"metric: unknown {name!r}; known: {', '.join(SCALARS.names())}.")
+            known = ", ".join(SCALARS.names())
+            raise ParameterError.named("metric", f"unknown {name!r}; known: {known}.")
     return list(dict.fromkeys(names))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._errors import ParameterError
 from ..experiment.ids import labelled
 from ..experiment.store import ResultStore, RunRecord
 
@@ -124,11 +125,12 @@ def parse_where(items: Iterable[str]) -> dict[str, list[str]]:
         name, sep, value = item.partition("=")
         name, value = name.strip(), value.strip()
         if not sep or not name or not value:
-            raise ValueError(f"where: expected FIELD=VALUE, e.g. model=svc; got {item!r}.")
-        if name not in FILTER_FIELDS:
-            raise ValueError(
-                f"where: cannot filter by {name!r}; fields: {', '.join(FILTER_FIELDS)}."
+            raise ParameterError.named(
+                "where", f"expected FIELD=VALUE, e.g. model=svc; got {item!r}."
             )
+        if name not in FILTER_FIELDS:
+            fields = ", ".join(FILTER_FIELDS)
+            raise ParameterError.named("where", f"cannot filter by {name!r}; fields: {fields}.")
         where.setdefault(name, []).append(value)
     return where
 
@@ -166,9 +168,9 @@ def select_runs(records: list[RunRecord], where: dict[str, list[str]]) -> list[R
         known = set().union(*(_names(r, name) for r in records)) if records else set()
         for value in values:
             if not _spellings(value, name) & known:
-                raise ValueError(
-                    f"where: no run has {name}={value!r}; its values: "
-                    f"{', '.join(sorted(known, key=_natural)) or 'none'}."
+                values = ", ".join(sorted(known, key=_natural)) or "none"
+                raise ParameterError.named(
+                    "where", f"no run has {name}={value!r}; its values: {values}."
                 )
     return [
         r
@@ -291,14 +293,21 @@ def latest_rows(records: list[RunRecord]) -> list[RunRecord]:
     return [latest[i] for i in sorted(latest)]
 
 
-def load_study(directory: str | Path, where: dict[str, list[str]] | None = None) -> StudyData:
-    """Open a study's store (a missing store is a ``ValueError``) and read its runs.
+def load_study(
+    directory: str | Path,
+    where: dict[str, list[str]] | None = None,
+    *,
+    include_stale: bool = False,
+) -> StudyData:
+    """Open a study's store (a missing store is a ``ValueError``) and read its current runs
+    (also the stale ones, computed by other code, with ``include_stale``).
 
     Parameters
     ----------
     directory : str or Path
     where : dict of str to list of str, optional
         Filters (see :func:`parse_where`): only matching runs are reported.
+    include_stale : bool, default=False
 
     The caller closes ``result.store`` when done.
     """
@@ -307,7 +316,7 @@ def load_study(directory: str | Path, where: dict[str, list[str]] | None = None)
         raise ValueError(f"DIR: {str(directory)!r} is not a directory; give a study's output.")
     store = ResultStore(directory, create=False)
     try:
-        records = store.runs()
+        records = store.runs(include_stale=include_stale)
         meta = store.meta()
         kept = latest_rows(records)
         selected = select_runs(kept, where or {})
