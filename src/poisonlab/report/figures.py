@@ -112,7 +112,7 @@ def check_budgets(study: StudyData, budgets: list[float] | None, what: str) -> N
             raise ParameterError.named(
                 what,
                 f"{value:g} is not a poison budget of this study; its budgets are "
-                f"0, {', '.join(known)}.",
+                f"{', '.join(['0', *known])}.",
             )
 
 
