@@ -601,29 +601,81 @@ def report_command(
         str,
         typer.Option(
             "--format",
-            metavar="[html|png|svg|md]",
-            help="html: one self-contained index.html; png or svg: one file per figure; "
+            metavar="[html|png|svg|pdf|md]",
+            help="html: one self-contained index.html; png, svg or pdf: one file per figure; "
             "md: report.md with PNG figures.",
         ),
     ] = "html",
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only runs with FIELD=VALUE (dataset, model, attack, defense, seed, budget); "
+            "repeat it: values of one field are alternatives, fields must all match."
+        ),
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A metric to plot (repeat it), e.g. accuracy or detection_recall; an unknown "
+            "name lists the known ones. Default: accuracy, success rate, detector F1 and ROC-AUC."
+        ),
+    ] = None,
+    facet: Annotated[
+        list[str] | None,
+        typer.Option(help="A field to cut panels by (repeat it). Default: attack and model."),
+    ] = None,
     budgets: Annotated[
         str | None,
-        typer.Option(help="Budgets the per-class figure shows, e.g. 10,30,100."),
+        typer.Option(
+            help="Budgets the per-class and detector figures show, e.g. 10,30 or 0.05,0.1."
+        ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Do not print the tables.")] = False,
+    roc_budget: Annotated[
+        float | None,
+        typer.Option(help="The budget of the detector curves and confusion matrices."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Write here instead of DIR/report/.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="Do not print the tables or progress.")
+    ] = False,
     include_stale: Annotated[
         bool, typer.Option("--include-stale", help="Also report rows computed by other code.")
     ] = False,
 ) -> None:
     """Plots, tables and an HTML page of a stored study, written into DIR/report/."""
-    from .report.build import check_format, print_report, write_report
+    from .report.build import ReportOptions, check_format, print_report, write_report
+    from .report.study import parse_where
 
     check_format(fmt)
-    chosen = None if budgets is None else _parse_int_list(budgets, "--budgets")
-    report, paths = write_report(directory, fmt, budgets=chosen, include_stale=include_stale)
+    options = ReportOptions(
+        where=parse_where(where or []),
+        metrics=metric,
+        facets=facet,
+        budgets=None if budgets is None else _parse_number_list(budgets, "--budgets"),
+        roc_budget=roc_budget,
+    )
+    errors = Console(stderr=True, highlight=False)
+    progress = None if quiet else lambda message: errors.print(f"report: {message}", style="dim")
+    report, paths = write_report(
+        directory, fmt, options=options, out=out, progress=progress, include_stale=include_stale
+    )
     if not quiet:
         print_report(report, console)
     _say_written(paths)
+
+
+def _parse_number_list(text: str, option: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or any(v < 0 or v != v for v in values):
+        raise ValueError(
+            f"{option}: expected comma-separated budgets such as 10,30 or 0.05,0.1; got {text!r}."
+        )
+    return values
 
 
 def _say_written(paths: list[Path], console: Console = console) -> None:
@@ -881,7 +933,16 @@ _ClickException, _UsageError = _CLICK_BASES["ClickException"], _CLICK_BASES["Usa
 
 
 #: The library's parameter names that the CLI spells otherwise (options and arguments).
-_OPTION_NAMES = {"out": "--out", "where": "--where", "format": "--format", "spec": "SPEC"}
+_OPTION_NAMES = {
+    "out": "--out",
+    "where": "--where",
+    "format": "--format",
+    "spec": "SPEC",
+    "metric": "--metric",
+    "facet": "--facet",
+    "budgets": "--budgets",
+    "roc_budget": "--roc-budget",
+}
 
 
 _INVALID = re.compile(r"Invalid value for '(--?[\w-]+)[^']*': (?:Value error, )?(.*)", re.DOTALL)
