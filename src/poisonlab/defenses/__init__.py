@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     _partition,
     _regularization,
     _roni,
+    _sanitizers,
     _spectral,
     _strip,
     _trimmed,
