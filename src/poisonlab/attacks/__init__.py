@@ -9,6 +9,7 @@ from . import (  # noqa: F401  (registers)
     _backdoor,
     _inject_noise,
     _label_flip,
+    _linear_gradient,
     _random_flip,
     _svm_gradient,
     _targeted,

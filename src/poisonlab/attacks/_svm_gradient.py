@@ -320,7 +320,15 @@ class SVMGradient(BaseAttack):
             else:
                 sign = fixed_sign
                 start = int(rng.choice(np.flatnonzero(view.signs == -sign)))
-            u, run = self._ascend(problem, problem.X_train[start].copy(), sign, low, high)
+            u, run = ascend(
+                problem,
+                problem.X_train[start].copy(),
+                sign,
+                (low, high),
+                step=self.step,
+                max_iter=self.max_iter,
+                tol=self.tol,
+            )
             problem.add(u, sign)
             points.append(u)
             signs.append(sign)
@@ -399,34 +407,67 @@ class SVMGradient(BaseAttack):
             )
         return 1.0 if str(self.label) == str(view.positive) else -1.0
 
-    def _ascend(
-        self, problem: PoisoningProblem, u: np.ndarray, sign: float, low: float, high: float
-    ) -> tuple[np.ndarray, dict]:
-        """Gradient ascent for one point; returns the best point seen and a summary."""
-        u = np.clip(u, low, high)
-        length = self.step * (high - low)
-        loss, grad, _ = problem.loss_and_gradient(u, sign)
-        best_u, best_loss, first_loss = u, loss, loss
-        steps = 0
-        while steps < self.max_iter:
-            # Projected gradient: a feature at a bound cannot move further out.
-            grad = np.where(((u <= low) & (grad < 0)) | ((u >= high) & (grad > 0)), 0.0, grad)
-            norm = float(np.linalg.norm(grad))
-            # Zero up to rounding: not a support vector, no validation loss, a box corner, or
-            # a flat region (e.g. a linear SVM pinned by n_features + 1 margin SVs).
-            if norm <= 1e-9 * (1.0 + abs(loss)):
-                break
-            u = np.clip(u + length * grad / norm, low, high)
-            steps += 1
-            new_loss, grad, _ = problem.loss_and_gradient(u, sign)
-            if new_loss > best_loss:
-                best_u, best_loss = u, new_loss
-            change, loss = abs(new_loss - loss), new_loss
-            if change < self.tol:
-                break
-        return best_u, {
-            "steps": steps,
-            "initial_loss": first_loss,
-            "final_loss": best_loss,
-            "label": float(sign),
-        }
+
+def ascend(
+    problem,
+    u: np.ndarray,
+    label,
+    box: tuple[float, float],
+    *,
+    step: float,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, dict]:
+    """Projected gradient ascent for one attack point; the best point seen and a summary.
+
+    Parameters
+    ----------
+    problem : object
+        Has ``loss_and_gradient(u, label) -> (loss, grad (n_features,), ...)``.
+    u : ndarray of shape (n_features,)
+        Starting point.
+    label : object
+        The attack point's label as ``problem`` reads it (a sign, or a class index).
+    box : (low, high)
+        Bounds on every feature.
+    step : float
+        Length of each step, as a fraction of ``high - low``.
+    max_iter : int
+        Largest number of steps.
+    tol : float
+        Stop when the loss changes by less than this between steps.
+
+    Returns
+    -------
+    u : ndarray of shape (n_features,)
+    summary : dict
+        ``steps``, ``initial_loss``, ``final_loss`` (the best loss) and ``label``.
+    """
+    low, high = box
+    u = np.clip(u, low, high)
+    length = step * (high - low)
+    loss, grad = problem.loss_and_gradient(u, label)[:2]
+    best_u, best_loss, first_loss = u, loss, loss
+    steps = 0
+    while steps < max_iter:
+        # Projected gradient: a feature at a bound cannot move further out.
+        grad = np.where(((u <= low) & (grad < 0)) | ((u >= high) & (grad > 0)), 0.0, grad)
+        norm = float(np.linalg.norm(grad))
+        # Zero up to rounding: not a support vector, no validation loss, a box corner, or
+        # a flat region (e.g. a linear SVM pinned by n_features + 1 margin SVs).
+        if norm <= 1e-9 * (1.0 + abs(loss)):
+            break
+        u = np.clip(u + length * grad / norm, low, high)
+        steps += 1
+        new_loss, grad = problem.loss_and_gradient(u, label)[:2]
+        if new_loss > best_loss:
+            best_u, best_loss = u, new_loss
+        change, loss = abs(new_loss - loss), new_loss
+        if change < tol:
+            break
+    return best_u, {
+        "steps": steps,
+        "initial_loss": first_loss,
+        "final_loss": best_loss,
+        "label": float(label),
+    }
