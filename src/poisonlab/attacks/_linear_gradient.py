@@ -353,7 +353,7 @@ _COMMON_DOC = """
 
 @ATTACKS.register("logistic_gradient")
 class LogisticGradient(LinearGradient):
-    __doc__ = """Inject points crafted by gradient ascent on a logistic regression's validation loss.
+    __doc__ = """Inject points crafted by gradient ascent on a logistic model's validation loss.
 
     The surrogate is scikit-learn's ``LogisticRegression(C)`` (L2 penalty, unpenalized
     intercept); the objective is its validation log loss, the gradient from the implicit
