@@ -16,4 +16,6 @@ ATTACK_CASES: dict[str, dict] = {
     "svm_gradient": {"classes": ("1", "7"), "budget": 2, "kernel": "rbf", "max_iter": 10},
     "logistic_gradient": {"classes": ("1", "7"), "budget": 2, "C": 0.1, "max_iter": 5},
     "ridge_gradient": {"budget": 1, "alpha": 10.0, "max_iter": 2},
+    "min_max": {"classes": ("1", "7"), "budget": 4, "defense": ["sphere_filter", "slab_filter"]},
+    "kkt": {"classes": ("1", "7"), "budget": 4, "defense": "svd_filter"},
 }

@@ -7,6 +7,7 @@ inside the functions that need them, so that importing poisonlab stays fast.
 from . import (  # noqa: F401  (registers)
     _alfa,
     _backdoor,
+    _defense_aware,
     _inject_noise,
     _label_flip,
     _linear_gradient,
