@@ -18,4 +18,12 @@ ATTACK_CASES: dict[str, dict] = {
     "ridge_gradient": {"budget": 1, "alpha": 10.0, "max_iter": 2},
     "min_max": {"classes": ("1", "7"), "budget": 4, "defense": ["sphere_filter", "slab_filter"]},
     "kkt": {"classes": ("1", "7"), "budget": 4, "defense": "svd_filter"},
+    "feature_collision": {
+        "victim": [0.0] * 32 + [16.0] * 32,
+        "target": "3",
+        "budget": 3,
+        "representation": "nystroem",
+        "n_components": 20,
+        "max_iter": 5,
+    },
 }

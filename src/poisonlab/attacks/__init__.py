@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (registers)
     _alfa,
     _backdoor,
     _defense_aware,
+    _feature_collision,
     _inject_noise,
     _label_flip,
     _linear_gradient,
