@@ -26,4 +26,5 @@ ATTACK_CASES: dict[str, dict] = {
         "n_components": 20,
         "max_iter": 5,
     },
+    "influence": {"classes": ("1", "7"), "budget": 4, "max_iter": 2},
 }

@@ -43,13 +43,14 @@ def test_slab_and_box_bound_the_minimum():
     assert np.isclose(np.abs(x), 3.0, atol=1e-6).any()
 
 
-@pytest.mark.parametrize("name", ["min_max", "kkt"])
+@pytest.mark.parametrize("name", ["min_max", "kkt", "influence"])
 @pytest.mark.parametrize("defense", ["sphere_filter", "slab_filter", "svd_filter"])
 def test_points_pass_the_defense_fitted_on_clean_data(name, defense, tiny):
     X, y = tiny
     keep = np.isin(y, ["1", "7"])
     X, y = X[keep].astype(float), y[keep]
-    result = ATTACKS.create(name, budget=5, defense=defense, percentile=90.0).poison(X, y)
+    params = {"max_iter": 3} if name == "influence" else {}
+    result = ATTACKS.create(name, budget=5, defense=defense, percentile=90.0, **params).poison(X, y)
     detector = DETECTORS.create(defense, percentile=90.0).fit(X, y)
     scores = detector.score_samples(result.X[len(X) :], result.y[len(X) :])
     assert scores.max() <= 1.0
@@ -90,3 +91,14 @@ def test_unknown_defense_is_named(tiny):
     X, y = tiny
     with pytest.raises(ValueError, match="The 'defense' parameter of MinMax must be None or a"):
         ATTACKS.create("min_max", classes=("1", "7"), defense="knn_label").poison(X, y)
+
+
+def test_influence_steps_raise_the_attackers_loss():
+    X, y = two_blobs(30, seed=1)
+    make = lambda n: ATTACKS.create(  # noqa: E731
+        "influence", budget=6, defense="sphere_filter", box=(-4.0, 4.0), max_iter=n
+    )
+    start = make(0).poison(X, y)
+    moved = make(10).poison(X, y)
+    assert moved.info["attack_loss"] > 1.05 * start.info["attack_loss"]
+    assert moved.info["locations"] <= 2 and len(moved.poison_indices) == 6

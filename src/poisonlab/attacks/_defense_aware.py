@@ -1,6 +1,8 @@
-"""Defense-aware poisoning of binary linear models (Koh, Steinhardt & Liang 2022): min-max, KKT.
+"""Defense-aware poisoning of binary linear models (Koh, Steinhardt & Liang 2022).
 
-Both attacks know the sanitizers they must get past and keep every poisoned point inside their
+``min_max``, ``kkt`` and ``influence``; see each class for its algorithm.
+
+Each attack knows the sanitizers they must get past and keep every poisoned point inside their
 feasible set: the box of feature values and, for each defense, the set of points it keeps,
 ``beta(x, y) <= tau_y`` with ``beta`` and ``tau_y`` those of the poisonlab detector of that name
 fitted on the clean training data (``defenses/_sanitizers.py``). The sphere, slab and SVD
@@ -130,21 +132,35 @@ class FeasibleSet:
         solve(cp.Problem(cp.Minimize(c @ x), self.constraints(x, sign)))
         return self._clip(x.value)
 
+    def project(self, z: np.ndarray, sign: float) -> np.ndarray:
+        """The feasible point labelled ``sign`` nearest ``z`` (Euclidean)."""
+        import cvxpy as cp
+
+        x = cp.Variable(len(z))
+        solve(cp.Problem(cp.Minimize(cp.norm(x - z, 2)), self.constraints(x, sign)))
+        return self._clip(x.value)
+
     def _clip(self, value: np.ndarray) -> np.ndarray:
         # Interior-point solutions sit within about 1e-8 of the bounds, on either side.
         return np.clip(np.asarray(value, dtype=float), *self.box)
 
 
 def solve(problem) -> None:
-    """Solve a cvxpy problem with Clarabel; cvxpy's accuracy warning is not passed on: the
-    callers check the solution against the defenses themselves."""
+    """Solve a cvxpy problem with Clarabel, or SCS where Clarabel fails numerically.
+
+    cvxpy's accuracy warning is not passed on: the solution is clipped to the box and kept a
+    hair inside each threshold, and ``kkt`` checks its points against the detectors.
+    """
     import warnings
 
     import cvxpy as cp
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-        problem.solve(solver=cp.CLARABEL)
+        try:
+            problem.solve(solver=cp.CLARABEL)
+        except cp.error.SolverError:
+            problem.solve(solver=cp.SCS, eps=1e-9)
 
 
 def _fit_linear(X: np.ndarray, signs: np.ndarray, loss: str, C: float) -> tuple[np.ndarray, float]:
@@ -411,3 +427,99 @@ class KKT(DefenseAware):
                 return points
         # No (accurate) solution: the feasible points deepest across the decoy's boundary.
         return feasible.minimize_linear(w_d, 1.0), feasible.minimize_linear(-w_d, -1.0)
+
+
+@ATTACKS.register("influence")
+class Influence(DefenseAware):
+    __doc__ = (
+        """Move two piles of poisons along the influence gradient, inside the feasible set.
+
+    Koh, Steinhardt & Liang (2022)'s influence attack, with their two ideas: the poisons are
+    concentrated (``budget // 2`` copies of ``x_-`` labelled negative, the rest copies of
+    ``x_+``), and each step is projected onto the defenses' feasible set. The attacker's
+    objective is the loss on the clean training data (a stand-in for the test loss) of a
+    logistic regression (a smooth stand-in for the SVM's hinge, as the paper smooths it) fitted
+    on the clean data plus the poisons; its gradient in each location comes from the implicit
+    function theorem (``logistic_gradient``'s derivative, times the number of copies). Both
+    locations start at ``min_max``'s first points, step ``step`` times the box width along
+    their normalized gradients and are projected back (a cvxpy least-squares problem); the
+    best pair seen is kept.
+"""
+        + _SHARED_DOC.format(model="")
+        + """    step : float, default=0.05
+        Step length, as a fraction of the box width (``high - low``) times sqrt(n_features).
+    max_iter : int, default=20
+        Gradient steps.
+"""
+    )
+
+    reference = (
+        "P. W. Koh, J. Steinhardt & P. Liang, 'Stronger data poisoning attacks break data "
+        "sanitization defenses', Machine Learning 111 (2022), Section 4.1 (influence attack)."
+    )
+    _parameter_constraints = {
+        **DefenseAware._parameter_constraints,
+        "step": [Interval(Real, 0.0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 0, None)],
+    }
+
+    def __init__(
+        self,
+        *,
+        classes: tuple | None = None,
+        budget: int | float = 0.03,
+        defense=("sphere_filter", "slab_filter"),
+        percentile: float = 95.0,
+        C: float = 1.0,
+        box: tuple | None = None,
+        step: float = 0.05,
+        max_iter: int = 20,
+        random_state=None,
+    ) -> None:
+        self.classes = classes
+        self.budget = budget
+        self.defense = defense
+        self.percentile = percentile
+        self.C = C
+        self.box = box
+        self.step = step
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
+        from ._linear_gradient import LinearLoss, LinearPoisoning
+
+        view, count, box, X_pair, feasible = self._setup(X, y)
+        signs = view.signs
+        copies = {-1.0: count // 2, 1.0: count - count // 2}
+        model = LinearLoss("logistic", float(self.C))
+        problem = LinearPoisoning(X_pair, signs[:, None], X_pair, signs[:, None], model)
+        w, b = model.fit(X_pair, signs)
+        where = {s: feasible.minimize_linear(s * w, s) for s in (-1.0, 1.0)}
+        length = float(self.step) * (box[1] - box[0]) * np.sqrt(X.shape[1])
+        best = None
+        for _ in range(int(self.max_iter) + 1):
+            X_all, t_all = self._poisoned(X_pair, signs, where, copies)
+            w, b = model.fit(X_all, t_all)
+            z = X_pair @ w + b
+            loss = float(model.loss(z, signs).sum())
+            if best is None or loss > best[0]:
+                best = (loss, dict(where))
+            for s in (-1.0, 1.0):
+                if copies[s] == 0:
+                    continue
+                # The point's gradient with the location as the last row; times its copies.
+                rows = np.vstack([X_all, where[s]])
+                grad = copies[s] * problem.point_gradient(rows, np.append(t_all, s), w, b, z, signs)
+                norm = float(np.linalg.norm(grad))
+                if norm > 0:
+                    where[s] = feasible.project(where[s] + length * grad / norm, s)
+        points = [best[1][s] for s in (-1.0, 1.0) for _ in range(copies[s])]
+        point_signs = [s for s in (-1.0, 1.0) for _ in range(copies[s])]
+        return self._result(X, y, view, points, point_signs, {"attack_loss": best[0]})
+
+    @staticmethod
+    def _poisoned(X_pair, signs, where, copies):
+        X_all = np.vstack([X_pair] + [np.repeat(where[s][None], copies[s], 0) for s in where])
+        t_all = np.concatenate([signs] + [np.full(copies[s], s) for s in where])
+        return X_all, t_all

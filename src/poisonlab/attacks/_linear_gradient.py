@@ -149,10 +149,10 @@ class LinearPoisoning:
             z_val = self.X_val @ w + b
             total += float(self.model.loss(z_val, self.T_val[:, j]).sum())
             if gradient:
-                grad += self._gradient(X, t, w, b, z_val, self.T_val[:, j])
+                grad += self.point_gradient(X, t, w, b, z_val, self.T_val[:, j])
         return total, (grad if gradient else None)
 
-    def _gradient(
+    def point_gradient(
         self,
         X: np.ndarray,
         t: np.ndarray,
@@ -161,7 +161,18 @@ class LinearPoisoning:
         z_val: np.ndarray,
         t_val: np.ndarray,
     ) -> np.ndarray:
-        """dL/du for one binary problem; the attack point is the last row of ``X``."""
+        """dL/du for one binary problem; the attack point is the last row of ``X``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, n_features)
+            The training rows the model was fitted on, the attack point last.
+        t : ndarray of shape (n,)
+            Their targets (-1 / +1).
+        w, b : the fitted model.
+        z_val, t_val : ndarray of shape (m,)
+            Validation scores and targets.
+        """
         model = self.model
         d1_val, _ = model.derivatives(z_val, t_val)
         g = np.append(self.X_val.T @ d1_val, d1_val.sum())
