@@ -53,7 +53,7 @@ def _is_defense_list(value) -> bool:
 
 DEFENSE = [
     Options(None),
-    Predicate(_is_defense_list, f"a name or a list of names among {set(MODELLED_DEFENSES)}"),
+    Predicate(_is_defense_list, "a name or a list of names among " + ", ".join(MODELLED_DEFENSES)),
 ]
 
 
