@@ -110,9 +110,11 @@ class FeasibleSet:
             elif name == "slab_filter":
                 offset = detector.directions_[k] @ (x - detector.centroids_[k])
                 out += [offset <= radius, offset >= -radius]
-            else:  # svd_filter: the part of x outside the subspace
-                V = detector.basis_
-                out.append(cp.norm(x - V @ (V.T @ x), 2) <= radius)
+            else:  # svd_filter: the part of x outside the subspace spanned by V
+                # min_c ||x - V c|| is that distance, so a free c keeps the constraint exact
+                # and sparse (V is n_features x k; V V^T would be dense n_features^2).
+                coefficients = cp.Variable(detector.basis_.shape[1])
+                out.append(cp.norm(x - detector.basis_ @ coefficients, 2) <= radius)
         return out
 
     def contains(self, x: np.ndarray, sign: float) -> bool:
