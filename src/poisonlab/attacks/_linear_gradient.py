@@ -180,7 +180,10 @@ class LinearPoisoning:
         Xb = np.hstack([X, np.ones((len(X), 1))])
         H = model.weight * (Xb.T * d2) @ Xb
         H[np.arange(len(w)), np.arange(len(w))] += model.reg  # the intercept is not penalized
-        v = np.linalg.lstsq(H, g, rcond=None)[0]
+        try:  # H is positive definite unless l'' vanishes everywhere (then least squares)
+            v = np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            v = np.linalg.lstsq(H, g, rcond=None)[0]
         v_w, v_b = v[:-1], v[-1]
         u = X[-1]
         d1_u, d2_u = model.derivatives(np.array([u @ w + b]), t[-1:])
