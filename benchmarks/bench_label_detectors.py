@@ -5,7 +5,7 @@ Each detector runs in its own process: load MNIST (from poisonlab's cache), rela
 (Python start-up, imports and loading included); "detect" is the detector alone, timed inside.
 The baseline, run in the same invocation, is a process doing the same loading plus one
 randomized PCA to 50 components of the whole 60,000 x 784 matrix on one thread (the detectors
-run their numerical work on one thread, see ``defenses/_threads.py``), so the ratios say how
+run their numerical work on one thread, see ``defenses/_one_thread.py``), so the ratios say how
 many such PCAs each detector costs whatever the machine's load.
 
 Trusted data, for the detectors that need them: MNIST test rows 60000..60999 (RONI's validation

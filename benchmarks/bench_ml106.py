@@ -9,13 +9,18 @@ checks the three agree on every number and prints the times and ratios. All thre
 from poisonlab's cache (run ``poisonlab datasets show mnist`` once first), so the comparison is
 of the computation, not of the download.
 
-    .venv/bin/python benchmarks/bench_ml106.py [--repeat 1]
+    .venv/bin/python benchmarks/bench_ml106.py [--repeat 1] [--baseline-src DIR]
+
+``--baseline-src DIR`` adds (c0): the same command with another checkout's ``src`` first on
+``PYTHONPATH`` (e.g. ``git archive main src | tar -x -C /tmp/base``), to compare two versions of
+poisonlab in one invocation, under the same load.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -86,9 +91,9 @@ print(json.dumps({"runs": runs}))
 """
 
 
-def timed(cmd: list[str]) -> tuple[float, dict]:
+def timed(cmd: list[str], env: dict | None = None) -> tuple[float, dict]:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
     elapsed = time.perf_counter() - start
     return elapsed, json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -101,6 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="runs of each variant (best kept)")
     parser.add_argument("--skip-lab-code", action="store_true", help="skip (a), the slowest")
+    parser.add_argument("--baseline-src", help="another checkout's src/ to time as (c0)")
     args = parser.parse_args()
     python = sys.executable
     poisonlab = shutil.which("poisonlab", path=str(Path(python).parent)) or "poisonlab"
@@ -110,23 +116,30 @@ def main() -> None:
         "(c) poisonlab lab ml106": [poisonlab, "lab", "ml106", "--poison", budgets],
         "(b) plain scikit-learn loop": [python, "-c", prelude + PLAIN_SKLEARN],
     }
+    envs: dict[str, dict | None] = {}
+    if args.baseline_src:
+        name = "(c0) baseline lab ml106"
+        variants[name] = [poisonlab, "lab", "ml106", "--poison", budgets]
+        envs[name] = {**os.environ, "PYTHONPATH": str(Path(args.baseline_src).resolve())}
     if not args.skip_lab_code:
         variants["(a) the lab's code as written"] = [python, "-c", prelude + LAB_AS_WRITTEN]
     subprocess.run([poisonlab, "datasets", "show", "mnist"], capture_output=True, check=True)
     # (c) prints its tables as a user sees them; a JSON twin run gives the numbers to compare.
-    results, times = {}, {}
-    for name, cmd in variants.items():
-        best = float("inf")
-        for _ in range(args.repeat):
-            if name.startswith("(c)"):
+    # Repeats are interleaved (each round runs every variant once), so a change in the
+    # machine's load affects all variants alike.
+    results, times = {}, dict.fromkeys(variants, float("inf"))
+    for _ in range(args.repeat):
+        for name, cmd in variants.items():
+            env = envs.get(name)
+            if name.startswith("(c"):
                 start = time.perf_counter()
-                subprocess.run(cmd, capture_output=True, text=True, check=True)
+                subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
                 elapsed = time.perf_counter() - start
-                _, doc = timed([*cmd, "--json"])
+                _, doc = timed([*cmd, "--json"], env)
             else:
                 elapsed, doc = timed(cmd)
-            best = min(best, elapsed)
-        times[name], results[name] = best, counts(doc)
+            times[name], results[name] = min(times[name], elapsed), counts(doc)
+    for name, best in times.items():
         print(f"{name:34s} {best:8.2f} s", flush=True)
     reference = results["(c) poisonlab lab ml106"]
     for name, value in results.items():

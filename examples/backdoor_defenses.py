@@ -10,10 +10,11 @@ The lab's set-up: MNIST training rows 0..1999, test rows 60000..60999, ``SVC(ran
   with the flagged inputs rejected).
 - ``partition``: ``partition_ensemble`` certified accuracy versus radius, clean and with the
   lab's poisoning (the first 100 '1's relabelled '2').
-- ``regularization``: the lab's poisoning (N = 100) over C for SVC and logistic regression.
 - ``trimmed``: the lab's poisoning (N = 100) with ``trimmed`` SVCs.
 
-    .venv/bin/python examples/backdoor_defenses.py [backdoor|partition|regularization|trimmed]
+    .venv/bin/python examples/backdoor_defenses.py [backdoor|partition|trimmed]
+
+The regularization table is a study: ``poisonlab run examples/regularization.toml``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from sklearn.svm import SVC
 from poisonlab.attacks import ATTACKS
 from poisonlab.datasets import load
 from poisonlab.defenses import DETECTORS, MITIGATIONS, DetectionResult, evaluate_detection
-from poisonlab.defenses._regularization import regularization_table
 
 
 def lab_data():
@@ -158,32 +158,6 @@ def partition_table() -> None:
             )
 
 
-def regularization() -> None:
-    X, y, X_test, y_test = lab_data()
-    attack = ATTACKS.create("label_flip", source="1", target="2", budget=100, select="first")
-    rows = regularization_table(
-        attack, X, y, X_test, y_test, models=("svc", "logreg"), grid=(0.01, 0.1, 1.0, 10.0, 100.0)
-    )
-    print(
-        row(
-            "model", "C", "clean acc.", "poisoned acc.", "drop", "'1'→'2' clean", "'1'→'2' poisoned"
-        )
-    )
-    print(row(*["---"] * 7))
-    for r in rows:
-        print(
-            row(
-                r["model"],
-                r["C"],
-                fmt(r["clean_accuracy"]),
-                fmt(r["poisoned_accuracy"]),
-                fmt(r["accuracy_drop"]),
-                fmt(r["clean_success"]),
-                fmt(r["poisoned_success"]),
-            )
-        )
-
-
 def trimmed() -> None:
     X, y, X_test, y_test = lab_data()
     p = lab_flip(X, y)
@@ -210,7 +184,6 @@ def trimmed() -> None:
 PARTS = {
     "backdoor": backdoor_table,
     "partition": partition_table,
-    "regularization": regularization,
     "trimmed": trimmed,
 }
 

@@ -194,7 +194,7 @@ def test_audit_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path):
         "mixed.csv": "non-numeric feature columns: 'a'",
         "empty.csv": "is empty",
         "oneclass.csv": "fewer than two classes",
-        "floats.csv": "holds non-integer floats",
+        "floats.csv": "holds non-integer numbers",
     }
     out = tmp_path / "out"
     for name, text in files.items():

@@ -1,5 +1,7 @@
 """The command line, through the installed entry point."""
 
+import pytest
+
 from .conftest import run_cli
 
 
@@ -51,3 +53,31 @@ def test_attacks_list_and_show():
     assert shown.returncode == 0
     assert "budget" in shown.stdout and "kind: label" in shown.stdout
     assert "Source:" in shown.stdout
+
+
+def test_main_does_not_hide_a_type_error_as_a_user_error(monkeypatch):
+    # A TypeError is a bug, not a user's mistake: it must surface as one, not as "error: ...".
+    from poisonlab import cli
+
+    def broken(**kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(cli, "app", broken)
+    with pytest.raises(TypeError, match="a bug"):
+        cli.main([])
+
+
+def test_library_parameter_names_become_option_names(tmp_path):
+    (tmp_path / "file").write_text("x")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(
+        'name = "t"\n[dataset]\nname = "digits"\n'
+        "split = { train = [0, 100], test = [100, 200] }\n"
+        '[[models]]\nname = "svc"\n[[attacks]]\nname = "none"\n'
+    )
+    proc = run_cli("run", str(spec), "-o", str(tmp_path / "file"), "--no-report")
+    assert proc.returncode == 2
+    assert (
+        proc.stderr
+        == f"poisonlab: error: --out: {str(tmp_path / 'file')!r} exists and is not a directory.\n"
+    )

@@ -96,7 +96,10 @@ def test_csv_round_trip(tmp_path):
         ),
         ("a,b,label\n1,2,x\n3,4,x\n", "label", r"fewer than two classes"),
         ("a,b,label\n", "label", r"has a header but no rows"),
-        ("a,b,label\n1,2,0.5\n3,4,1.5\n", "label", r"non-integer floats"),
+        ("a,b,label\n1,2,0.5\n3,4,1.5\n", "label", r"non-integer numbers"),
+        ("a,a,label\n1,2,x\n3,4,y\n", "label", r"duplicate column names: 'a'"),
+        ("a,b,label\n1e308,2,x\n3,4,y\n", "label", r"beyond ±1e\+150 \(first 1e\+308 in row 0"),
+        ("a,label\n1,x\n2," + "z" * 300 + "\n", "label", r"label of 300 characters in row 1"),
     ],
 )
 def test_csv_errors(tmp_path, text, label, message):
@@ -149,3 +152,53 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
     os.umask(mask)
     assert target.read_text() == "x"
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_csv_labels_are_read_exactly(tmp_path):
+    # 1e+19 and 2e+19 overflowed int64 into one class; 12345678901234567891 and ...2 are equal
+    # as float64. Labels are read as text and converted exactly.
+    path = tmp_path / "big.csv"
+    path.write_text("a,y\n1,1e+19\n2,2e+19\n3,12345678901234567891\n4,12345678901234567892\n")
+    ds = load(f"file:{path}", label="y")
+    assert ds.y.tolist() == [
+        "10000000000000000000",
+        "20000000000000000000",
+        "12345678901234567891",
+        "12345678901234567892",
+    ]
+
+
+def test_csv_numeric_labels_keep_their_short_form(tmp_path):
+    path = tmp_path / "num.csv"
+    path.write_text("a,y\n1,1.0\n2,2\n3, 3\n4,1\n")
+    assert load(f"file:{path}", label="y").y.tolist() == ["1", "2", "3", "1"]
+
+
+def test_non_utf8_csv_is_named(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"a,y\n1,caf\xe9\n2,x\n")
+    with pytest.raises(
+        ValueError, match=r"'.*latin.csv' is not UTF-8 text \(it holds the byte 0xe9\)"
+    ):
+        load(f"file:{path}", label="y")
+
+
+def test_npz_declaring_a_huge_shape_is_refused_before_allocating(tmp_path):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(3))
+    forged = buffer.getvalue().replace(b"(3,)", b"(99999999999999,)", 1)
+    path = tmp_path / "forged.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("X.npy", forged)
+        archive.writestr("y.npy", forged)
+    with pytest.raises(ValueError, match=r"array 'X' declares shape \(99999999999999,\)"):
+        load(f"file:{path}")
+
+
+def test_compressed_npz_loads(tmp_path):
+    path = tmp_path / "zeros.npz"
+    np.savez_compressed(path, X=np.zeros((1000, 50)), y=np.array(["a", "b"] * 500))
+    assert load(f"file:{path}").X.shape == (1000, 50)

@@ -191,6 +191,27 @@ def test_confident_learning_is_cleanlab_on_out_of_fold_probabilities():
     assert np.all((result.scores >= 1) == result.flagged) and result.scores.max() <= 2
 
 
+def test_confident_learning_flags_exactly_cleanlabs_issues_when_probabilities_are_zero():
+    # 3-NN gives out-of-fold probabilities of exactly 0 for some given labels; cleanlab's
+    # prune_by_noise_rate does not call every one of them an issue, and only issues are flagged.
+    from cleanlab.filter import find_label_issues
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(150, 2))
+    y = np.where(X[:, 0] + rng.normal(0, 0.8, 150) > 0, "a", np.where(X[:, 1] > 0.5, "b", "c"))
+    result = DETECTORS.create(
+        "confident_learning", estimator=KNeighborsClassifier(n_neighbors=3), random_state=0
+    ).detect(X, y)
+    labels = np.unique(y, return_inverse=True)[1]
+    pred_probs = result.info["pred_probs"]
+    expected = find_label_issues(labels, pred_probs, n_jobs=1)
+    zero = pred_probs[np.arange(len(y)), labels] == 0
+    assert (zero & ~expected).any(), "the case needs zero-probability rows cleanlab keeps"
+    assert np.array_equal(result.flagged, expected)
+    assert result.scores[zero & ~expected].min() > result.scores[~zero & ~expected].max()
+
+
 def test_confident_learning_calibrates_models_without_probabilities():
     from sklearn.svm import SVC
 

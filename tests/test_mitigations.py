@@ -1,4 +1,4 @@
-"""Mitigations: partition_ensemble (DPA), trimmed, regularization, and their registry."""
+"""Mitigations: partition_ensemble (DPA), trimmed, and their registry."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
-from poisonlab.attacks import ATTACKS
 from poisonlab.defenses import MITIGATIONS
 from poisonlab.defenses._partition import certified_radius, hash_partitions
-from poisonlab.defenses._regularization import regularization_table
 from poisonlab.defenses._trimmed import per_sample_loss
 
 from .conftest import run_cli
@@ -24,22 +22,18 @@ from .conftest import run_cli
 VALID = {
     "partition_ensemble": {"n_partitions": 5, "estimator": KNeighborsClassifier(3)},
     "trimmed": {"estimator": LogisticRegression(max_iter=200), "max_iter": 2},
-    "regularization": {"models": ["logreg"], "grid": [1.0]},
 }
 
 
 def use(mitigation, X, y):
-    """Run a mitigation the way its kind is used."""
-    if mitigation.kind == "study":
-        attack = ATTACKS.create("label_flip", source="1", target="7", budget=5)
-        return mitigation.run(attack, X, y, X, y)
+    """Run a mitigation the way its kind is used (every kind is a classifier)."""
     return mitigation.fit(X, y)
 
 
 def test_every_mitigation_has_a_case_kind_and_reference():
     assert sorted(VALID) == MITIGATIONS.names()
     for _, cls in MITIGATIONS.items():
-        assert cls.kind in ("certified", "robust training", "study") and cls.reference
+        assert cls.kind in ("certified", "robust training") and cls.reference
 
 
 @pytest.mark.parametrize(
@@ -206,27 +200,6 @@ def test_per_sample_loss_exact():
     assert per_sample_loss(model, X, np.array([0, 7]))[1] == np.inf
 
 
-# ---------------------------------------------------------------------- regularization
-
-
-def test_regularization_table_rows(digits):
-    X, y = digits.X[:500], digits.y[:500]
-    X_test, y_test = digits.X[500:800], digits.y[500:800]
-    attack = ATTACKS.create("label_flip", source="1", target="7", budget=25)
-    rows = regularization_table(
-        attack, X, y, X_test, y_test, models=("svc", "logreg"), grid=(0.1, 10.0)
-    )
-    assert [(r["model"], r["C"]) for r in rows] == [
-        ("svc", 0.1),
-        ("svc", 10.0),
-        ("logreg", 0.1),
-        ("logreg", 10.0),
-    ]
-    for r in rows:
-        assert r["accuracy_drop"] == pytest.approx(r["clean_accuracy"] - r["poisoned_accuracy"])
-        assert 0 <= r["clean_success"] <= r["poisoned_success"] <= 1
-
-
 @pytest.mark.slow
 def test_partition_ensemble_on_the_lab(mnist):
     X, y = mnist.X[:2000], mnist.y[:2000]
@@ -242,9 +215,3 @@ def test_certified_accuracy_rejects_bad_radii(tiny):
     model = MITIGATIONS.create("partition_ensemble", n_partitions=3).fit(X, y)
     with pytest.raises(ValueError, match="'radii' parameter of certified_accuracy"):
         model.certified_accuracy(X, y, radii=[-1])
-
-
-def test_regularization_needs_an_attack(tiny):
-    X, y = tiny
-    with pytest.raises(TypeError, match=r"'attack' argument of RegularizationStudy\.run"):
-        MITIGATIONS.create("regularization").run("label_flip", X, y, X, y)

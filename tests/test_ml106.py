@@ -33,7 +33,7 @@ def test_published_figures_through_the_command(tmp_path):
 
 @pytest.mark.slow
 def test_fast_path_equals_plain_svc_fits(mnist):
-    result = run_ml106(poison=[10, 100, 220], dataset=mnist)
+    result = run_ml106(poison=[10, 100, 220])
     X_train, y_train = mnist.X[:2000], mnist.y[:2000]
     X_test = mnist.X[60000:61000]
     for run in result.runs:

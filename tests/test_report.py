@@ -28,7 +28,7 @@ from .conftest import run_cli
 def lab_dir(tmp_path_factory) -> Path:
     """The ML 106 lab on a small split (500 training, 300 test rows of MNIST), stored."""
     out = tmp_path_factory.mktemp("lab")
-    result = run_ml106(poison=[10, 60], train_size=500, test_size=300)
+    result = run_ml106(poison=[10, 60], train_size=500, test_size=300, out=out)
     write_lab_results(result, out)
     return out
 

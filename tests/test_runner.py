@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from poisonlab.experiment.runner import plan_batches, run_sweep
+from poisonlab.experiment.plan import plan_batches
+from poisonlab.experiment.runner import run_sweep
 from poisonlab.experiment.store import STORE_NAME, ResultStore
 from poisonlab.experiment.study import prepare_study, run_study
 
@@ -292,7 +293,7 @@ def test_the_ml106_example_reproduces_the_lab(tmp_path, mnist):
     study = prepare_study(Path(__file__).parents[1] / "examples" / "ml106.toml")
     summary = run_study(study, tmp_path)
     assert (summary.total, summary.ok) == (45, 45)
-    lab = {r.n_poisoned: r for r in run_ml106(poison=range(0, 221, 5), dataset=mnist).runs}
+    lab = {r.n_poisoned: r for r in run_ml106(poison=range(0, 221, 5)).runs}
     with ResultStore(tmp_path, create=False) as store:
         runs = {r.budget: r for r in store.runs()}
         assert sorted(runs) == sorted(lab) == list(range(0, 221, 5))

@@ -29,6 +29,26 @@ def test_predictions_equal_plain_svc(digits, kernel, C):
         assert np.array_equal(model.predict(X_test), expected)
 
 
+@pytest.mark.parametrize("kernel", ["rbf", "linear"])
+def test_blocks_computed_on_demand_predict_as_the_whole_gram(digits, kernel):
+    # A memory limit below the whole Gram matrix makes each class-pair block from its rows;
+    # predictions must equal plain SVC fits all the same, and the cache stays within the limit.
+    rng = np.random.default_rng(1)
+    X, y, X_test = digits.X[:700], digits.y[:700], digits.X[700:1000]
+    limit = 8 * 700**2 // 3
+    shared = SharedKernelSVC(SVC(kernel=kernel), X, memory_limit=limit)
+    assert shared.gram is None
+    K_test = shared.query_kernel(X_test)
+    for _ in range(3):
+        y_poisoned = y.copy()
+        flip = rng.choice(len(y), 70, replace=False)
+        y_poisoned[flip] = rng.choice(digits.classes, 70)
+        rows = np.sort(rng.choice(len(y), 650, replace=False))
+        expected = SVC(kernel=kernel).fit(X[rows], y_poisoned[rows]).predict(X_test)
+        assert np.array_equal(shared.fit(y_poisoned, rows).predict_from_kernel(K_test), expected)
+        assert shared._block_bytes <= limit
+
+
 def test_unchanged_pairs_are_reused(digits):
     X, y = digits.X[:500], digits.y[:500]
     shared = SharedKernelSVC(SVC(), X)

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from poisonlab.experiment.checks import check_against_data
 from poisonlab.experiment.grid import expand
+from poisonlab.experiment.ids import content_id
 from poisonlab.experiment.seeds import derive_seed
-from poisonlab.experiment.spec import SpecError, check_against_data, load_spec, parse_spec
+from poisonlab.experiment.spec import SpecError, load_spec, parse_spec
 
 from .conftest import run_cli
 
@@ -49,7 +51,7 @@ def test_a_valid_spec_expands_to_its_grid():
         "t/svc/label_flip[source=1,target=7,budget=0,select=random]/none/seed0",
         "t/svc/label_flip[source=1,target=7,budget=0,select=random]/none/seed1",
     ]
-    assert runs[0].run_seed == derive_seed(0, runs[0].run_id)
+    assert runs[0].run_seed == derive_seed(0, content_id(runs[0].config))
     assert len({r.run_seed for r in runs}) == 4 and len({r.key for r in runs}) == 4
     assert runs[2].config["attack"] == {
         "name": "label_flip",
@@ -60,7 +62,7 @@ def test_a_valid_spec_expands_to_its_grid():
         spec.name = "other"
 
 
-def test_seeds_are_hashed_from_seed_and_run_id():
+def test_seeds_are_hashed_from_seed_and_content():
     assert derive_seed(0, "a") == derive_seed(0, "a")
     assert len({derive_seed(0, "a"), derive_seed(1, "a"), derive_seed(0, "b")}) == 3
     assert 0 <= derive_seed(5, "x") < 2**32
@@ -220,3 +222,31 @@ def test_invalid_spec_exits_2_and_writes_nothing(tmp_path):
     assert not out.exists()
     proc = run_cli("run", str(tmp_path / "missing.toml"))
     assert proc.returncode == 2 and "cannot read" in proc.stderr
+
+
+def test_a_model_sweep_makes_one_model_per_value():
+    text = BASE.replace('name = "svc"\n', 'name = "svc"\nsweep = { C = [0.1, 10.0] }\n', 1)
+    runs = expand(parse_spec(text))
+    assert len(runs) == 8  # 2 values of C x 2 budgets x 2 seeds
+    assert sorted({r.model for r in runs}) == ["svc[C=0.1]", "svc[C=10.0]"]
+    assert runs[0].run_id.startswith("t/svc[C=0.1]/label_flip[")
+    assert runs[0].config["model"] == {"label": "svc[C=0.1]", "name": "svc", "params": {"C": 0.1}}
+    assert runs[0].origin["model"] == "models[0].sweep.C[0]"
+    labelled = text.replace('name = "svc"\n', 'name = "svc"\nlabel = "rbf"\n', 1)
+    assert sorted({r.model for r in expand(parse_spec(labelled))}) == ["rbf[C=0.1]", "rbf[C=10.0]"]
+
+
+@pytest.mark.parametrize(
+    ("sweep", "message"),
+    [
+        ("sweep = { C = [] }", "models[0].sweep.C: an empty list sweeps nothing; give values."),
+        (
+            "params = { C = 1.0 }\nsweep = { C = [2.0] }",
+            "models[0].sweep.C: 'C' is also in params; give it in one place.",
+        ),
+        ("sweep = { C = [1.0, 1.0] }", "models[0]: the label 'svc[C=1.0]' is also models[0]'s"),
+    ],
+)
+def test_model_sweep_errors_name_their_path(sweep, message):
+    text = BASE.replace('name = "svc"\n', f'name = "svc"\n{sweep}\n', 1)
+    assert any(e.startswith(message) for e in errors_of(text)), errors_of(text)

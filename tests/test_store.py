@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from poisonlab.experiment.store import (
+    SCHEMA_VERSION,
     STORE_NAME,
     ResultStore,
     RunRecord,
@@ -66,10 +67,42 @@ def test_object_arrays_are_refused():
         encode_array(np.array([{"a": 1}], dtype=object))
 
 
-def test_run_key_depends_on_config_and_version_only():
+def test_run_key_depends_on_config_only():
     assert run_key({"a": 1, "b": 2}) == run_key({"b": 2, "a": 1})
     assert run_key({"a": 1}) != run_key({"a": 2})
-    assert run_key({"a": 1}, "0.1.0") != run_key({"a": 1}, "0.2.0")
+
+
+def test_stale_rows_are_hidden_and_not_reused(tmp_path):
+    # A row computed by other code (another fingerprint) is kept, listed only on request, and
+    # not counted as finished, so a rerun computes it again (and replaces it).
+    from dataclasses import replace
+
+    stale = replace(_record(10), code="other-code")
+    with ResultStore(tmp_path) as store:
+        store.write_run(stale)
+        store.write_run(_record(20))
+        assert [r.budget for r in store.runs()] == [20]
+        assert [r.budget for r in store.runs(include_stale=True)] == [10, 20]
+        assert store.count_stale() == 1
+        assert store.finished_keys() == {_record(20).key}
+        assert store.runs()[0].environment["numpy"] == np.__version__
+
+
+def test_a_version_1_store_is_upgraded_with_its_rows_stale(tmp_path):
+    import sqlite3
+
+    with ResultStore(tmp_path) as store:
+        store.write_run(_record(10))
+    db = sqlite3.connect(tmp_path / STORE_NAME)
+    db.executescript(
+        "ALTER TABLE runs DROP COLUMN code; ALTER TABLE runs DROP COLUMN environment;"
+        "UPDATE meta SET value = '1' WHERE key = 'schema_version';"
+    )
+    db.close()
+    with ResultStore(tmp_path, create=False) as store:
+        assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
+        assert store.runs() == [] and store.count_stale() == 1
+        assert store.runs(include_stale=True)[0].budget == 10
 
 
 def test_write_and_read_back(tmp_path):
@@ -81,7 +114,7 @@ def test_write_and_read_back(tmp_path):
     assert (tmp_path / STORE_NAME).exists()
     with ResultStore(tmp_path, create=False) as store:
         assert store.meta()["spec"] == "name = 't'\n"
-        assert store.meta()["schema_version"] == "1"
+        assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
         runs = store.runs()
         assert [r.budget for r in runs] == [0, 10]
         assert runs[1] == _record(10)
@@ -142,10 +175,8 @@ def test_plain_sqlite_reads_the_documented_schema(tmp_path):
 @pytest.mark.slow
 def test_the_lab_writes_a_stored_study(tmp_path, mnist):
     from poisonlab.labs.ml106 import run_ml106
-    from poisonlab.labs.output import write_lab_results
 
-    result = run_ml106(poison=[10, 30], dataset=mnist, n_jobs=1)
-    write_lab_results(result, tmp_path)
+    result = run_ml106(poison=[10, 30], out=tmp_path)
     with ResultStore(tmp_path, create=False) as store:
         assert store.meta()["experiment"] == "ml106"
         assert "budget = [0, 10, 30]" in store.meta()["spec"]

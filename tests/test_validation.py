@@ -63,3 +63,26 @@ def test_check_X_y_reports_first_bad_row():
         check_X_y(X, np.array(["a", "b", "a", "b"]), owner="T")
     with pytest.raises(ValueError, match="at least two classes"):
         check_X_y(np.zeros((3, 2)), np.array(["a"] * 3), owner="T")
+
+
+def test_parameter_errors_carry_the_parameter_path():
+    from poisonlab._errors import ParameterError
+    from poisonlab.attacks import ATTACKS
+
+    with pytest.raises(ParameterError) as info:
+        ATTACKS.create("label_flip", source="1", target="2", budget=-3).poison(
+            np.zeros((4, 2)), np.array(["1", "2", "1", "2"])
+        )
+    assert info.value.path == ("budget",) and info.value.parameter == "budget"
+    with pytest.raises(ParameterError) as info:
+        ATTACKS.create("label_flip", source="1", target="2", budget=3).poison(
+            np.zeros((4, 2)), np.array(["1", "2", "1", "2"])
+        )
+    assert info.value.path == ("budget",)
+    assert str(info.value).startswith("The 'budget' parameter of LabelFlip must be at most 2")
+    named = ParameterError.named("out", "'x' is not a directory.")
+    assert (str(named), named.path, named.detail) == (
+        "out: 'x' is not a directory.",
+        ("out",),
+        "'x' is not a directory.",
+    )

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ._errors import ParameterError
+
 __all__ = [
     "CLASS_LABEL",
     "RANDOM_STATE",
@@ -149,7 +151,8 @@ def _join_alternatives(descriptions: Sequence[str]) -> str:
 
 
 def check_params(owner: str, params: Mapping[str, Any], constraints: Mapping[str, list]) -> None:
-    """Raise ``ValueError`` naming the first parameter whose value no constraint accepts.
+    """Raise :class:`ParameterError` naming the first parameter whose value no constraint
+    accepts.
 
     Parameters
     ----------
@@ -164,7 +167,9 @@ def check_params(owner: str, params: Mapping[str, Any], constraints: Mapping[str
         value = params[name]
         if not any(c.accepts(value) for c in allowed):
             wanted = _join_alternatives([c.describe() for c in allowed])
-            raise ValueError(f"The {name!r} parameter of {owner} must be {wanted}; got {value!r}.")
+            raise ParameterError(
+                f"The {name!r} parameter of {owner} must be {wanted}; got {value!r}.", path=(name,)
+            )
 
 
 def resolve_budget(
@@ -193,9 +198,10 @@ def resolve_budget(
     count = math.floor(budget * n_samples + 0.5) if isinstance(budget, float) else int(budget)
     if count > available:
         shown = f"{budget!r} (= {count} samples)" if isinstance(budget, float) else f"{budget!r}"
-        raise ValueError(
+        raise ParameterError(
             f"The 'budget' parameter of {owner} must be at most {available} "
-            f"(the {what}); got {shown}."
+            f"(the {what}); got {shown}.",
+            path=("budget",),
         )
     return count
 
@@ -227,7 +233,7 @@ def check_X_y(
             f"X passed to {owner} must be 2-D (n_samples, n_features); got shape {X.shape}."
         )
     if X.dtype.kind not in "biuf":
-        raise TypeError(f"X passed to {owner} must be numeric; got dtype {X.dtype}.")
+        raise ValueError(f"X passed to {owner} must be numeric; got dtype {X.dtype}.")
     if y.ndim != 1 or len(y) != len(X):
         raise ValueError(
             f"y passed to {owner} must be 1-D with one label per row of X "

@@ -1,7 +1,7 @@
 """The ``poisonlab`` command: one typer app, thin over the library.
 
 Commands parse their options, call the library and print. Errors a user can cause
-(``ValueError``/``TypeError`` from the library, bad options) become one line on stderr and exit
+(``ValueError`` from the library, bad options) become one line on stderr and exit
 status 2, never a traceback. Heavy modules are imported inside the commands that need them, so
 ``poisonlab --help`` and the lab start quickly.
 """
@@ -18,6 +18,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from ._errors import ParameterError
 
 app = typer.Typer(
     name="poisonlab",
@@ -36,7 +39,9 @@ app.add_typer(lab_app, name="lab")
 app.add_typer(attacks_app, name="attacks")
 app.add_typer(defenses_app, name="defenses")
 
-console = Console(highlight=False)
+# markup=False: everything printed may hold a user's text (class names, labels, paths), which
+# must print as written; a class named "[/bold]" would otherwise crash rich.
+console = Console(highlight=False, markup=False)
 
 
 def _parse_int_list(text: str, option: str) -> list[int]:
@@ -54,10 +59,10 @@ def _parse_int_list(text: str, option: str) -> list[int]:
 @datasets_app.command("list")
 def datasets_list() -> None:
     """List the dataset names poisonlab accepts."""
-    from .datasets import CATALOG
+    from .datasets import DATASETS
 
     table = Table("name", "what")
-    for name, what in CATALOG.items():
+    for name, what in DATASETS.describe():
         table.add_row(name, what)
     console.print(table)
 
@@ -71,7 +76,7 @@ def datasets_show(
     from .datasets import load
 
     ds = load(name, label=label)
-    console.print(f"[bold]{ds.name}[/bold]  source: {ds.source}")
+    console.print(Text.assemble((ds.name, "bold"), f"  source: {ds.source}"))
     console.print(
         f"X: {ds.X.shape[0]} x {ds.X.shape[1]}, dtype {ds.X.dtype}"
         + (f", images {ds.image_shape[0]}x{ds.image_shape[1]}" if ds.image_shape else "")
@@ -113,6 +118,7 @@ def lab_ml106(
         target=target,
         train_size=train_size,
         test_size=test_size,
+        out=out,
     )
     if out is not None:
         from .labs.output import write_lab_results
@@ -121,7 +127,9 @@ def lab_ml106(
     if as_json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")
         if out is not None and report:
-            _write_report_and_say(out, Console(stderr=True))  # stdout stays one JSON object
+            _write_report_and_say(
+                out, Console(stderr=True, markup=False)
+            )  # stdout: one JSON object
         return
     from .report.lab_tables import print_lab
 
@@ -148,10 +156,8 @@ def _show_class(registry, name: str) -> None:
     from ._describe import description, parameters
 
     cls = registry.get(name)
-    console.print(
-        f"[bold]{name}[/bold] ({cls.__name__})"
-        + (f"  kind: {cls.kind}" if getattr(cls, "kind", "") else "")
-    )
+    kind = f"  kind: {cls.kind}" if getattr(cls, "kind", "") else ""
+    console.print(Text.assemble((name, "bold"), f" ({cls.__name__}){kind}"))
     console.print(description(cls))
     if cls.reference:
         console.print(f"Source: {cls.reference}")
@@ -290,6 +296,9 @@ def results_command(
         str | None, typer.Option(help="Keep runs with this status: ok, failed.")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    include_stale: Annotated[
+        bool, typer.Option(help="Also list rows computed by other code (stale rows).")
+    ] = False,
 ) -> None:
     """List a study's runs, filtered; export them as CSV or JSON."""
     from .experiment.export import (
@@ -309,8 +318,9 @@ def results_command(
     if status is not None:
         filters["status"] = status
     with ResultStore(directory, create=False) as store:
-        records = select_runs(store, filters)
+        records = select_runs(store, filters, include_stale=include_stale)
         experiment = store.meta().get("experiment", "?")
+        stale = 0 if include_stale else store.count_stale()
     if fmt == "csv":
         sys.stdout.write(to_csv(records))
         return
@@ -340,9 +350,13 @@ def results_command(
     console.print(table)
     failed = [r for r in records if r.status == "failed"]
     for record in failed[:10]:
-        console.print(f"[red]failed[/red] {record.run_id}: {record.error}")
+        console.print(Text.assemble(("failed", "red"), f" {record.run_id}: {record.error}"))
     if len(failed) > 10:
         console.print(f"... and {len(failed) - 10} more failed runs (--format csv lists all).")
+    if stale:
+        console.print(
+            f"{stale} stale rows (computed by other code) not listed; --include-stale lists them."
+        )
 
 
 def _cell(value) -> str:
@@ -372,13 +386,16 @@ def report_command(
         typer.Option(help="Budgets the per-class figure shows, e.g. 10,30,100."),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="Do not print the tables.")] = False,
+    include_stale: Annotated[
+        bool, typer.Option(help="Also report rows computed by other code (stale rows).")
+    ] = False,
 ) -> None:
     """Plots, tables and an HTML page of a stored study, written into DIR/report/."""
     from .report.build import check_format, print_report, write_report
 
     check_format(fmt)
     chosen = None if budgets is None else _parse_int_list(budgets, "--budgets")
-    report, paths = write_report(directory, fmt, budgets=chosen)
+    report, paths = write_report(directory, fmt, budgets=chosen, include_stale=include_stale)
     if not quiet:
         print_report(report, console)
     _say_written(paths)
@@ -483,6 +500,10 @@ _CLICK_BASES = {c.__name__: c for c in typer.BadParameter.__mro__}
 _ClickException, _UsageError = _CLICK_BASES["ClickException"], _CLICK_BASES["UsageError"]
 
 
+#: The library's parameter names that the CLI spells otherwise (options and arguments).
+_OPTION_NAMES = {"out": "--out", "where": "--where", "format": "--format", "spec": "SPEC"}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, turning user errors into one line and exit 2."""
     try:
@@ -494,7 +515,10 @@ def main(argv: list[str] | None = None) -> None:
             sys.stdout.write(exc.ctx.get_help() + "\n")
             sys.exit(0)
         _fail(exc.format_message(), 2 if isinstance(exc, _UsageError) else exc.exit_code)
-    except (ValueError, TypeError) as exc:  # errors a user can cause, raised by the library
+    except ParameterError as exc:  # named by the library's parameter: say the CLI's name
+        option = _OPTION_NAMES.get(exc.path[0]) if exc.detail is not None else None
+        _fail(f"{option}: {exc.detail}" if option else str(exc))
+    except ValueError as exc:  # errors a user can cause, raised by the library
         _fail(str(exc))
     # Exit without a last cyclic garbage collection over the ~1,400 modules scikit-learn
     # imports (0.2 s per command); every file we write is closed before this point.

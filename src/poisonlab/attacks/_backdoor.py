@@ -14,6 +14,7 @@ from .._validation import (
     RANDOM_STATE,
     Interval,
     Options,
+    ParameterError,
     Predicate,
     resolve_budget,
 )
@@ -246,9 +247,10 @@ class Backdoor(BaseAttack):
     def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
         classes = [str(c) for c in np.unique(y)]
         if str(self.target) not in classes:
-            raise ValueError(
+            raise ParameterError(
                 f"The 'target' parameter of Backdoor must be one of the classes "
-                f"{{{', '.join(classes)}}}; got {self.target!r}."
+                f"{{{', '.join(classes)}}}; got {self.target!r}.",
+                path=("target",),
             )
         trigger = self._make_trigger(X)
         candidates = np.flatnonzero(y.astype(str) != str(self.target))
@@ -305,21 +307,24 @@ class Backdoor(BaseAttack):
 
         shape = self.image_shape if self.image_shape is not None else image_shape_for(n_features)
         if shape is None:
-            raise ValueError(
+            raise ParameterError(
                 f"The 'image_shape' parameter of Backdoor must be given for the "
                 f"{self.trigger!r} trigger on {n_features} features (only 784 = 28x28 and "
-                f"64 = 8x8 are inferred); got None."
+                f"64 = 8x8 are inferred); got None.",
+                path=("image_shape",),
             )
         height, width = int(shape[0]), int(shape[1])
         if height * width != n_features:
-            raise ValueError(
+            raise ParameterError(
                 f"The 'image_shape' parameter of Backdoor must multiply to the number of "
-                f"features, {n_features}; got {tuple(shape)!r}."
+                f"features, {n_features}; got {tuple(shape)!r}.",
+                path=("image_shape",),
             )
         if self.trigger in ("patch", "pattern") and self.size > min(height, width):
-            raise ValueError(
+            raise ParameterError(
                 f"The 'size' parameter of Backdoor must be at most {min(height, width)} "
-                f"(the image is {height}x{width}); got {self.size}."
+                f"(the image is {height}x{width}); got {self.size}.",
+                path=("size",),
             )
         return height, width
 
@@ -332,15 +337,17 @@ class Backdoor(BaseAttack):
 
     def _check_features(self, n_features: int) -> np.ndarray:
         if self.features is None:
-            raise ValueError(
+            raise ParameterError(
                 "The 'features' parameter of Backdoor must be a sequence of column indices "
-                "when trigger='features'; got None."
+                "when trigger='features'; got None.",
+                path=("features",),
             )
         features = np.asarray(self.features, dtype=np.int64)
         if features.max() >= n_features:
-            raise ValueError(
+            raise ParameterError(
                 f"The 'features' parameter of Backdoor must hold column indices below "
-                f"{n_features}; got {list(self.features)!r}."
+                f"{n_features}; got {list(self.features)!r}.",
+                path=("features",),
             )
         return features
 
@@ -350,17 +357,19 @@ class Backdoor(BaseAttack):
             return default.astype(np.float64)
         values = np.atleast_1d(np.asarray(self.value, dtype=np.float64))
         if len(values) not in (1, n) or (len(values) != 1 and self.trigger != "features"):
-            raise ValueError(
+            raise ParameterError(
                 "The 'value' parameter of Backdoor must be one number"
                 + (f" or {n} numbers (one per feature)" if self.trigger == "features" else "")
-                + f"; got {self.value!r}."
+                + f"; got {self.value!r}.",
+                path=("value",),
             )
         if dtype.kind in "iu":
             info = np.iinfo(dtype)
             if values.min() < info.min or values.max() > info.max:
-                raise ValueError(
+                raise ParameterError(
                     f"The 'value' parameter of Backdoor must lie in [{info.min}, {info.max}] "
-                    f"for X of dtype {dtype}; got {self.value!r}."
+                    f"for X of dtype {dtype}; got {self.value!r}.",
+                    path=("value",),
                 )
         return np.broadcast_to(values, (n,)).copy()
 
@@ -369,8 +378,9 @@ class Backdoor(BaseAttack):
             return np.random.default_rng(_BLEND_KEY_SEED).uniform(low, high, size=n_features)
         key = np.asarray(self.pattern, dtype=np.float64).ravel()
         if key.size != n_features:
-            raise ValueError(
+            raise ParameterError(
                 f"The 'pattern' parameter of Backdoor must have {n_features} values (one per "
-                f"pixel); got shape {np.asarray(self.pattern).shape}."
+                f"pixel); got shape {np.asarray(self.pattern).shape}.",
+                path=("pattern",),
             )
         return key

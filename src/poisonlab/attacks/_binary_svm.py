@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import Constraint, Interval, Options, Predicate
+from .._validation import Constraint, Interval, Options, ParameterError, Predicate
 
 
 def _is_class_pair(value: Any) -> bool:
@@ -78,17 +78,19 @@ def binary_view(y: np.ndarray, classes: tuple | list | None, *, owner: str) -> B
     names = [str(c) for c in present]
     if classes is None:
         if len(present) != 2:
-            raise ValueError(
+            raise ParameterError(
                 f"The 'classes' parameter of {owner} must name two classes when y has "
-                f"{len(present)} classes ({{{', '.join(names)}}}); got None."
+                f"{len(present)} classes ({{{', '.join(names)}}}); got None.",
+                path=("classes",),
             )
         negative, positive = present
     else:
         for c in classes:
             if str(c) not in names:
-                raise ValueError(
+                raise ParameterError(
                     f"The 'classes' parameter of {owner} must name two of the classes "
-                    f"{{{', '.join(names)}}}; got {tuple(classes)!r}."
+                    f"{{{', '.join(names)}}}; got {tuple(classes)!r}.",
+                    path=("classes",),
                 )
         negative, positive = (present[names.index(str(c))] for c in classes)
     as_str = y.astype(str)

@@ -7,7 +7,14 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from .._validation import CLASS_LABEL, RANDOM_STATE, Interval, Options, resolve_budget
+from .._validation import (
+    CLASS_LABEL,
+    RANDOM_STATE,
+    Interval,
+    Options,
+    ParameterError,
+    resolve_budget,
+)
 from .base import ATTACKS, BaseAttack, PoisonResult
 
 
@@ -71,9 +78,10 @@ class InjectNoise(BaseAttack):
     def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
         classes = np.unique(y)
         if self.label is not None and str(self.label) not in classes.astype(str):
-            raise ValueError(
+            raise ParameterError(
                 f"The 'label' parameter of InjectNoise must be None or one of the classes "
-                f"{{{', '.join(str(c) for c in classes)}}}; got {self.label!r}."
+                f"{{{', '.join(str(c) for c in classes)}}}; got {self.label!r}.",
+                path=("label",),
             )
         # Injection has no natural maximum: any count of new rows can be added.
         count = resolve_budget(

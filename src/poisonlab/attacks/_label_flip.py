@@ -7,7 +7,14 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._validation import CLASS_LABEL, RANDOM_STATE, Interval, Options, resolve_budget
+from .._validation import (
+    CLASS_LABEL,
+    RANDOM_STATE,
+    Interval,
+    Options,
+    ParameterError,
+    resolve_budget,
+)
 from ._surrogate import (
     SurrogateSpec,
     class_column,
@@ -97,14 +104,16 @@ class LabelFlip(BaseAttack):
         classes = [str(c) for c in np.unique(y)]
         for name in ("source", "target"):
             if str(getattr(self, name)) not in classes:
-                raise ValueError(
+                raise ParameterError(
                     f"The {name!r} parameter of LabelFlip must be one of the "
-                    f"classes {{{', '.join(classes)}}}; got {getattr(self, name)!r}."
+                    f"classes {{{', '.join(classes)}}}; got {getattr(self, name)!r}.",
+                    path=(name,),
                 )
         if str(self.source) == str(self.target):
-            raise ValueError(
+            raise ParameterError(
                 f"The 'target' parameter of LabelFlip must differ from 'source'; "
-                f"both are {self.source!r}."
+                f"both are {self.source!r}.",
+                path=("target",),
             )
         candidates = np.flatnonzero(y.astype(str) == str(self.source))
         count = resolve_budget(

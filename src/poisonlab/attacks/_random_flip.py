@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import RANDOM_STATE, Interval, Options, Predicate, resolve_budget
+from .._validation import RANDOM_STATE, Interval, Options, ParameterError, Predicate, resolve_budget
 from .base import ATTACKS, BaseAttack, PoisonResult
 
 
@@ -107,5 +107,7 @@ class RandomFlip(BaseAttack):
         elif np.allclose(np.diag(T), 1.0, rtol=0, atol=0):
             problem = "flip at least one class (a diagonal of all ones flips nothing)"
         if problem:
-            raise ValueError(f"The 'transition' parameter of RandomFlip must {problem}.")
+            raise ParameterError(
+                f"The 'transition' parameter of RandomFlip must {problem}.", path=("transition",)
+            )
         return T

@@ -33,6 +33,7 @@ from .._validation import (
     RANDOM_STATE,
     Interval,
     Options,
+    ParameterError,
     Predicate,
     check_params,
     check_X_y,
@@ -124,7 +125,7 @@ class PoisoningProblem:
         k_val_u : ndarray of shape (m,)
             ``K(X_val, u)``.
         """
-        from ..models.shared_kernel import _fit_binary
+        from ..models.shared_kernel import fit_binary
 
         k_u = self.kernel(self.X_train, u[None, :])[:, 0]
         k_uu = self.kernel(u[None, :], u[None, :])[0, 0]
@@ -132,7 +133,7 @@ class PoisoningProblem:
         signs = np.append(self.y_train, sign)
         # The same libsvm fit as SVC(kernel="precomputed"), without SVC's per-call checks.
         params = {**_SVM_PARAMS, "C": self.C}
-        support, dual_coef, intercept = _fit_binary(K, (signs > 0).astype(float), params)
+        support, dual_coef, intercept = fit_binary(K, (signs > 0).astype(float), params)
         alpha = np.zeros(len(signs))
         # dual_coef holds y_j alpha_j, signed so that decision > 0 means +1.
         alpha[support] = dual_coef * signs[support]
@@ -440,15 +441,17 @@ class SVMGradient(BaseAttack):
     def _validation_pair(self, X: np.ndarray, view: BinaryView) -> tuple[np.ndarray, np.ndarray]:
         X_val, y_val = np.asarray(self.validation[0]), np.asarray(self.validation[1]).astype(str)
         if X_val.shape[1] != X.shape[1] or X_val.dtype.kind not in "biuf":
-            raise ValueError(
+            raise ParameterError(
                 f"The 'validation' parameter of SVMGradient must hold numeric X_val with "
-                f"{X.shape[1]} features, like X; got shape {X_val.shape}, dtype {X_val.dtype}."
+                f"{X.shape[1]} features, like X; got shape {X_val.shape}, dtype {X_val.dtype}.",
+                path=("validation",),
             )
         keep = (y_val == str(view.negative)) | (y_val == str(view.positive))
         if not keep.any():
-            raise ValueError(
+            raise ParameterError(
                 f"The 'validation' parameter of SVMGradient must hold samples of the classes "
-                f"{view.negative!r} or {view.positive!r}; got none."
+                f"{view.negative!r} or {view.positive!r}; got none.",
+                path=("validation",),
             )
         signs = np.where(y_val[keep] == str(view.positive), 1.0, -1.0)
         return np.asarray(X_val[keep], dtype=float), signs
@@ -494,9 +497,10 @@ class SVMGradient(BaseAttack):
         if self.label is None:
             return None
         if str(self.label) not in (str(view.negative), str(view.positive)):
-            raise ValueError(
+            raise ParameterError(
                 f"The 'label' parameter of SVMGradient must be None or one of the attacked "
-                f"classes {{{view.negative}, {view.positive}}}; got {self.label!r}."
+                f"classes {{{view.negative}, {view.positive}}}; got {self.label!r}.",
+                path=("label",),
             )
         return 1.0 if str(self.label) == str(view.positive) else -1.0
 

@@ -12,7 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import CLASS_LABEL, RANDOM_STATE, Interval, Predicate, resolve_budget
+from .._validation import (
+    CLASS_LABEL,
+    RANDOM_STATE,
+    Interval,
+    ParameterError,
+    Predicate,
+    resolve_budget,
+)
 from .base import ATTACKS, BaseAttack, PoisonResult
 
 # Rows per block when measuring distances: bounds the float64 temporary to about 50 MB on MNIST.
@@ -73,15 +80,17 @@ class _TargetedInstanceBase(BaseAttack):
         owner = type(self).__name__
         classes = [str(c) for c in np.unique(y)]
         if str(self.target) not in classes:
-            raise ValueError(
+            raise ParameterError(
                 f"The 'target' parameter of {owner} must be one of the classes "
-                f"{{{', '.join(classes)}}}; got {self.target!r}."
+                f"{{{', '.join(classes)}}}; got {self.target!r}.",
+                path=("target",),
             )
         victim = np.asarray(self.victim)
         if victim.shape != (X.shape[1],):
-            raise ValueError(
+            raise ParameterError(
                 f"The 'victim' parameter of {owner} must have {X.shape[1]} values (one per "
-                f"feature of X); got shape {victim.shape}."
+                f"feature of X); got shape {victim.shape}.",
+                path=("victim",),
             )
         candidates = np.flatnonzero(y.astype(str) != str(self.target))
         count = resolve_budget(

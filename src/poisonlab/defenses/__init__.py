@@ -13,14 +13,13 @@ from . import (  # noqa: F401
     _outliers,
     _output_shift,
     _partition,
-    _regularization,
     _roni,
     _sanitizers,
     _spectral,
     _strip,
     _trimmed,
 )
-from ._common import TrustedSet
+from ._trusted import TrustedSet
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector, DetectionResult, evaluate_detection
 from .mitigation import MITIGATIONS, BaseMitigation
 

@@ -7,9 +7,9 @@ from numbers import Integral, Real
 import numpy as np
 
 from .._validation import RANDOM_STATE, Interval
+from ._one_thread import one_thread
 from ._representation import REPRESENTATION_CONSTRAINTS, fit_representation, transform
 from ._spectral import class_rows, require_labels, top_directions
-from ._threads import one_thread
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 # Scores of samples in classes judged clean are shifted down by this much, below [-1, 1].
@@ -164,7 +164,7 @@ def _cluster_class(R: np.ndarray, n_dims: int, seed: int) -> dict:
     Z = centred @ basis
     from sklearn.cluster import KMeans
 
-    with one_thread():  # see _threads.py
+    with one_thread():  # see _one_thread.py
         km = KMeans(n_clusters=2, n_init=10, random_state=seed).fit(Z)
     sizes = np.bincount(km.labels_, minlength=2)
     small = int(np.argmin(sizes))  # ties: cluster 0

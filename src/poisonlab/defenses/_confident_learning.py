@@ -7,14 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from .._random import seed_from
 from .._validation import RANDOM_STATE, Interval, Options, Predicate
-from ._common import (
-    default_estimator,
-    require_training_set,
-    seed_from,
-    single_threaded,
-    with_probabilities,
-)
+from ._inputs import require_training_set
+from ._one_thread import single_threaded
+from ._reference_model import default_estimator, with_probabilities
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 FILTERS = (
@@ -42,7 +39,8 @@ class ConfidentLearning(BaseDetector):
     ``cleanlab.rank.get_label_quality_scores`` (``rank_by``) ranks them.
 
     **Scores.** ``score = issue + (1 - label quality)``: cleanlab's issues score in [1, 2],
-    the rest in [0, 1], and within each group lower label quality scores higher. The default
+    the rest in [0, 1) (a label of quality exactly 0 that cleanlab does not call an issue scores
+    just below 1), and within each group lower label quality scores higher. The default
     threshold, 1, therefore flags exactly cleanlab's issues, while ``contamination`` or a
     ``threshold`` can still cut the ranking elsewhere. ``info`` holds ``label_quality``,
     ``pred_probs`` (n_samples, n_classes), ``classes`` and ``suggested_labels`` (the
@@ -121,7 +119,7 @@ class ConfidentLearning(BaseDetector):
         issues = find_label_issues(labels, pred_probs, filter_by=self.filter_by, n_jobs=1)
         quality = get_label_quality_scores(labels, pred_probs, method=self.rank_by)
         self.X_fit_ = X
-        self.scores_ = issues.astype(np.float64) + (1.0 - quality)
+        self.scores_ = _issue_first_scores(issues, quality)
         self.info_ = {
             "classes": classes,
             "pred_probs": pred_probs,
@@ -153,3 +151,24 @@ class ConfidentLearning(BaseDetector):
 
     def _info(self) -> dict[str, Any]:
         return dict(self.info_)
+
+
+def _issue_first_scores(issues: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """Issues in [1, 2], the rest in [0, 1), lower label quality higher within each.
+
+    Parameters
+    ----------
+    issues : ndarray of shape (n_samples,), bool
+        cleanlab's label issues.
+    quality : ndarray of shape (n_samples,)
+        cleanlab's label-quality scores, in [0, 1].
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float64
+    """
+    # A quality of exactly 0 (an out-of-fold probability of 0 for the given label, common with
+    # k-NN) would give 1.0 and meet the ">= 1" threshold although cleanlab did not call it an
+    # issue; the largest float below 1 keeps it under the threshold and first among the rest.
+    below_one = np.minimum(1.0 - quality, np.nextafter(1.0, 0.0))
+    return np.where(issues, 2.0 - quality, below_one)

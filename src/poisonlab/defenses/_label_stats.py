@@ -126,7 +126,7 @@ class LabelStats(BaseDetector):
         raise ValueError(f"The 'reference' parameter of LabelStats must {problem}.")
 
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
-        from ._common import check_labels
+        from ._inputs import check_labels
 
         y = check_labels("LabelStats", y, len(X))
         position = np.searchsorted(self.classes_, y)
@@ -172,7 +172,7 @@ def _homogeneity(observed: np.ndarray, classes: np.ndarray, trusted: np.ndarray)
     """
     from scipy.stats import chi2_contingency
 
-    from ._common import as_labels_of
+    from ._inputs import as_labels_of
 
     trusted = as_labels_of(trusted, classes)
     extra = np.setdiff1d(np.unique(trusted), classes)

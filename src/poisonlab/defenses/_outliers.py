@@ -7,16 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from .._random import seed_from
 from .._validation import RANDOM_STATE, Interval, Options
-from ._common import (
-    N_COMPONENTS,
-    check_labels,
-    fit_reducer,
-    same_rows,
-    seed_from,
-    single_threaded,
-    transform,
-)
+from ._inputs import check_labels, same_rows
+from ._one_thread import single_threaded
+from ._reduce import N_COMPONENTS, fit_reducer, transform
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 # Fewer samples than this in a class: no outlier model is fitted and its samples score 0.

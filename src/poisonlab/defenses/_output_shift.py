@@ -7,16 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from .._random import seed_from
 from .._validation import RANDOM_STATE, InstanceOf, Interval, Options, Predicate
-from ._common import (
-    TRUSTED,
-    TrustedSet,
-    as_labels_of,
-    check_labels,
-    default_estimator,
-    seed_from,
-    single_threaded,
-)
+from ._inputs import as_labels_of, check_labels
+from ._one_thread import single_threaded
+from ._reference_model import default_estimator
+from ._trusted import TRUSTED, TrustedSet
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 

@@ -99,9 +99,9 @@ class Whitener:
         self.mean_ = X.mean(axis=0)
         centred = X - self.mean_
         cov = centred.T @ centred / max(len(X) - 1, 1)
-        from ._threads import one_thread
+        from ._one_thread import one_thread
 
-        with one_thread():  # see _threads.py
+        with one_thread():  # see _one_thread.py
             eigvals, eigvecs = np.linalg.eigh(cov)
         ridge = max(float(np.trace(cov)) / cov.shape[0], np.finfo(np.float64).tiny)
         self.components_ = eigvecs / np.sqrt(np.maximum(eigvals, 0.0) + ridge)

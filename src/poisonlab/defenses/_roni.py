@@ -7,17 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from .._random import seed_from
 from .._validation import RANDOM_STATE, Interval
-from ._common import (
-    N_COMPONENTS,
-    TRUSTED,
-    as_labels_of,
-    fit_reducer,
-    require_training_set,
-    seed_from,
-    single_threaded,
-    transform,
-)
+from ._inputs import as_labels_of, require_training_set
+from ._one_thread import single_threaded
+from ._reduce import N_COMPONENTS, fit_reducer, transform
+from ._trusted import TRUSTED
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 

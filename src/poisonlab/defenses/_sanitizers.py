@@ -24,7 +24,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from .._validation import RANDOM_STATE, Interval, Options
-from ._common import check_labels
+from ._inputs import check_labels
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 _REFERENCE = (

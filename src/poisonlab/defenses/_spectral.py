@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import RANDOM_STATE
+from ._one_thread import one_thread
 from ._representation import REPRESENTATION_CONSTRAINTS, fit_representation, transform
-from ._threads import one_thread
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 # MAD of a normal sample times this estimates its standard deviation.
@@ -163,7 +163,7 @@ def top_directions(centred: np.ndarray, k: int) -> np.ndarray:
     k = min(k, n, d)
     small = centred @ centred.T if n < d else centred.T @ centred
     m = small.shape[0]
-    with one_thread():  # see _threads.py
+    with one_thread():  # see _one_thread.py
         _, vecs = eigh(small, subset_by_index=[m - k, m - 1])
     vecs = vecs[:, ::-1]  # largest first
     if n < d:

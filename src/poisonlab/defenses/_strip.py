@@ -8,8 +8,8 @@ import numpy as np
 from sklearn.base import clone
 
 from .._validation import RANDOM_STATE, Interval, Options, Predicate
+from ._one_thread import one_thread
 from ._spectral import robust_scale
-from ._threads import one_thread
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
 # Inputs blended per batch: bounds memory to about batch x n_blends x n_features floats.
@@ -110,7 +110,7 @@ class Strip(BaseDetector):
 
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         base = default_strip_model() if self.estimator is None else self.estimator
-        with one_thread():  # see _threads.py
+        with one_thread():  # see _one_thread.py
             self.model_ = clone(base).fit(X, y)
         self.pool_ = X.copy()  # blending partners; a copy, so later edits of X cannot leak in
         self.decision_ = _affine_decision(self.model_, X[:5])

@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._random import make_rng
 from .._registry import Registry
 from .._validation import Constraint, Interval, Options, check_params, check_X_y
-from ..attacks.base import make_rng
 
 #: Every registered detector, by name.
 DETECTORS: Registry = Registry("detector")
@@ -138,6 +138,11 @@ class BaseDetector(BaseEstimator):
     def detect(self, X: Any, y: Any) -> DetectionResult:
         """Fit, score and flag the same samples."""
         self.fit(X, y)
+        return self.score_and_flag(X, y)
+
+    def score_and_flag(self, X: Any, y: Any = None) -> DetectionResult:
+        """The fitted detector's result on ``X`` (e.g. a test-time detector's test inputs):
+        scores, flags, threshold and the detector's statistics."""
         scores = self.score_samples(X, y)
         flagged, threshold = self.flag(scores)
         return DetectionResult(scores, flagged, threshold, self._info())

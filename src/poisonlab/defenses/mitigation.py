@@ -9,8 +9,10 @@ stores parameters and ``_parameter_constraints`` checked by :meth:`BaseMitigatio
 ``kind`` says what the mitigation is:
 
 - ``"certified"``: a classifier whose predictions carry a certificate (``partition_ensemble``);
-- ``"robust training"``: a classifier wrapper trained to ignore suspect rows (``trimmed``);
-- ``"study"``: a measurement of how a training choice changes robustness (``regularization``).
+- ``"robust training"``: a classifier wrapper trained to ignore suspect rows (``trimmed``).
+
+(How robustness changes with a model's regularization is a study spec, not a mitigation: a
+model parameter sweep, ``examples/regularization.toml``.)
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .._validation import Constraint, check_params, check_X_y
 #: Every registered mitigation, by name.
 MITIGATIONS: Registry = Registry("mitigation")
 
-MITIGATION_KINDS = ("certified", "robust training", "study")
+MITIGATION_KINDS = ("certified", "robust training")
 
 
 class BaseMitigation(BaseEstimator):

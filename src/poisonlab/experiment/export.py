@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .._errors import ParameterError
 from .store import ResultStore, RunRecord
 
 #: Columns of the flat view, in order; ``detection_*`` and timings are filled when present.
@@ -41,15 +42,15 @@ def parse_filters(pairs: Sequence[str]) -> dict[str, Any]:
     for pair in pairs:
         column, sep, value = pair.partition("=")
         if not sep or not column:
-            raise ValueError(
-                f"--where: expected COLUMN=VALUE such as attack=label_flip; got {pair!r}."
+            raise ParameterError.named(
+                "where", f"expected COLUMN=VALUE such as attack=label_flip; got {pair!r}."
             )
         if column in _INT_COLUMNS:
             try:
                 filters[column] = int(value)
             except ValueError:
-                raise ValueError(
-                    f"--where: {column} must be a whole number; got {value!r}."
+                raise ParameterError.named(
+                    "where", f"{column} must be a whole number; got {value!r}."
                 ) from None
         else:
             filters[column] = value
@@ -70,9 +71,12 @@ def flat_row(record: RunRecord) -> dict[str, Any]:
     return row
 
 
-def select_runs(store: ResultStore, filters: dict[str, Any]) -> list[RunRecord]:
-    """Runs matching ``filters``, ordered by dataset, model, attack, defense, budget, seed."""
-    runs = store.runs(**filters)
+def select_runs(
+    store: ResultStore, filters: dict[str, Any], *, include_stale: bool = False
+) -> list[RunRecord]:
+    """Runs matching ``filters``, ordered by dataset, model, attack, defense, budget, seed;
+    only the current rows unless ``include_stale`` (see :meth:`ResultStore.runs`)."""
+    runs = store.runs(include_stale=include_stale, **filters)
     return sorted(
         runs,
         key=lambda r: (

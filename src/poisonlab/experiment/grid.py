@@ -1,4 +1,4 @@
-"""A spec's grid of runs: datasets x models x attacks (sweeps x budgets) x defenses x seeds.
+"""A spec's grid of runs: datasets x models x attacks x defenses x seeds, with sweeps.
 
 A grid is data: each :class:`RunSpec` is a plain, picklable description of one run (its id,
 config, content hash and seed), which any process (a local worker, a Dask worker) can execute.
@@ -10,9 +10,10 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from .ids import labelled, make_run_id, run_config
+from .components import ordered_params, registry_for
+from .ids import canonical_json, content_id, labelled, make_run_id, run_config
+from .schema import AttackSpec, DefenseSpec, Spec, SpecError, combinations
 from .seeds import derive_seed
-from .spec import AttackSpec, DefenseSpec, Spec, _combinations, _registry_for, ordered_params
 from .store import run_key
 
 
@@ -24,16 +25,19 @@ class RunSpec:
     ----------
     run_id : str
     key : str
-        Content hash of ``config`` and the package version (the store's key).
+        Content hash of ``config`` (the store's key).
     config : dict
-        ``experiment``, ``dataset``, ``model``, ``attack``, ``defense``, ``seed``, ``metrics``.
+        ``experiment``, ``dataset``, ``model``, ``attack``, ``defense``, ``seed``.
     run_seed : int
-        Hashed from the repetition's seed and the run id; seeds the detector.
+        Hashed from the repetition's seed and the run's content (``ids.content_id``); seeds the
+        detector.
     attack_seed : int
         Hashed from the repetition's seed, the dataset and the attack's configuration only, so
         that every model and defense of a repetition sees the same poisoned training set.
     origin : dict
         Where each part came from in the spec (``{"attack": "attacks[1]", ...}``), for messages.
+    metrics : tuple of str
+        The metrics the study asks for (not part of the run's identity).
     """
 
     run_id: str
@@ -42,6 +46,7 @@ class RunSpec:
     run_seed: int
     attack_seed: int
     origin: dict[str, Any]
+    metrics: tuple[str, ...] = ()
 
     @property
     def dataset(self) -> str:
@@ -72,10 +77,10 @@ def attack_variants(a: AttackSpec) -> list[tuple[dict[str, Any], dict[str, Any]]
     """
     if a.name == "none":
         return [({}, {})]
-    cls = _registry_for("attack").get(a.name)
+    cls = registry_for("attack").get(a.name)
     budgets = a.budgets()
     out = []
-    for combo_index, combo in enumerate(_combinations(a.sweep)):
+    for combo_index, combo in enumerate(combinations(a.sweep)):
         origin = _sweep_origin(a.sweep, combo_index)
         for j, budget in enumerate(budgets if budgets is not None else [None]):
             params = {**a.params, **combo}
@@ -91,8 +96,8 @@ def defense_variants(d: DefenseSpec) -> list[dict[str, Any]]:
     """Each detector configuration of an entry, parameters in signature order."""
     if d.name == "none":
         return [{}]
-    cls = _registry_for("detector").get(d.name)
-    return [ordered_params(cls, {**d.params, **combo}) for combo in _combinations(d.sweep)]
+    cls = registry_for("detector").get(d.name)
+    return [ordered_params(cls, {**d.params, **combo}) for combo in combinations(d.sweep)]
 
 
 def _sweep_origin(sweep: dict[str, list], combo_index: int) -> dict[str, str]:
@@ -116,11 +121,18 @@ def expand(spec: Spec) -> list[RunSpec]:
         for fi, defense in enumerate(spec.defenses)
         for params in defense_variants(defense)
     ]
+    models = [
+        (mi, config, origin)
+        for mi, model in enumerate(spec.models)
+        for config, origin in zip(model.variants(), model.sweep_origins(), strict=True)
+    ]
     runs = [
         _run(
             spec,
             dataset_index=di,
             model_index=mi,
+            model_config=model_config,
+            model_origin=model_origin,
             attack_index=ai,
             attack_params=attack_params,
             attack_origin=attack_origin,
@@ -128,12 +140,12 @@ def expand(spec: Spec) -> list[RunSpec]:
             defense_params=defense_params,
             seed=seed,
         )
-        for di, mi, (ai, attack_params, attack_origin), (
+        for di, (mi, model_config, model_origin), (ai, attack_params, attack_origin), (
             fi,
             defense_params,
         ), seed in itertools.product(
             range(len(spec.dataset_list())),
-            range(len(spec.models)),
+            models,
             attacks,
             defenses,
             spec.seed_list(),
@@ -148,6 +160,8 @@ def _run(
     *,
     dataset_index: int,
     model_index: int,
+    model_config: dict[str, Any],
+    model_origin: str,
     attack_index: int,
     attack_params: dict[str, Any],
     attack_origin: dict[str, str],
@@ -156,12 +170,12 @@ def _run(
     seed: int,
 ) -> RunSpec:
     datasets = spec.dataset_list()
-    dataset, model = datasets[dataset_index], spec.models[model_index]
+    dataset = datasets[dataset_index]
     attack, defense = spec.attacks[attack_index], spec.defenses[defense_index]
     run_id = make_run_id(
         experiment=spec.name,
         dataset=dataset.name if len(datasets) > 1 else None,
-        model=model.display,
+        model=model_config["label"],
         attack=attack.name,
         attack_params=attack_params,
         defense=defense.name,
@@ -174,34 +188,32 @@ def _run(
     config = run_config(
         experiment=spec.name,
         dataset=dataset.as_config(),
-        model=model.as_config(),
+        model=model_config,
         attack={"name": attack.name, "params": attack_params},
         defense=defense_config,
         seed=seed,
-        metrics=list(spec.metrics),
     )
     origin = {
         "dataset": spec.dataset_paths()[dataset_index],
-        "model": f"models[{model_index}]",
+        "model": f"models[{model_index}]{model_origin}",
         "attack": f"attacks[{attack_index}]",
         "attack_params": attack_origin,
         "defense": f"defenses[{defense_index}]",
     }
     attack_seed = derive_seed(seed, attack_seed_id(dataset.as_config(), attack.name, attack_params))
-    return RunSpec(run_id, run_key(config), config, derive_seed(seed, run_id), attack_seed, origin)
+    run_seed = derive_seed(seed, content_id(config))
+    return RunSpec(
+        run_id, run_key(config), config, run_seed, attack_seed, origin, tuple(spec.metrics)
+    )
 
 
 def attack_seed_id(dataset: dict[str, Any], attack: str, params: dict[str, Any]) -> str:
     """What an attack's seed is hashed from, besides the repetition's seed: the dataset config
     and the attack with its parameters (not the model, the defense or the study's name)."""
-    from .store import canonical_json
-
     return f"{canonical_json(dataset)}/{labelled(attack, params)}"
 
 
 def _check_unique_ids(runs: list[RunSpec]) -> None:
-    from .spec import SpecError
-
     seen: dict[str, RunSpec] = {}
     for run in runs:
         if run.run_id in seen:
@@ -216,4 +228,11 @@ def _check_unique_ids(runs: list[RunSpec]) -> None:
         seen[run.run_id] = run
 
 
-__all__ = ["RunSpec", "attack_seed_id", "attack_variants", "defense_variants", "expand"]
+__all__ = [
+    "RunSpec",
+    "attack_seed_id",
+    "attack_variants",
+    "combinations",
+    "defense_variants",
+    "expand",
+]

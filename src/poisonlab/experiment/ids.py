@@ -13,6 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces: equal values give equal text (and equal hashes)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def format_value(value: Any) -> str:
     """A parameter value as it appears in a run id: strings bare, the rest as JSON."""
     if isinstance(value, str):
@@ -52,9 +57,11 @@ def run_config(
     attack: Mapping[str, Any],
     defense: Mapping[str, Any],
     seed: int,
-    metrics: list[str],
 ) -> dict[str, Any]:
     """Everything that defines a run, as plain JSON data; its hash keys the run's row.
+
+    The metrics a study asks for are not part of it: stored metrics are computed from the
+    store, so asking for one more does not make a run another run.
 
     Parameters
     ----------
@@ -67,8 +74,6 @@ def run_config(
         ``{"name": ..., "params": {...}}``; the defense ``none`` has no parameters.
     seed : int
         The repetition's seed.
-    metrics : list of str
-        Metrics computed.
     """
     return {
         "experiment": experiment,
@@ -77,5 +82,21 @@ def run_config(
         "attack": dict(attack),
         "defense": dict(defense),
         "seed": int(seed),
-        "metrics": sorted(metrics),
     }
+
+
+def content_id(config: Mapping[str, Any]) -> str:
+    """What a run *is*, for its seed: the dataset config, the model (name and parameters, not
+    its display label), the attack and the defense with their parameters, as canonical JSON.
+
+    The study's name, the run id and the other runs of the grid are not part of it, so a run
+    gets the same seed, hence the same result, alone or beside other datasets and models.
+    """
+    model = config["model"]
+    content = {
+        "dataset": config["dataset"],
+        "model": {"name": model["name"], "params": model["params"]},
+        "attack": config["attack"],
+        "defense": config["defense"],
+    }
+    return canonical_json(content)

@@ -1,4 +1,9 @@
-"""What is measured per run: a registry of metrics, each a function of one :class:`Outcome`.
+"""What is measured per run: a registry of metrics.
+
+Two kinds: *stored* metrics are functions of the arrays a run stores (predictions, test labels,
+detector scores, ...), so they can be computed again from the store at any time, and adding one
+to a study computes it for the stored runs without running them again; *run* metrics need the
+fitted model or the attack (attack success, certified accuracy) and are computed by the run.
 
 Built in: ``accuracy``, ``per_class`` (by predicted class as the ML 106 lab counts, and by true
 class), ``confusion``, ``success_rate`` (where the attack defines one), ``detection``
@@ -9,12 +14,13 @@ ensembles; None for the others). Other metrics plug in with :func:`register_metr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .._registry import Registry
 from ..metrics import class_counts, confusion, per_class_table
 
 
@@ -60,43 +66,67 @@ class Outcome:
     detection_truth: np.ndarray | None = None
 
 
-#: Metric name -> function of an Outcome returning JSON-serialisable data (None: not defined).
-METRICS: dict[str, Callable[[Outcome], Any]] = {}
+#: Metric name -> function returning JSON-serialisable data (None: not defined for the run).
+#: A stored metric's function takes the run's arrays, a run metric's the run's :class:`Outcome`.
+METRICS: Registry[Callable[[Any], Any]] = Registry("metric", sort=False)
+#: Names of the stored metrics (functions of the stored arrays).
+STORED_METRICS: set[str] = set()
 
 
-def register_metric(name: str) -> Callable:
-    """Decorator: add a metric function to :data:`METRICS` under ``name``."""
+def register_metric(name: str, *, stored: bool = False) -> Callable:
+    """Decorator: add a metric function to :data:`METRICS` under ``name``.
 
-    def decorate(func: Callable[[Outcome], Any]) -> Callable[[Outcome], Any]:
-        if name in METRICS:
-            raise RuntimeError(f"metric {name!r} is registered twice")
-        METRICS[name] = func
+    Parameters
+    ----------
+    name : str
+    stored : bool, default=False
+        The function takes the run's stored arrays (a mapping of name to ndarray, see
+        :func:`run_arrays`) instead of its :class:`Outcome`.
+    """
+
+    def decorate(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        METRICS.add(name, func)
+        if stored:
+            STORED_METRICS.add(name)
         return func
 
     return decorate
 
 
-@register_metric("accuracy")
-def _accuracy(o: Outcome) -> float:
-    return float(np.mean(o.y_pred == o.y_test))
+def run_arrays(outcome: Outcome) -> dict[str, np.ndarray]:
+    """The arrays a run stores for its stored metrics: ``classes``, ``y_test`` and
+    ``train_counts`` (the training labels per class, after poisoning and sanitizing).
 
-
-@register_metric("per_class")
-def _per_class(o: Outcome) -> dict[str, list]:
-    table = per_class_table(o.y_test, o.y_pred, o.classes)
+    ``y_pred``, ``poison_indices`` and the detector's arrays are stored by the runner."""
     return {
-        "classes": [str(c) for c in o.classes],
-        "correct": table.correct.tolist(),
-        "incorrect_by_predicted": table.incorrect.tolist(),
-        "missed_by_true": table.missed.tolist(),
-        "train_counts": class_counts(o.y_train, o.classes).tolist(),
-        "test_counts": class_counts(o.y_test, o.classes).tolist(),
+        "classes": np.asarray(outcome.classes),
+        "y_test": np.asarray(outcome.y_test),
+        "train_counts": class_counts(outcome.y_train, outcome.classes).astype(np.int64),
     }
 
 
-@register_metric("confusion")
-def _confusion(o: Outcome) -> list[list[int]]:
-    return confusion(o.y_test, o.y_pred, o.classes).tolist()
+@register_metric("accuracy", stored=True)
+def _accuracy(a: Mapping[str, np.ndarray]) -> float:
+    return float(np.mean(a["y_pred"] == a["y_test"]))
+
+
+@register_metric("per_class", stored=True)
+def _per_class(a: Mapping[str, np.ndarray]) -> dict[str, list]:
+    classes, y_test = a["classes"], a["y_test"]
+    table = per_class_table(y_test, a["y_pred"], classes)
+    return {
+        "classes": [str(c) for c in classes],
+        "correct": table.correct.tolist(),
+        "incorrect_by_predicted": table.incorrect.tolist(),
+        "missed_by_true": table.missed.tolist(),
+        "train_counts": [int(n) for n in a["train_counts"]],
+        "test_counts": class_counts(y_test, classes).tolist(),
+    }
+
+
+@register_metric("confusion", stored=True)
+def _confusion(a: Mapping[str, np.ndarray]) -> list[list[int]]:
+    return confusion(a["y_test"], a["y_pred"], a["classes"]).tolist()
 
 
 @register_metric("success_rate")
@@ -107,14 +137,15 @@ def _success_rate(o: Outcome) -> float | None:
     return None if rate is None else float(rate)
 
 
-@register_metric("detection")
-def _detection(o: Outcome) -> dict[str, Any] | None:
-    truth = o.poison_indices if o.detection_truth is None else o.detection_truth
-    if o.detection is None or truth is None:
+@register_metric("detection", stored=True)
+def _detection(a: Mapping[str, np.ndarray]) -> dict[str, Any] | None:
+    if "detector_scores" not in a:
         return None
-    from ..defenses import evaluate_detection
+    truth = a.get("detector_truth", a["poison_indices"])
+    from ..defenses import DetectionResult, evaluate_detection
 
-    return evaluate_detection(o.detection, truth)
+    flagged = np.asarray(a["detector_flagged"], dtype=bool)
+    return evaluate_detection(DetectionResult(a["detector_scores"], flagged, np.nan, {}), truth)
 
 
 @register_metric("certified_accuracy")
@@ -127,8 +158,8 @@ def _certified_accuracy(o: Outcome) -> list[dict[str, Any]] | None:
     return certify(o.X_test, o.y_test)
 
 
-#: Metrics a study computes when its spec does not list any (a fixed list, so that the configs,
-#: and hence the run keys, do not depend on which modules happen to have registered metrics).
+#: Metrics a study computes when its spec does not list any (a fixed list, not every registered
+#: metric, so that what a study computes does not depend on which modules were imported).
 DEFAULT_METRICS = (
     "accuracy",
     "per_class",
@@ -144,8 +175,29 @@ def default_metrics() -> list[str]:
     return list(DEFAULT_METRICS)
 
 
+def _check_known(names: list[str]) -> None:
+    unknown = [n for n in names if n not in METRICS]
+    if unknown:
+        raise METRICS.unknown(unknown[0])
+
+
+def measure_stored(arrays: Mapping[str, np.ndarray], names: list[str]) -> dict[str, Any]:
+    """The stored metrics among ``names``, from a run's arrays (as stored, or about to be).
+
+    Parameters
+    ----------
+    arrays : mapping of str to ndarray
+        ``y_pred``, ``poison_indices``, :func:`run_arrays`'s, and the detector's if any.
+    names : list of str
+        Keys of :data:`METRICS`; the run metrics among them are left out.
+    """
+    _check_known(names)
+    return {name: METRICS.get(name)(arrays) for name in names if name in STORED_METRICS}
+
+
 def measure(outcome: Outcome, names: list[str]) -> dict[str, Any]:
-    """The metrics ``names`` of one outcome, plus ``n_poisoned`` and ``n_train``.
+    """The run metrics among ``names`` of one outcome, plus ``n_poisoned`` and ``n_train``
+    (the stored ones come from :func:`measure_stored`).
 
     Parameters
     ----------
@@ -156,12 +208,12 @@ def measure(outcome: Outcome, names: list[str]) -> dict[str, Any]:
     Returns
     -------
     dict
-        One entry per metric (None where a metric is undefined for the run).
+        One entry per run metric (None where a metric is undefined for the run).
     """
-    unknown = [n for n in names if n not in METRICS]
-    if unknown:
-        raise ValueError(f"unknown metric {unknown[0]!r}; known: {', '.join(METRICS)}.")
-    result: dict[str, Any] = {name: METRICS[name](outcome) for name in names}
+    _check_known(names)
+    result: dict[str, Any] = {
+        name: METRICS.get(name)(outcome) for name in names if name not in STORED_METRICS
+    }
     n_poisoned = 0 if outcome.poison_indices is None else len(outcome.poison_indices)
     result["n_poisoned"] = n_poisoned
     result["n_train"] = len(outcome.y_train)

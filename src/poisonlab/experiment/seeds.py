@@ -1,6 +1,7 @@
-"""Per-run seeds, hashed from the study's base seed and the run id (as benchopt does).
+"""Per-run seeds, hashed from the study's base seed and what the run is (as benchopt does).
 
-A run's seed depends only on its repetition's seed and its own id, never on the order runs
+A run's seed depends only on its repetition's seed and its content (``ids.content_id``), never
+on how it is displayed (its run id), never on the order runs
 are scheduled in or on which other runs the grid holds: adding a model to a study, resuming it,
 or running it on a cluster leaves every other run's randomness, and so its results, unchanged.
 """
@@ -11,14 +12,14 @@ import hashlib
 
 
 def derive_seed(base_seed: int, run_id: str) -> int:
-    """A seed in [0, 2**32 - 1] from ``base_seed`` and ``run_id``.
+    """A seed in [0, 2**32 - 1] from ``base_seed`` and a string naming what is seeded.
 
     Parameters
     ----------
     base_seed : int
         The repetition's seed from the spec.
     run_id : str
-        The run's readable id.
+        What is seeded: a run's content id, or a purpose derived from a seed (``"detector"``).
 
     Returns
     -------

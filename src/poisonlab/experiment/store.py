@@ -1,10 +1,12 @@
 """The results store: one SQLite file per study, the contract between runs and reports.
 
-One row per run in ``runs``, keyed by a content hash of the run's configuration and the package
-version; the run's named numpy arrays (predictions, detector scores, poison indices, ...) in
-``arrays`` as raw bytes with their dtype and shape (read back with :func:`numpy.frombuffer`,
-never pickle); the study's description in ``meta``. The schema is documented in
-``docs/architecture.md`` ("The results store"); reports read nothing else.
+One row per run in ``runs``, keyed by a content hash of the run's configuration, with the
+fingerprint of the code that computed it (``code``: a row is *current* when it equals
+:func:`~poisonlab.experiment.provenance.code_fingerprint`, else *stale*); the run's named
+numpy arrays (predictions, detector scores, poison indices, ...) in ``arrays`` as raw bytes
+with their dtype and shape (read back with :func:`numpy.frombuffer`, never pickle); the
+study's description in ``meta``. The schema is documented in ``docs/architecture.md`` ("The
+results store"); reports read nothing else.
 
 Each run is written in one transaction when it finishes, in WAL mode, so a sweep killed at any
 moment (Ctrl-C, ``kill -9``) leaves only whole rows behind: SQLite's journal rolls back a
@@ -25,11 +27,13 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from .ids import canonical_json
+from .provenance import code_fingerprint, environment
 
 #: The file a study's results live in, inside its output directory.
 STORE_NAME = "results.sqlite"
 #: Bumped when the schema changes incompatibly; stored in ``meta`` as ``schema_version``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("ok", "failed")
 
 _SCHEMA = """
@@ -56,7 +60,9 @@ CREATE TABLE IF NOT EXISTS runs (
     fit_seconds     REAL,
     total_seconds   REAL NOT NULL,
     finished        TEXT NOT NULL,
-    package_version TEXT NOT NULL
+    package_version TEXT NOT NULL,
+    code            TEXT NOT NULL,
+    environment     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_run_id ON runs (run_id);
 CREATE TABLE IF NOT EXISTS arrays (
@@ -89,22 +95,18 @@ _RUN_COLUMNS = (
     "total_seconds",
     "finished",
     "package_version",
+    "code",
+    "environment",
 )
 
 
-def canonical_json(value: Any) -> str:
-    """JSON with sorted keys and no spaces: equal values give equal text (and equal hashes)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+def run_key(config: Mapping[str, Any]) -> str:
+    """The content hash that keys a run's row: SHA-256 of its config's canonical JSON.
 
-
-def run_key(config: Mapping[str, Any], version: str = __version__) -> str:
-    """The content hash that keys a run's row: SHA-256 of its config and the package version.
-
-    A new poisonlab version gives new keys, so results of older code are never mistaken for
-    results of this code; the old rows stay in the store and can still be read.
+    The key says *what* was run; which code ran it is the row's ``code`` column, so a store
+    rerun with other code replaces its stale rows instead of keeping two of each run.
     """
-    text = canonical_json({"config": config, "package_version": version})
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,10 @@ class RunRecord:
     finished : str
         UTC time the run finished, ISO 8601.
     package_version : str
+    code : str
+        :func:`~poisonlab.experiment.provenance.code_fingerprint` of the code that computed it.
+    environment : dict
+        Versions of Python and the libraries that computed it (``provenance.environment``).
     """
 
     key: str
@@ -164,6 +170,8 @@ class RunRecord:
     total_seconds: float = 0.0
     finished: str = ""
     package_version: str = __version__
+    code: str = field(default_factory=code_fingerprint)
+    environment: dict[str, Any] = field(default_factory=environment)
 
     def as_row(self) -> tuple:
         """Values in the order of the ``runs`` columns, JSON columns encoded."""
@@ -183,7 +191,7 @@ class RunRecord:
         )
 
 
-_JSON_COLUMNS = frozenset({"config", "metrics", "timings"})
+_JSON_COLUMNS = frozenset({"config", "metrics", "timings", "environment"})
 
 
 def utc_now() -> str:
@@ -250,11 +258,23 @@ class ResultStore:
                 (str(SCHEMA_VERSION),),
             )
         found = self.meta().get("schema_version")
+        if found == "1":
+            self._upgrade_from_1()
+            found = str(SCHEMA_VERSION)
         if found != str(SCHEMA_VERSION):
             self.close()
             raise ValueError(
                 f"the results store {str(path)!r} has schema version {found}; this poisonlab "
                 f"reads version {SCHEMA_VERSION}."
+            )
+
+    def _upgrade_from_1(self) -> None:
+        # Version 1 rows carry no code fingerprint: they stay readable, as stale rows.
+        with self._transaction():
+            self._db.execute("ALTER TABLE runs ADD COLUMN code TEXT NOT NULL DEFAULT ''")
+            self._db.execute("ALTER TABLE runs ADD COLUMN environment TEXT NOT NULL DEFAULT '{}'")
+            self._db.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
             )
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -313,15 +333,38 @@ class ResultStore:
             )
 
     def finished_keys(self) -> set[str]:
-        """Keys of the runs that finished ``ok``: those a rerun skips (failures are retried)."""
-        return {r[0] for r in self._db.execute("SELECT key FROM runs WHERE status = 'ok'")}
+        """Keys of the current runs that finished ``ok``: those a rerun may skip (failed and
+        stale runs are run again)."""
+        return set(self.finished_metrics())
 
-    def runs(self, *, status: str | None = None, **equal: Any) -> list[RunRecord]:
+    def finished_metrics(self) -> dict[str, set[str]]:
+        """For each current ``ok`` run's key, the names of the metrics its row holds."""
+        rows = self._db.execute(
+            "SELECT key, metrics FROM runs WHERE status = 'ok' AND code = ?", (code_fingerprint(),)
+        )
+        return {r["key"]: set(json.loads(r["metrics"])) for r in rows}
+
+    def update_metrics(self, key: str, metrics: Mapping[str, Any]) -> None:
+        """Add or replace entries of a run's ``metrics`` (e.g. metrics computed from its
+        stored arrays after the run), in one transaction."""
+        with self._transaction():
+            (text,) = self._db.execute("SELECT metrics FROM runs WHERE key = ?", (key,)).fetchone()
+            merged = {**json.loads(text), **metrics}
+            self._db.execute(
+                "UPDATE runs SET metrics = ? WHERE key = ?", (canonical_json(merged), key)
+            )
+
+    def runs(
+        self, *, status: str | None = None, include_stale: bool = False, **equal: Any
+    ) -> list[RunRecord]:
         """Runs, in run-id order, optionally filtered.
 
         Parameters
         ----------
         status : {"ok", "failed"}, optional
+        include_stale : bool, default=False
+            Also return rows computed by other code (another fingerprint); by default only the
+            current rows.
         **equal
             Column = value filters, e.g. ``attack="label_flip"``, ``budget=100``.
         """
@@ -331,11 +374,18 @@ class ResultStore:
             raise ValueError(
                 f"cannot filter runs by {unknown[0]!r}; columns: {', '.join(_RUN_COLUMNS)}."
             )
+        if not include_stale:
+            filters["code"] = code_fingerprint()
         where = " AND ".join(f"{name} = ?" for name in filters) or "1"
         rows = self._db.execute(
             f"SELECT * FROM runs WHERE {where} ORDER BY run_id, key", tuple(filters.values())
         )
         return [RunRecord.from_row(r) for r in rows]
+
+    def count_stale(self) -> int:
+        """Rows computed by other code than the current (hidden unless asked for)."""
+        query = "SELECT COUNT(*) FROM runs WHERE code != ?"
+        return self._db.execute(query, (code_fingerprint(),)).fetchone()[0]
 
     def arrays(self, key: str, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """A run's stored arrays by name (all of them, or only ``names``)."""

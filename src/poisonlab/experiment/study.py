@@ -7,20 +7,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from .._errors import ParameterError
+from .checks import check_against_data
 from .grid import RunSpec, expand
 from .runner import SweepSummary, run_sweep
-from .spec import Spec, check_against_data, load_spec
+from .spec import Spec, load_spec, parse_spec
 from .store import ResultStore, RunRecord, utc_now
 
 
 @dataclass(frozen=True)
 class Study:
-    """A validated spec, its text and its grid."""
+    """A validated spec, its text and its grid.
+
+    ``command`` is what the store's ``meta`` records as its ``source`` (what wrote it)."""
 
     spec: Spec
     text: str
     runs: list[RunSpec]
-    source: str
+    command: str
 
 
 def prepare_study(path: str | Path) -> Study:
@@ -32,9 +36,18 @@ def prepare_study(path: str | Path) -> Study:
         Nothing has run or been written.
     """
     spec, text = load_spec(path)
+    return _prepared(spec, text, f"poisonlab run {path}")
+
+
+def prepare_study_text(text: str, *, command: str) -> Study:
+    """:func:`prepare_study` for spec text built by code (a lab), recorded as ``command``."""
+    return _prepared(parse_spec(text, source=command), text, command)
+
+
+def _prepared(spec: Spec, text: str, command: str) -> Study:
     runs = expand(spec)
     check_against_data(spec)
-    return Study(spec, text, runs, str(path))
+    return Study(spec, text, runs, command)
 
 
 def default_out(study: Study) -> Path:
@@ -45,21 +58,22 @@ def default_out(study: Study) -> Path:
 def open_study_store(study: Study, out: Path) -> ResultStore:
     """The store in ``out``, with the study's meta; refuses a directory holding another study."""
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out: {str(out)!r} exists and is not a directory.")
+        raise ParameterError.named("out", f"{str(out)!r} exists and is not a directory.")
     store = ResultStore(out)
     meta = store.meta()
     found = meta.get("experiment")
     if found is not None and found != study.spec.name:
         store.close()
-        raise ValueError(
-            f"--out: {str(out)!r} holds the study {found!r}, not {study.spec.name!r}; "
-            "choose another directory."
+        raise ParameterError.named(
+            "out",
+            f"{str(out)!r} holds the study {found!r}, not {study.spec.name!r}; "
+            "choose another directory.",
         )
     store.set_meta(
         {
             "experiment": study.spec.name,
             "spec": study.text,
-            "source": f"poisonlab run {study.source}",
+            "source": study.command,
             "created": meta.get("created", utc_now()),
             "package_version": __version__,
         }

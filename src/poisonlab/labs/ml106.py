@@ -1,86 +1,58 @@
-"""The "ML 106: Data Poisoning" lab, reproduced exactly and fast.
+"""The "ML 106: Data Poisoning" lab, as a study run by the one runner.
 
 Set-up as in the lab: MNIST training rows 0..1999, test rows 60000..60999, ``SVC(random_state=
-42)`` with defaults; the poisoning relabels the first N training '1's as '2' (the ``label_flip``
-attack with ``select="first"``). The clean model (N = 0) is always included.
+42)`` with defaults (the zoo's ``svc``); the poisoning relabels the first N training '1's as '2'
+(the ``label_flip`` attack with ``select="first"``). The clean model (N = 0) is always included.
 
-Only labels change, so every model shares one Gram matrix (see
-:mod:`poisonlab.models.shared_kernel`); predictions equal plain ``SVC`` fits.
+:func:`run_ml106` writes the equivalent study spec (:func:`lab_spec_text`), runs it through
+:func:`~poisonlab.experiment.study.run_study` into a results store (the given directory, or a
+temporary one) and reads the lab's tables back from the stored ``per_class`` metric. Only labels
+change, so the runner's shared-kernel fast path fits every model on one Gram matrix;
+predictions equal plain ``SVC`` fits.
 """
 
 from __future__ import annotations
 
-import os
-import time
+import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from sklearn.svm import SVC
 
-from ..attacks import ATTACKS
-from ..datasets import Dataset, Split, load, split_by_ranges
-from ..metrics import PerClassTable, class_counts, per_class_table
-from ..models.shared_kernel import SharedKernelSVC
+from ..experiment.components import load_split
+from ..experiment.store import ResultStore
+from ..experiment.study import Study, prepare_study_text, run_study
+from ..report.lab_tables import LabResult, lab_result
 
+EXPERIMENT = "ml106"
 TEST_START = 60_000  # MNIST's official test set starts here
+COMMAND = "poisonlab lab ml106"
 
 
-@dataclass(frozen=True)
-class LabRun:
-    """One model of the lab: N poisoned, and its per-class table on the test set."""
+def lab_spec_text(
+    budgets: Sequence[int], *, source: str, target: str, train_size: int, test_size: int
+) -> str:
+    """The study spec (TOML) of the lab: one run per budget in ``budgets``."""
+    listed = ", ".join(str(n) for n in budgets)
+    return f"""# The ML 106 lab as a study: poisonlab run this-file.toml
+name = "{EXPERIMENT}"
+seeds = [0]
 
-    n_poisoned: int
-    train_counts: np.ndarray  # (n_classes,) after poisoning
-    table: PerClassTable
-    poison_indices: np.ndarray
-    y_pred: np.ndarray  # (n_test,) predictions on the test set
-    seconds: float = 0.0  # wall time of poisoning, fitting and predicting
+[dataset]
+name = "mnist"
+split = {{ train = [0, {train_size}], test = [{TEST_START}, {TEST_START + test_size}] }}
 
+[[models]]
+name = "svc"
 
-@dataclass(frozen=True)
-class LabResult:
-    """Everything the lab prints.
+[[attacks]]
+name = "label_flip"
+params = {{ source = "{source}", target = "{target}", select = "first" }}
+budget = [{listed}]
 
-    Attributes
-    ----------
-    classes : ndarray of shape (n_classes,)
-    source, target : str
-    train_counts, test_counts : ndarray of shape (n_classes,)
-        Clean class counts.
-    first_predictions : list of (str, str)
-        (true, predicted) for the first five test images, by the clean model.
-    runs : list of LabRun
-        One per N, in the order given (N = 0 first).
-    split : Split or None
-        The train/test split the runs used (for the results store).
-    """
-
-    classes: np.ndarray
-    source: str
-    target: str
-    train_counts: np.ndarray
-    test_counts: np.ndarray
-    first_predictions: list[tuple[str, str]]
-    runs: list[LabRun]
-    split: Split | None = None
-
-    def to_json(self) -> dict:
-        """The ``--json`` document: correct/incorrect indexed by predicted class (the lab's)."""
-        return {
-            "runs": [
-                {
-                    "n_poisoned": run.n_poisoned,
-                    "correct": run.table.correct.tolist(),
-                    "incorrect": run.table.incorrect.tolist(),
-                    "accuracy": run.table.accuracy,
-                    "train_counts": run.train_counts.tolist(),
-                    "missed_by_true_class": run.table.missed.tolist(),
-                }
-                for run in self.runs
-            ]
-        }
+[[defenses]]
+name = "none"
+"""
 
 
 def _check_budgets(poison: Sequence[int], available: int, source: str) -> list[int]:
@@ -110,10 +82,9 @@ def run_ml106(
     target: str = "2",
     train_size: int = 2000,
     test_size: int = 1000,
-    dataset: Dataset | None = None,
-    n_jobs: int | None = None,
+    out: Path | None = None,
 ) -> LabResult:
-    """Run the lab.
+    """Run the lab through the study runner.
 
     Parameters
     ----------
@@ -125,58 +96,43 @@ def run_ml106(
         Training rows ``0..train_size-1``.
     test_size : int, default=1000
         Test rows ``60000..60000+test_size-1``.
-    dataset : Dataset, optional
-        MNIST, if already loaded.
-    n_jobs : int, optional
-        Threads fitting models in parallel (default: all cores).
+    out : Path, optional
+        The study's output directory (its results store); default: a temporary one, removed
+        after the tables are read.
 
     Returns
     -------
     LabResult
+        Read back from the store's ``per_class`` metric and prediction arrays.
     """
     if not 1 <= train_size <= TEST_START:
         raise ValueError(f"train_size: must be in [1, {TEST_START}]; got {train_size}.")
     if not 1 <= test_size <= 10_000:
         raise ValueError(f"test_size: must be in [1, 10000]; got {test_size}.")
-    ds = dataset if dataset is not None else load("mnist")
-    split = split_by_ranges(ds, (0, train_size), (TEST_START, TEST_START + test_size))
-    classes = np.unique(ds.y)
+    split_config = {
+        "name": "mnist",
+        "split": {"train": [0, train_size], "test": [TEST_START, TEST_START + test_size]},
+    }
+    split, classes = load_split(split_config)
     source = _check_class("source", source, classes)
     target = _check_class("target", target, classes)
     if source == target:
         raise ValueError(f"target: must differ from source; both are {source!r}.")
     budgets = _check_budgets(poison, int((split.y_train == source).sum()), source)
-
-    shared = SharedKernelSVC(SVC(random_state=42), split.X_train)
-    K_test = shared.query_kernel(split.X_test)
-
-    def one_run(n: int) -> LabRun:
-        start = time.perf_counter()
-        attack = ATTACKS.create(
-            "label_flip", source=source, target=target, budget=n, select="first"
-        )
-        poisoned = attack.poison(split.X_train, split.y_train)
-        y_pred = shared.fit(poisoned.y).predict_from_kernel(K_test)
-        return LabRun(
-            n,
-            class_counts(poisoned.y, classes),
-            per_class_table(split.y_test, y_pred, classes),
-            poisoned.poison_indices,
-            y_pred,
-            time.perf_counter() - start,
-        )
-
-    # libsvm releases the GIL, so threads fit the models in parallel.
-    with ThreadPoolExecutor(max_workers=n_jobs or os.cpu_count() or 1) as pool:
-        runs = list(pool.map(one_run, budgets))
-    first = [(str(t), str(p)) for t, p in zip(split.y_test[:5], runs[0].y_pred, strict=False)]
-    return LabResult(
-        classes,
-        source,
-        target,
-        class_counts(split.y_train, classes),
-        class_counts(split.y_test, classes),
-        first,
-        runs,
-        split,
+    text = lab_spec_text(
+        budgets, source=source, target=target, train_size=train_size, test_size=test_size
     )
+    study = prepare_study_text(text, command=COMMAND)
+    if out is not None:
+        return _run_into(study, out)
+    with tempfile.TemporaryDirectory(prefix="poisonlab-ml106-") as tmp:
+        return _run_into(study, Path(tmp))
+
+
+def _run_into(study: Study, out: Path) -> LabResult:
+    summary = run_study(study, out)
+    with ResultStore(out, create=False) as store:
+        if summary.failed:
+            [failed, *_] = store.runs(status="failed")
+            raise RuntimeError(f"the lab's run {failed.run_id} failed: {failed.error}")
+        return lab_result(store, [run.key for run in study.runs])

@@ -1,5 +1,5 @@
-"""Files the lab writes with ``--out``: results.json, summary.csv, per_class.csv and the results
-store (results.sqlite, the schema every study uses, so reports render the lab like any study)."""
+"""Files the lab writes with ``--out`` beside its results store (which the runner writes):
+results.json, summary.csv and per_class.csv."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import io
 import json
 from pathlib import Path
 
+from .._errors import ParameterError
 from ..datasets.base import write_atomically
-from .ml106 import LabResult
+from ..report.lab_tables import LabResult
 
 
 def write_lab_results(result: LabResult, out: Path) -> None:
@@ -23,11 +24,9 @@ def write_lab_results(result: LabResult, out: Path) -> None:
         One row per N: incorrect source/target (by predicted class), accuracy.
     per_class.csv
         One row per (N, class): train count, correct, incorrect (by predicted), missed (by true).
-    results.sqlite
-        The results store (see :mod:`poisonlab.experiment.store`), one run per N.
     """
     if out.exists() and not out.is_dir():
-        raise ValueError(f"--out: {str(out)!r} exists and is not a directory.")
+        raise ParameterError.named("out", f"{str(out)!r} exists and is not a directory.")
     files = {
         "results.json": json.dumps(result.to_json(), indent=2) + "\n",
         "summary.csv": _csv(_summary_rows(result)),
@@ -35,9 +34,6 @@ def write_lab_results(result: LabResult, out: Path) -> None:
     }
     for name, text in files.items():
         write_atomically(out / name, lambda tmp, text=text: tmp.write_text(text))
-    from .store_lab import write_lab_store  # sqlite3 and the metrics: only with --out
-
-    write_lab_store(result, out)
 
 
 def _csv(rows: list[list]) -> str:

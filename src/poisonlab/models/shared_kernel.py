@@ -71,14 +71,22 @@ class SharedKernelSVC:
         ``cache_size`` and ``max_iter`` are used (see :func:`supports`).
     X_train : array-like of shape (n_samples, n_features)
         The training matrix every fit shares.
+    memory_limit : int, optional
+        Bytes the kernel values may occupy. Default (None): no limit.
 
     Notes
     -----
-    Memory is one float64 Gram matrix, ``8 * n_samples**2`` bytes (32 MB at 2,000 samples,
-    3.2 GB at 20,000).
+    When the whole Gram matrix and a block cache of the same size fit in ``memory_limit``
+    (``16 * n_samples**2`` bytes: 64 MB at 2,000 samples, 6.4 GB at 20,000), the Gram matrix is
+    computed once and each pair's blocks are gathered from it. Otherwise (full MNIST needs
+    57.6 GB) each block between two classes' rows is computed from those rows alone when a pair
+    first needs it, and blocks are kept, least recently used first out, within
+    ``memory_limit``; a pair's kernel is then ``8 * (n_a + n_b)**2`` bytes at a time.
     """
 
-    def __init__(self, estimator: SVC, X_train: np.ndarray) -> None:
+    def __init__(
+        self, estimator: SVC, X_train: np.ndarray, *, memory_limit: int | None = None
+    ) -> None:
         if not supports(estimator):
             raise ValueError(
                 "SharedKernelSVC needs an SVC with kernel in "
@@ -88,13 +96,17 @@ class SharedKernelSVC:
         self.X_train = np.asarray(X_train, dtype=np.float64)
         self.gamma = self._resolve_gamma(self.X_train)
         self._sq_train = np.einsum("ij,ij->i", self.X_train, self.X_train)
-        self.gram = self.kernel(self.X_train)
+        gram_bytes = 8 * len(self.X_train) ** 2
+        whole = memory_limit is None or 2 * gram_bytes <= memory_limit
+        #: The whole Gram matrix, or None when blocks are computed from their rows on demand.
+        self.gram = self.kernel(self.X_train) if whole else None
         self._pairs: dict[tuple, _PairModel] = {}
         # Gram blocks between two classes' member rows, least recently used first. A pair's
         # sub-matrix is [[B_aa, B_ab], [B_ab.T, B_bb]]; the blocks of classes the attack did not
-        # touch are gathered once and reused (bounded to the size of the Gram matrix).
+        # touch are made once and reused, within the Gram matrix's size or ``memory_limit``.
         self._blocks: OrderedDict[tuple[bytes, bytes], np.ndarray] = OrderedDict()
         self._block_bytes = 0
+        self._block_limit = gram_bytes if whole else memory_limit
         self._lock = threading.Lock()
         # Decision values of cached pairs on kernels this object made (read-only, kept alive
         # here, so their id() is stable): a reused pair is never evaluated twice.
@@ -139,25 +151,29 @@ class SharedKernelSVC:
             self._decisions[memo_key] = values
         return values
 
-    def kernel(self, X: np.ndarray) -> np.ndarray:
+    def kernel(self, X: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
         """Kernel between ``X`` and the training matrix, as libsvm computes it.
 
         Parameters
         ----------
         X : array-like of shape (n_queries, n_features)
+        columns : array-like of int, optional
+            Training rows to compute the kernel against (default: all).
 
         Returns
         -------
-        ndarray of shape (n_queries, n_samples)
+        ndarray of shape (n_queries, n_samples) or (n_queries, len(columns))
         """
         X = np.asarray(X, dtype=np.float64)
+        train = self.X_train if columns is None else self.X_train[columns]
+        sq_train = self._sq_train if columns is None else self._sq_train[columns]
         # In row blocks: OpenBLAS 0.3.31 (numpy's wheel) crashed with SIGSEGV on the single
         # 20,000 x 784 by 784 x 20,000 product with 2 threads; blocks of 4,096 rows do not, and
         # below 4,096 rows this is the one product as before.
-        dot = np.empty((len(X), len(self.X_train)))
+        dot = np.empty((len(X), len(train)))
         for start in range(0, len(X), _BLOCK_ROWS):
             rows = slice(start, start + _BLOCK_ROWS)
-            np.matmul(X[rows], self.X_train.T, out=dot[rows])
+            np.matmul(X[rows], train.T, out=dot[rows])
         kind = self.params["kernel"]
         if kind == "linear":
             return dot
@@ -167,7 +183,7 @@ class SharedKernelSVC:
         dot *= -2.0
         for start in range(0, len(dot), 256):
             chunk = slice(start, start + 256)
-            dot[chunk] += sq[chunk, None] + self._sq_train[None, :]
+            dot[chunk] += sq[chunk, None] + sq_train[None, :]
         dot *= -self.gamma
         return np.exp(dot, out=dot)
 
@@ -208,7 +224,7 @@ class SharedKernelSVC:
         rows = np.concatenate([rows_a, rows_b])
         labels = np.r_[np.zeros(len(rows_a)), np.ones(len(rows_b))]
         gram = self._pair_gram(rows_a, rows_b)
-        support, dual_coef, intercept = _fit_binary(gram, labels, self.params)
+        support, dual_coef, intercept = fit_binary(gram, labels, self.params)
         model = _PairModel(key, a, b, rows[support], dual_coef, intercept)
         self._pairs[key] = model
         return model
@@ -233,18 +249,22 @@ class SharedKernelSVC:
             if block is not None:
                 self._blocks.move_to_end(key)
                 return block
-        # One flat gather: about twice as fast as np.ix_ or two takes.
-        block = self.gram.ravel().take(rows_i[:, None] * self.gram.shape[0] + rows_j[None, :])
+        if self.gram is not None:
+            # One flat gather: about twice as fast as np.ix_ or two takes.
+            n = self.gram.shape[0]
+            block = self.gram.ravel().take(rows_i[:, None] * n + rows_j[None, :])
+        else:
+            block = self.kernel(self.X_train[rows_i], rows_j)
         with self._lock:
             if key not in self._blocks:
                 self._blocks[key] = block
                 self._block_bytes += block.nbytes
-            while self._block_bytes > self.gram.nbytes and len(self._blocks) > 1:
+            while self._block_bytes > self._block_limit and len(self._blocks) > 1:
                 self._block_bytes -= self._blocks.popitem(last=False)[1].nbytes
         return block
 
 
-def _fit_binary(gram: np.ndarray, labels: np.ndarray, params: dict) -> tuple:
+def fit_binary(gram: np.ndarray, labels: np.ndarray, params: dict) -> tuple:
     """One binary libsvm fit on a precomputed kernel.
 
     Returns support indices, dual coefficients and intercept signed as scikit-learn's binary

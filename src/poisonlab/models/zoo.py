@@ -8,6 +8,9 @@ from typing import Any
 
 from sklearn.base import BaseEstimator
 
+from .._errors import ParameterError
+from .._registry import Registry
+
 
 def _scaled(model: BaseEstimator) -> BaseEstimator:
     # Gradient-based and linear models converge badly on raw 0..255 pixels; kernel SVC with
@@ -28,17 +31,18 @@ def _lazy(module: str, name: str, **params: Any) -> Callable[[], BaseEstimator]:
 
 
 #: name -> (factory of the unconfigured estimator, whether it is wrapped in a scaling pipeline)
-MODELS: dict[str, tuple[Callable[[], BaseEstimator], bool]] = {
-    "svc": (_lazy("sklearn.svm", "SVC", random_state=42), False),
-    "linear_svc": (_lazy("sklearn.svm", "LinearSVC", random_state=42), True),
-    "logreg": (_lazy("sklearn.linear_model", "LogisticRegression", max_iter=1000), True),
-    "knn": (_lazy("sklearn.neighbors", "KNeighborsClassifier"), False),
-    "random_forest": (
-        _lazy("sklearn.ensemble", "RandomForestClassifier", random_state=42, n_jobs=1),
-        False,
-    ),
-    "mlp": (_lazy("sklearn.neural_network", "MLPClassifier", random_state=42, max_iter=300), True),
-}
+MODELS: Registry[tuple[Callable[[], BaseEstimator], bool]] = Registry("model", sort=False)
+MODELS.add("svc", (_lazy("sklearn.svm", "SVC", random_state=42), False))
+MODELS.add("linear_svc", (_lazy("sklearn.svm", "LinearSVC", random_state=42), True))
+MODELS.add("logreg", (_lazy("sklearn.linear_model", "LogisticRegression", max_iter=1000), True))
+MODELS.add("knn", (_lazy("sklearn.neighbors", "KNeighborsClassifier"), False))
+MODELS.add(
+    "random_forest",
+    (_lazy("sklearn.ensemble", "RandomForestClassifier", random_state=42, n_jobs=1), False),
+)
+MODELS.add(
+    "mlp", (_lazy("sklearn.neural_network", "MLPClassifier", random_state=42, max_iter=300), True)
+)
 
 
 def make_model(name: str, **params: Any) -> BaseEstimator:
@@ -56,16 +60,15 @@ def make_model(name: str, **params: Any) -> BaseEstimator:
     estimator
         An unfitted estimator (a ``Pipeline`` with a scaler for the models that need one).
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}.")
-    factory, scaled = MODELS[name]
+    factory, scaled = MODELS.get(name)
     model = factory()
     valid = model.get_params(deep=False)
     unknown = sorted(set(params) - set(valid))
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"model {name!r} ({type(model).__name__}) has no parameter "
-            f"{unknown[0]!r}; valid: {', '.join(sorted(valid))}."
+            f"{unknown[0]!r}; valid: {', '.join(sorted(valid))}.",
+            path=(unknown[0],),
         )
     model.set_params(**params)
     return _scaled(model) if scaled else model

@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._errors import ParameterError
 from ..datasets.base import write_atomically
 from .figures import ReportFigure, all_figures
 from .study import StudyData, load_study
@@ -132,12 +133,16 @@ def _longest_backtick_run(text: str) -> int:
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise ValueError(f"--format: must be one of {', '.join(FORMATS)}; got {fmt!r}.")
+        raise ParameterError.named("format", f"must be one of {', '.join(FORMATS)}; got {fmt!r}.")
     return fmt
 
 
 def write_report(
-    directory: str | Path, fmt: str = "html", *, budgets: list[int] | None = None
+    directory: str | Path,
+    fmt: str = "html",
+    *,
+    budgets: list[int] | None = None,
+    include_stale: bool = False,
 ) -> tuple[Report, list[Path]]:
     """Render a stored study's report into ``directory/report/``.
 
@@ -150,6 +155,8 @@ def write_report(
         ``md``: ``report.md`` with the tables and the spec, and its figures as PNG files.
     budgets : list of int, optional
         Budgets the per-class figure shows.
+    include_stale : bool, default=False
+        Also report rows computed by other code (see ``ResultStore.runs``).
 
     Returns
     -------
@@ -161,7 +168,7 @@ def write_report(
     import matplotlib
 
     matplotlib.use("Agg")  # never a GUI backend, whatever the environment says
-    study = load_study(directory)
+    study = load_study(directory, include_stale=include_stale)
     try:
         with matplotlib.rc_context({"svg.hashsalt": "poisonlab", "svg.fonttype": "path"}):
             report = build_report(study, budgets=budgets)

@@ -183,8 +183,9 @@ def latest_rows(records: list[RunRecord]) -> list[RunRecord]:
     return [latest[i] for i in sorted(latest)]
 
 
-def load_study(directory: str | Path) -> StudyData:
-    """Open a study's store (a missing store is a ``ValueError``) and read its runs.
+def load_study(directory: str | Path, *, include_stale: bool = False) -> StudyData:
+    """Open a study's store (a missing store is a ``ValueError``) and read its current runs
+    (also the stale ones, computed by other code, with ``include_stale``).
 
     The caller closes ``result.store`` when done.
     """
@@ -193,7 +194,7 @@ def load_study(directory: str | Path) -> StudyData:
         raise ValueError(f"DIR: {str(directory)!r} is not a directory; give a study's output.")
     store = ResultStore(directory, create=False)
     try:
-        records = store.runs()
+        records = store.runs(include_stale=include_stale)
         meta = store.meta()
     except Exception:
         store.close()

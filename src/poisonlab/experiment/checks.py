@@ -1,0 +1,76 @@
+"""Stage 3 of a spec's validation, against the data: each split within its dataset, and each
+attack configuration run once at its largest budgets on the training split, so data-dependent
+limits (``budget = 300`` with 220 samples of class '1', an unknown class label) fail before
+anything runs or is written.
+"""
+
+from __future__ import annotations
+
+from .._validation import ParameterError
+from .components import load_split, make_attack
+from .grid import attack_variants
+from .schema import Spec, SpecError
+
+
+def check_against_data(spec: Spec) -> None:
+    """Stage 3: splits within each dataset, and each attack configuration run once at its
+    largest budget(s) on the training split, so data-dependent limits (``budget = 300`` with
+    220 samples of class '1', an unknown class label) fail before anything runs.
+
+    Raises
+    ------
+    SpecError
+        Listing every problem found, each with its key path.
+    """
+    errors: list[str] = []
+    for path, dataset in zip(spec.dataset_paths(), spec.dataset_list(), strict=True):
+        try:
+            split, _ = load_split(dataset.as_config())
+        except (ValueError, TypeError) as exc:
+            where = ".split" if _parameter_of(exc) == "split" else ".name"
+            errors.append(f"{path}{where}: {str(exc).rstrip('.')}.")
+            continue
+        for i, attack in enumerate(spec.attacks):
+            if attack.name == "none":
+                continue  # no poisoning: nothing to check against the data
+            for params, origin in _largest_budgets(attack_variants(attack)):
+                try:
+                    make_attack({"name": attack.name, "params": params}).poison(
+                        split.X_train, split.y_train, random_state=0
+                    )
+                except (ValueError, TypeError) as exc:
+                    errors.append(_data_error(f"attacks[{i}]", origin, params, exc, path))
+    if errors:
+        raise SpecError(list(dict.fromkeys(errors)))
+
+
+def _largest_budgets(variants: list[tuple[dict, dict]]) -> list[tuple[dict, dict]]:
+    """Per combination of the other parameters, the variants with the largest int budget and
+    the largest fraction (the only ones whose limits the smaller budgets could not exceed)."""
+    best: dict[tuple, tuple[dict, dict]] = {}
+    for params, origin in variants:
+        budget = params.get("budget")
+        others = repr(sorted((k, repr(v)) for k, v in params.items() if k != "budget"))
+        slot = (others, type(budget).__name__)
+        if slot not in best or (budget is not None and budget > best[slot][0]["budget"]):
+            best[slot] = (params, origin)
+    return list(best.values())
+
+
+def _parameter_of(exc: Exception) -> str | int | None:
+    """The first element of a :class:`ParameterError`'s path (None for other errors)."""
+    return exc.path[0] if isinstance(exc, ParameterError) and exc.path else None
+
+
+def _data_error(path: str, origin: dict, params: dict, exc: Exception, dataset: str) -> str:
+    """Place an attack's error at the key of the parameter it names (a ParameterError's path);
+    an error naming no parameter is placed at the attack entry."""
+    key = _parameter_of(exc)
+    if key in origin:
+        where = f"{path}{origin[key]}"
+    elif key in params:
+        where = f"{path}.params.{key}"
+    else:
+        where = path
+    on = f" (on {dataset})" if dataset != "dataset" else ""
+    return f"{where}{on}: {exc}"

@@ -1,0 +1,161 @@
+"""The bottom layer of a study: plain run configs (JSON data) to objects.
+
+A run's config names its dataset, model, attack and defense with parameters; these functions
+build the split, a fresh estimator, the attack and the detector from it. They read only plain
+data, so a worker process (or a Dask worker) can rebuild everything from a ``RunSpec``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .._errors import ParameterError
+from .ids import canonical_json
+from .seeds import derive_seed
+
+#: Top-level packages whose estimators a spec may name by import path.
+ALLOWED_MODEL_PACKAGES = ("sklearn", "xgboost", "lightgbm")
+#: Kinds of mitigations that are classifiers, usable as a study's model.
+MODEL_MITIGATION_KINDS = ("certified", "robust training")
+_MODEL_KEYS = ("name", "params", "label")
+
+
+# ------------------------------------------------------------------------------- data
+
+
+@functools.lru_cache(maxsize=4)
+def _load_split_cached(dataset_json: str):
+    from ..datasets import load, split_by_ranges, split_stratified
+
+    config = json.loads(dataset_json)
+    ds = load(config["name"], label=config.get("label"))
+    split = config["split"]
+    if "train" in split:
+        s = split_by_ranges(ds, tuple(split["train"]), tuple(split["test"]))
+    else:
+        s = split_stratified(ds, split["train_size"], split["test_size"], seed=split["seed"])
+    return s, np.unique(ds.y)
+
+
+def load_split(dataset_config: Mapping[str, Any]):
+    """``(Split, classes)`` of a run's dataset config, cached per process (workers load once)."""
+    return _load_split_cached(canonical_json(dataset_config))
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def model_class(name: str) -> type:
+    """The estimator class of an import path such as ``sklearn.tree.DecisionTreeClassifier``.
+
+    Only classes from :data:`ALLOWED_MODEL_PACKAGES` are imported: a spec is data, and must not
+    be able to run arbitrary code by naming it.
+    """
+    module_name, _, attr = name.rpartition(".")
+    if name.split(".", 1)[0] not in ALLOWED_MODEL_PACKAGES or not module_name:
+        raise ValueError(
+            f"import paths must start with one of {', '.join(ALLOWED_MODEL_PACKAGES)}; got {name!r}"
+        )
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError):
+        raise ValueError(f"cannot import {name!r}") from None
+    if not (inspect.isclass(cls) and hasattr(cls, "fit") and hasattr(cls, "predict")):
+        raise ValueError(f"{name!r} is not an estimator class with fit and predict")
+    return cls
+
+
+def model_mitigations() -> dict[str, type]:
+    """The mitigations that are classifiers (usable as a study's model), by name."""
+    from ..defenses import MITIGATIONS
+
+    return {n: c for n, c in MITIGATIONS.items() if c.kind in MODEL_MITIGATION_KINDS}
+
+
+def make_estimator(model: Mapping[str, Any]) -> Any:
+    """A fresh unfitted estimator for a model config ``{"name": ..., "params": {...}}``.
+
+    ``name`` is a zoo name, a classifier mitigation (e.g. ``partition_ensemble``, whose
+    ``estimator`` parameter is itself a model config such as ``{"name": "svc"}``) or an allowed
+    import path.
+    """
+    name, params = model["name"], dict(model.get("params", {}))
+    if "." not in name:
+        from ..models.zoo import MODELS, make_model
+
+        if name in MODELS:
+            return make_model(name, **params)
+        return _make_mitigation(name, params)
+    cls = model_class(name)
+    valid = cls().get_params(deep=False)
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ParameterError(
+            f"{cls.__name__} has no parameter {unknown[0]!r}; valid: {', '.join(sorted(valid))}",
+            path=(unknown[0],),
+        )
+    return cls(**params)
+
+
+def _make_mitigation(name: str, params: dict[str, Any]) -> Any:
+    from .._validation import check_params
+    from ..defenses import MITIGATIONS
+
+    cls = model_mitigations()[name]
+    inner = params.get("estimator")
+    if isinstance(inner, Mapping):
+        unknown = [k for k in inner if k not in _MODEL_KEYS]
+        if unknown or "name" not in inner:
+            raise ValueError(
+                f"the estimator of {name!r} must be a model entry with keys "
+                f"{', '.join(_MODEL_KEYS)} (name required); got {dict(inner)!r}"
+            )
+        params["estimator"] = make_estimator(inner)
+    estimator = MITIGATIONS.create(name, **params)
+    check_params(cls.__name__, estimator.get_params(deep=False), cls._parameter_constraints)
+    return estimator
+
+
+# ----------------------------------------------------------------- attacks and detectors
+
+
+def registry_for(kind: str):
+    """The registry of a spec section's component kind: ``"attack"`` or ``"detector"``."""
+    if kind == "attack":
+        from ..attacks import ATTACKS
+
+        return ATTACKS
+    from ..defenses import DETECTORS
+
+    return DETECTORS
+
+
+def ordered_params(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` in the order of ``cls.__init__``'s signature (so run ids do not depend on the
+    order keys were written in the spec)."""
+    order = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    return {k: params[k] for k in order if k in params}
+
+
+def make_attack(attack_config: Mapping[str, Any]) -> Any:
+    """The attack instance of a run, or None for the attack ``none``."""
+    if attack_config["name"] == "none":
+        return None
+    return registry_for("attack").create(attack_config["name"], **attack_config["params"])
+
+
+def make_detector(defense_config: Mapping[str, Any], run_seed: int) -> Any:
+    """The detector instance of a run (seeded from the run's seed), or None for ``none``."""
+    if defense_config["name"] == "none":
+        return None
+    seed = derive_seed(run_seed, "detector")
+    return registry_for("detector").create(
+        defense_config["name"], **defense_config["params"], random_state=seed
+    )

@@ -1,0 +1,245 @@
+"""The structure of a study spec: frozen pydantic models, one per TOML table.
+
+Stage 1 of validation (types, required and unknown keys); :mod:`.spec` parses TOML into a
+:class:`Spec` and checks names and parameters against the registries (stage 2).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping
+from numbers import Integral, Real
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from .ids import labelled
+from .measure import DEFAULT_METRICS
+
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+class SpecError(ValueError):
+    """A spec that cannot run; ``errors`` holds one message per problem, each with its path."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Strict(BaseModel):
+    """Frozen, and unknown keys are errors that list the allowed ones."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                raise ValueError(
+                    f"unknown key {unknown[0]!r}; allowed: {', '.join(cls.model_fields)}"
+                )
+        return data
+
+
+class SplitSpec(_Strict):
+    """Index ranges (``train``/``test``, half-open) or a stratified random split (sizes)."""
+
+    train: list[int] | None = None
+    test: list[int] | None = None
+    train_size: int | None = None
+    test_size: int | None = None
+    seed: int | None = None
+
+    @field_validator("train", "test")
+    @classmethod
+    def _pair(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and len(value) != 2:
+            raise ValueError(f"must be [start, stop], two row numbers; got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SplitSpec:
+        ranges = self.train is not None or self.test is not None
+        sizes = self.train_size is not None or self.test_size is not None
+        if ranges == sizes or (ranges and None in (self.train, self.test)):
+            raise ValueError(
+                "give either train = [start, stop] and test = [start, stop] (row ranges), or "
+                "train_size and test_size (a stratified random split, optional seed)"
+            )
+        if sizes and None in (self.train_size, self.test_size):
+            raise ValueError("a stratified split needs both train_size and test_size")
+        if ranges and self.seed is not None:
+            raise ValueError("seed applies only to a stratified split (train_size, test_size)")
+        return self
+
+    def as_config(self) -> dict[str, Any]:
+        if self.train is not None:
+            return {"train": list(self.train), "test": list(self.test)}
+        return {"train_size": self.train_size, "test_size": self.test_size, "seed": self.seed or 0}
+
+
+class DatasetSpec(_Strict):
+    name: str
+    split: SplitSpec
+    label: str | None = None  # label column of a file: dataset
+
+    def as_config(self) -> dict[str, Any]:
+        config = {"name": self.name, "split": self.split.as_config()}
+        if self.label is not None:
+            config["label"] = self.label
+        return config
+
+
+def combinations(sweep: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
+    """The cartesian product of a sweep's values, one dict per combination (in
+    :func:`itertools.product` order); ``[{}]`` for an empty sweep."""
+    keys = list(sweep)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*sweep.values())]
+
+
+class ModelSpec(_Strict):
+    """A model entry; ``sweep = { C = [...] }`` makes one model per combination of values."""
+
+    name: str
+    params: dict[str, Any] = {}
+    sweep: dict[str, list[Any]] = {}
+    label: str | None = None
+
+    @property
+    def display(self) -> str:
+        """The name in run ids and the ``model`` column (of the first variant)."""
+        return self.variants()[0]["label"]
+
+    def as_config(self) -> dict[str, Any]:
+        """The model config of the first variant (the only one without a sweep)."""
+        return self.variants()[0]
+
+    def variants(self) -> list[dict[str, Any]]:
+        """One model config ``{"label", "name", "params"}`` per combination of the sweep.
+
+        The label is ``label`` when given (followed by the swept values, ``label[C=0.1]``),
+        else the class's short name with all its parameters (``svc[C=0.1]``).
+        """
+        out = []
+        for combo in combinations(self.sweep):
+            params = {**self.params, **combo}
+            if self.label is None:
+                label = labelled(self.name.rsplit(".", 1)[-1], params)
+            else:
+                label = labelled(self.label, combo)
+            out.append({"label": label, "name": self.name, "params": params})
+        return out
+
+    def sweep_origins(self) -> list[str]:
+        """The key path suffix of each variant's swept values, e.g. ``.sweep.C[2]``."""
+        return [
+            "".join(f".sweep.{k}[{self.sweep[k].index(v)}]" for k, v in combo.items())
+            for combo in combinations(self.sweep)
+        ]
+
+
+class BudgetRange(_Strict):
+    """Budgets ``start, start + step, ...`` up to and including ``stop``."""
+
+    start: int
+    stop: int
+    step: int
+
+    def values(self) -> list[int]:
+        return list(range(self.start, self.stop + 1, self.step))
+
+
+class AttackSpec(_Strict):
+    name: str
+    params: dict[str, Any] = {}
+    budget: Any = None  # an int, a float, a list of them, or {start, stop, step}
+    sweep: dict[str, list[Any]] = {}
+
+    @field_validator("budget", mode="before")
+    @classmethod
+    def _budget_form(cls, value: Any) -> Any:
+        if value is None or isinstance(value, Mapping):
+            return BudgetRange.model_validate(value) if value is not None else None
+        values = value if isinstance(value, list) else [value]
+        for i, v in enumerate(values):
+            if isinstance(v, bool) or not isinstance(v, Integral | Real):
+                where = f"[{i}] " if isinstance(value, list) else ""
+                raise ValueError(
+                    f"budget {where}must be a count (int), a fraction (float in [0, 1]), a list "
+                    f"of them or {{ start, stop, step }}; got {v!r}"
+                )
+        return value
+
+    def budgets(self) -> list[int | float] | None:
+        """The budgets to sweep, or None when the spec leaves the attack's default."""
+        if self.budget is None:
+            return None
+        if isinstance(self.budget, BudgetRange):
+            return self.budget.values()
+        return list(self.budget) if isinstance(self.budget, list) else [self.budget]
+
+
+class DefenseSpec(_Strict):
+    name: str
+    params: dict[str, Any] = {}
+    sweep: dict[str, list[Any]] = {}
+    sanitize: bool = True  # train on what the detector keeps (False: only measure detection)
+
+
+class Spec(_Strict):
+    """A validated study: the grid datasets x models x attacks x defenses x seeds."""
+
+    name: str
+    description: str = ""
+    dataset: DatasetSpec | None = None
+    datasets: list[DatasetSpec] | None = None
+    models: list[ModelSpec]
+    attacks: list[AttackSpec]
+    defenses: list[DefenseSpec] = [DefenseSpec(name="none")]
+    seeds: list[int] | None = None
+    repetitions: int | None = None
+    metrics: list[str] = list(DEFAULT_METRICS)
+
+    @field_validator("name")
+    @classmethod
+    def _name_form(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"name must hold only letters, digits and _ . - (it starts every run id); "
+                f"got {value!r}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_dataset_form(self) -> Spec:
+        if (self.dataset is None) == (self.datasets is None):
+            raise ValueError("give either [dataset] or [[datasets]], not both and not neither")
+        if self.seeds is not None and self.repetitions is not None:
+            raise ValueError("give either seeds = [...] or repetitions = N, not both")
+        return self
+
+    def dataset_list(self) -> list[DatasetSpec]:
+        return [self.dataset] if self.dataset is not None else list(self.datasets or [])
+
+    def dataset_paths(self) -> list[str]:
+        return (
+            ["dataset"]
+            if self.dataset is not None
+            else [f"datasets[{i}]" for i in range(len(self.datasets or []))]
+        )
+
+    def seed_list(self) -> list[int]:
+        if self.seeds is not None:
+            return list(self.seeds)
+        return list(range(self.repetitions if self.repetitions is not None else 1))
