@@ -20,7 +20,8 @@ def test_sphere_feasible_minimum_is_the_closed_form():
     X, y = two_blobs()
     signs = np.where(y == "b", 1.0, -1.0)
     feasible = FeasibleSet(X, signs, ["sphere_filter"], 90.0, (-10.0, 10.0))
-    sphere = feasible.fitted["sphere_filter"]
+    sphere = DETECTORS.create("sphere_filter", percentile=90.0).fit(X, signs)
+    assert np.allclose(feasible.radii["sphere_filter"], sphere.radii_)  # the detector's set
     c = np.array([3.0, -4.0])
     x = feasible.minimize_linear(c, 1.0)
     # min c.x over the ball ||x - mu|| <= r is mu - r c / ||c||.
@@ -33,7 +34,7 @@ def test_slab_and_box_bound_the_minimum():
     X, y = two_blobs()
     signs = np.where(y == "b", 1.0, -1.0)
     feasible = FeasibleSet(X, signs, ["slab_filter"], 90.0, (-3.0, 3.0))
-    slab = feasible.fitted["slab_filter"]
+    slab = DETECTORS.create("slab_filter", percentile=90.0).fit(X, signs)
     x = feasible.minimize_linear(np.array([1.0, 1.0]), -1.0)
     offset = slab.directions_[0] @ (x - slab.centroids_[0])
     assert abs(offset) <= slab.radii_[0]

@@ -5,7 +5,8 @@
 Each attack knows the sanitizers they must get past and keep every poisoned point inside their
 feasible set: the box of feature values and, for each defense, the set of points it keeps,
 ``beta(x, y) <= tau_y`` with ``beta`` and ``tau_y`` those of the poisonlab detector of that name
-fitted on the clean training data (``defenses/_sanitizers.py``). The sphere, slab and SVD
+computed on the clean training data (``attacks/_feasible.py``, shared with the detectors in
+``defenses/_sanitizers.py``). The sphere, slab and SVD
 defenses give convex sets (a ball, a slab between two hyperplanes, a cylinder around a
 subspace), so every step below is a convex program, solved with cvxpy (Clarabel).
 
@@ -32,6 +33,15 @@ import numpy as np
 
 from .._validation import RANDOM_STATE, Interval, Options, Predicate, resolve_budget
 from ._binary_svm import CLASS_PAIR, BinaryView, binary_view
+from ._feasible import (
+    class_centroids,
+    percentile_radii,
+    slab_directions,
+    slab_measure,
+    sphere_measure,
+    subspace_basis,
+    svd_measure,
+)
 from ._svm_gradient import _is_box
 from .base import ATTACKS, BaseAttack, PoisonResult
 
@@ -67,6 +77,9 @@ def defense_names(defense) -> list[str]:
 class FeasibleSet:
     """Points that the box and the named sanitizers keep, per label (-1 / +1).
 
+    Each sanitizer's statistics and per-class thresholds are those its detector computes on
+    the same data (``attacks/_feasible.py`` holds both's formulas).
+
     Parameters
     ----------
     X : ndarray of shape (n, n_features)
@@ -78,6 +91,8 @@ class FeasibleSet:
     percentile : float
         The defenses' per-class percentile.
     box : (low, high)
+    n_components : int, default=10
+        Rank of ``svd_filter``'s subspace (its default).
     """
 
     def __init__(
@@ -87,12 +102,23 @@ class FeasibleSet:
         defenses: list[str],
         percentile: float,
         box: tuple[float, float],
+        n_components: int = 10,
     ) -> None:
-        from ..defenses import DETECTORS
-
         self.box = box
-        self.fitted = {
-            name: DETECTORS.create(name, percentile=percentile).fit(X, signs) for name in defenses
+        self.classes = np.array([-1.0, 1.0])
+        index = (signs > 0).astype(int)
+        self.centroids = class_centroids(X, signs, self.classes)
+        self.directions = slab_directions(self.centroids)
+        self.basis = subspace_basis(X, n_components) if "svd_filter" in defenses else None
+        measures = {
+            "sphere_filter": lambda: sphere_measure(X, self.centroids[index]),
+            "slab_filter": lambda: slab_measure(X, self.centroids[index], self.directions[index]),
+            "svd_filter": lambda: svd_measure(X, self.basis),
+        }
+        #: Per defense, the thresholds of the classes -1 and +1.
+        self.radii = {
+            name: percentile_radii(measures[name](), signs, self.classes, percentile)
+            for name in defenses
         }
 
     def constraints(self, x, sign: float) -> list:
@@ -101,29 +127,37 @@ class FeasibleSet:
 
         low, high = self.box
         out = [x >= low, x <= high]
-        for name, detector in self.fitted.items():
-            k = int(np.flatnonzero(detector.classes_ == sign)[0])
+        k = int(sign > 0)
+        for name, radii in self.radii.items():
             # A hair inside: interior-point solutions may overshoot a bound by about 1e-6.
-            radius = float(detector.radii_[k]) * (1.0 - _INSIDE)
+            radius = float(radii[k]) * (1.0 - _INSIDE)
             if name == "sphere_filter":
-                out.append(cp.norm(x - detector.centroids_[k], 2) <= radius)
+                out.append(cp.norm(x - self.centroids[k], 2) <= radius)
             elif name == "slab_filter":
-                offset = detector.directions_[k] @ (x - detector.centroids_[k])
+                offset = self.directions[k] @ (x - self.centroids[k])
                 out += [offset <= radius, offset >= -radius]
-            else:  # svd_filter: the part of x outside the subspace spanned by V
+            else:  # svd_filter: the part of x outside the subspace spanned by the basis
                 # min_c ||x - V c|| is that distance, so a free c keeps the constraint exact
                 # and sparse (V is n_features x k; V V^T would be dense n_features^2).
-                coefficients = cp.Variable(detector.basis_.shape[1])
-                out.append(cp.norm(x - detector.basis_ @ coefficients, 2) <= radius)
+                coefficients = cp.Variable(self.basis.shape[1])
+                out.append(cp.norm(x - self.basis @ coefficients, 2) <= radius)
         return out
 
     def contains(self, x: np.ndarray, sign: float) -> bool:
         """Whether every defense keeps ``(x, sign)`` (and ``x`` is in the box)."""
         low, high = self.box
-        label = np.array([sign])
+        k = int(sign > 0)
+        row = x[None, :]
+        measure = {
+            "sphere_filter": lambda: sphere_measure(row, self.centroids[k][None]),
+            "slab_filter": lambda: slab_measure(
+                row, self.centroids[k][None], self.directions[k][None]
+            ),
+            "svd_filter": lambda: svd_measure(row, self.basis),
+        }
         return bool(
             np.all((x >= low) & (x <= high))
-            and all(d.score_samples(x[None, :], label)[0] <= 1.0 for d in self.fitted.values())
+            and all(measure[name]()[0] <= radii[k] for name, radii in self.radii.items())
         )
 
     def minimize_linear(self, c: np.ndarray, sign: float) -> np.ndarray:

@@ -24,6 +24,15 @@ from numbers import Integral, Real
 import numpy as np
 
 from .._validation import RANDOM_STATE, Interval, Options
+from ..attacks._feasible import (
+    class_centroids,
+    percentile_radii,
+    slab_directions,
+    slab_measure,
+    sphere_measure,
+    subspace_basis,
+    svd_measure,
+)
 from ._inputs import check_labels
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
@@ -53,10 +62,7 @@ class PercentileSanitizer(BaseDetector):
         self.classes_ = np.unique(y)
         X = np.asarray(X, dtype=np.float64)
         self._fit_measure(X, y, rng)
-        beta = self._measure(X, y)
-        self.radii_ = np.array(
-            [float(np.percentile(beta[y == c], self.percentile)) for c in self.classes_]
-        )
+        self.radii_ = percentile_radii(self._measure(X, y), y, self.classes_, self.percentile)
 
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         y = check_labels(type(self).__name__, y, len(X))
@@ -91,11 +97,6 @@ class PercentileSanitizer(BaseDetector):
 
     def _measure(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
-
-
-def class_centroids(X: np.ndarray, y: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Mean of each class's rows, shape (n_classes, n_features), in the order of ``classes``."""
-    return np.vstack([X[y == c].mean(axis=0) for c in classes])
 
 
 @DETECTORS.register("sphere_filter")
@@ -140,7 +141,7 @@ class SphereFilter(PercentileSanitizer):
         self.centroids_ = class_centroids(X, y, self.classes_)
 
     def _measure(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(X - self.centroids_[self._class_index(y)], axis=1)
+        return sphere_measure(X, self.centroids_[self._class_index(y)])
 
 
 @DETECTORS.register("slab_filter")
@@ -183,14 +184,12 @@ class SlabFilter(PercentileSanitizer):
 
     def _fit_measure(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         self.centroids_ = class_centroids(X, y, self.classes_)
-        k = len(self.classes_)
-        others = (self.centroids_.sum(axis=0)[None, :] - self.centroids_) / max(k - 1, 1)
         #: Per class, the slab's normal ``mu_y - mu_other``, shape (n_classes, n_features).
-        self.directions_ = self.centroids_ - others
+        self.directions_ = slab_directions(self.centroids_)
 
     def _measure(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         index = self._class_index(y)
-        return np.abs(np.einsum("ij,ij->i", X - self.centroids_[index], self.directions_[index]))
+        return slab_measure(X, self.centroids_[index], self.directions_[index])
 
 
 @DETECTORS.register("loss_filter")
@@ -312,11 +311,8 @@ class SVDFilter(PercentileSanitizer):
         self.random_state = random_state
 
     def _fit_measure(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
-        from ._spectral import top_directions
-
         #: Orthonormal basis of the subspace, shape (n_features, n_components).
-        self.basis_ = top_directions(X, self.n_components)
+        self.basis_ = subspace_basis(X, self.n_components)
 
     def _measure(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-        residual = X - (X @ self.basis_) @ self.basis_.T
-        return np.linalg.norm(residual, axis=1)
+        return svd_measure(X, self.basis_)
