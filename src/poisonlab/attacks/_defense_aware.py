@@ -32,7 +32,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from .._validation import RANDOM_STATE, Interval, Options, Predicate, resolve_budget
-from ._binary_svm import CLASS_PAIR, BinaryView, binary_view
+from ._binary_svm import CLASS_PAIR, BinaryView, append_points, binary_view
 from ._feasible import (
     class_centroids,
     percentile_radii,
@@ -260,10 +260,8 @@ class DefenseAware(BaseAttack):
         info: dict,
     ) -> PoisonResult:
         count = len(points)
-        out_dtype = X.dtype if X.dtype.kind == "f" else np.float64
-        injected = np.asarray(points, dtype=out_dtype).reshape(count, X.shape[1])
-        y_new = np.array([view.label_of(s) for s in signs], dtype=y.dtype)
-        distinct = len(np.unique(np.column_stack([injected, signs]), axis=0)) if count else 0
+        X_out, y_out, added = append_points(X, y, points, [view.label_of(s) for s in signs])
+        distinct = len(np.unique(np.column_stack([X_out[added], signs]), axis=0)) if count else 0
         info = {
             "budget": count,
             "classes": (str(view.negative), str(view.positive)),
@@ -271,12 +269,7 @@ class DefenseAware(BaseAttack):
             "locations": distinct,
             **info,
         }
-        return PoisonResult(
-            np.vstack([X.astype(out_dtype), injected]),
-            np.concatenate([y, y_new]),
-            np.arange(len(X), len(X) + count, dtype=np.int64),
-            info,
-        )
+        return PoisonResult(X_out, y_out, added, info)
 
 
 _SHARED_DOC = """

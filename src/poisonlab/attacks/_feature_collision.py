@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import CLASS_LABEL, RANDOM_STATE, Interval, Options, Predicate, resolve_budget
-from ._binary_svm import GAMMA, resolve_gamma
+from ._binary_svm import GAMMA, append_points, resolve_gamma
 from ._targeted import _is_vector, squared_distances
 from .base import ATTACKS, BaseAttack, PoisonResult
 
@@ -149,20 +149,18 @@ class FeatureCollision(BaseAttack):
         if feature_map is None:
             points = (victim[None, :] + beta * Xf[bases]) / (1.0 + beta)
         else:
-            points = np.vstack(
+            points = np.array(
                 [self._collide(feature_map, victim, Xf[b], low, high) for b in bases]
-            )
+            ).reshape(count, X.shape[1])
         points = np.clip(points, low, high)
-        out_dtype = X.dtype if X.dtype.kind == "f" else np.float64
-        X_out = np.vstack([X.astype(out_dtype), points.astype(out_dtype)])
-        y_out = np.concatenate([y, y[bases]])
+        X_out, y_out, added = append_points(X, y, points, y[bases])
         info = {
             "budget": count,
             "target": str(self.target),
             "bases": bases.tolist(),
             "base_distances": np.linalg.norm(points - Xf[bases], axis=1).round(6).tolist(),
         }
-        return PoisonResult(X_out, y_out, np.arange(len(X), len(X) + count, dtype=np.int64), info)
+        return PoisonResult(X_out, y_out, added, info)
 
     def _checked_victim(self, X: np.ndarray, y: np.ndarray, owner: str) -> np.ndarray:
         classes = [str(c) for c in np.unique(y)]

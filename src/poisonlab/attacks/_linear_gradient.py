@@ -29,7 +29,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from .._validation import RANDOM_STATE, Interval, Options, Predicate, resolve_budget
-from ._binary_svm import CLASS_PAIR
+from ._binary_svm import CLASS_PAIR, append_points
 from ._svm_gradient import _is_box, _is_validation, ascend
 from .base import ATTACKS, BaseAttack, PoisonResult
 
@@ -243,10 +243,8 @@ class LinearGradient(BaseAttack):
             points.append(u)
             labels.append(label)
             runs.append({"start_row": int(rows[start]), **run, "label": str(classes[label])})
-        out_dtype = X.dtype if X.dtype.kind == "f" else np.float64
-        injected = np.asarray(points, dtype=out_dtype).reshape(count, X.shape[1])
         as_y = {str(c): c for c in np.unique(y)}
-        y_new = np.array([as_y[str(classes[k])] for k in labels], dtype=y.dtype)
+        X_out, y_out, added = append_points(X, y, points, [as_y[str(classes[k])] for k in labels])
         info = {
             "budget": count,
             "classes": [str(c) for c in classes],
@@ -255,12 +253,7 @@ class LinearGradient(BaseAttack):
             "box": (low, high),
             "points": runs,
         }
-        return PoisonResult(
-            np.vstack([X.astype(out_dtype), injected]),
-            np.concatenate([y, y_new]),
-            np.arange(len(X), len(X) + count, dtype=np.int64),
-            info,
-        )
+        return PoisonResult(X_out, y_out, added, info)
 
     def surrogate(self, X, y) -> LinearPoisoning:
         """The attacker's surrogate problem before any point is injected (for study and tests)."""

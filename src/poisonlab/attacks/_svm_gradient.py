@@ -44,6 +44,7 @@ from ._binary_svm import (
     GAMMA,
     BinaryView,
     Kernel,
+    append_points,
     binary_view,
     hinge_losses,
     resolve_gamma,
@@ -381,10 +382,7 @@ class SVMGradient(BaseAttack):
             points.append(u)
             signs.append(sign)
             runs.append(run)
-        out_dtype = X.dtype if X.dtype.kind == "f" else np.float64
-        injected = np.asarray(points, dtype=out_dtype).reshape(count, X.shape[1])
-        X_out = np.vstack([X.astype(out_dtype), injected])
-        y_out = np.concatenate([y, np.array([view.label_of(s) for s in signs], dtype=y.dtype)])
+        X_out, y_out, added = append_points(X, y, points, [view.label_of(s) for s in signs])
         info = {
             "budget": count,
             "classes": (str(view.negative), str(view.positive)),
@@ -393,7 +391,7 @@ class SVMGradient(BaseAttack):
             "box": (low, high),
             "points": runs,
         }
-        return PoisonResult(X_out, y_out, np.arange(len(X), len(X) + count, dtype=np.int64), info)
+        return PoisonResult(X_out, y_out, added, info)
 
     def surrogate(self, X, y) -> PoisoningProblem:
         """The attacker's surrogate problem for a training set, before any point is injected.
