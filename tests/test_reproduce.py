@@ -162,7 +162,7 @@ def test_list_json_through_the_installed_command():
     assert [r["name"] for r in rows] == REPRODUCTIONS.names()
     pending = {r["name"]: r["pending"] for r in rows if r["status"] == PENDING}
     assert set(pending) == {"dpa2021", "steinhardt2017", "koh2022"}
-    assert "branch certify" in pending["dpa2021"]
+    assert "poisonlab certify" in pending["dpa2021"]
 
 
 def test_a_pending_entry_runs_nothing_and_says_why(tmp_path):
