@@ -86,8 +86,9 @@ class AuditResult:
         failed = {t.name for t in self.tests if t.gates and t.p_value < self.info["threshold"]}
         for check in self.checks:
             if check.name in PATTERN_CHECKS and check.name in failed:
-                out |= check.fired & (check.strength >= 1.0 if check.name != "reference_labels"
-                                      else check.fired)
+                out |= check.fired & (
+                    check.strength >= 1.0 if check.name != "reference_labels" else check.fired
+                )
         if self.fail_on is not None:
             out |= self.score > self.fail_on
         return out
@@ -183,9 +184,7 @@ def run_audit(
     if len(np.unique(table.y[labelled])) < 2:
         raise ValueError("DATA: the labels hold fewer than two classes; nothing to audit.")
     step("encoding")
-    context = _build_context(
-        table, labelled, X_ref, y_ref, pred_probs, features, model, seed, step
-    )
+    context = _build_context(table, labelled, X_ref, y_ref, pred_probs, features, model, seed, step)
     step("label_distribution")
     distribution = _distribution(context, y_ref, expect)
     results, skipped = [], {}

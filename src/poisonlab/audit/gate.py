@@ -148,14 +148,15 @@ def group_test(
             members = np.flatnonzero(ids == g)
             if len(members) < MIN_GROUP:
                 continue
-            pairs = pair_test(
-                context.yi[members], looks[members], disagree[members], C, sizes
-            )
+            pairs = pair_test(context.yi[members], looks[members], disagree[members], C, sizes)
             if not pairs or pairs[0]["p"] >= 1.0:
                 continue
             best = pairs[0]
             local = pair_strength(
-                pairs[:1], context.yi[members], looks[members], disagree[members],
+                pairs[:1],
+                context.yi[members],
+                looks[members],
+                disagree[members],
                 context.group_alpha,
             )
             strength[members] = np.maximum(strength[members], local)
