@@ -297,25 +297,24 @@ class Group(Check):
 
 
 def looks_like(context: AuditContext, earlier: list[CheckResult]) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: the class its label checks suggest, and whether one of them fired.
+    """Per row: the class its neighbours suggest, and whether the ``neighbours`` check fired.
+
+    Only the neighbour vote feeds the pattern tests: it treats both directions of a pair
+    alike. Model probabilities (``confident_learning``) lean toward the larger class of an
+    overlapping pair, which made clean tables look lopsided (docs/audit.md).
 
     Returns
     -------
     looks : ndarray of int, shape (n_samples,)
-        Class index suggested by the strongest fired label check (the row's own otherwise).
+        Class index the neighbours suggest where the check fired (the row's own otherwise).
     disagree : ndarray of bool, shape (n_samples,)
     """
     looks = context.yi.copy()
-    best = np.zeros(len(looks))
     index = {c: i for i, c in enumerate(context.classes)}
-    for check in earlier:
-        if check.name not in ("neighbours", "confident_learning"):
-            continue
-        better = check.fired & (check.strength > best)
-        best[better] = check.strength[better]
-        looks[better] = [index[s] for s in check.suggested[better]]
-    disagree = looks != context.yi
-    return looks, disagree
+    found = [c for c in earlier if c.name == "neighbours"]
+    check = found[0] if found else CHECKS.create("neighbours").run(context, [])
+    looks[check.fired] = [index[s] for s in check.suggested[check.fired]]
+    return looks, looks != context.yi
 
 
 def _pair_info(pair: dict, classes: np.ndarray) -> dict:
