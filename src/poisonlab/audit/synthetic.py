@@ -85,7 +85,8 @@ def mixed_table(
             "score": score.round(4),
             "region": region,
             "is_member": member,
-            "opened": pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3650, n_rows), "D"),
+            "opened": pd.Timestamp("2015-01-01")
+            + pd.to_timedelta(rng.integers(0, 3650, n_rows), "D"),
         }
     )
     if text:
