@@ -45,6 +45,9 @@ MIN_GROUP = 30
 #: A pattern must hold at least this many rows to count (a p-value on 3 rows is noise).
 MIN_ROWS = 5
 
+#: Pattern counts are scaled to this many rows before testing (see :func:`pair_test`).
+EFFECTIVE_ROWS = 2000
+
 
 @dataclass(frozen=True)
 class TestResult:
@@ -82,12 +85,14 @@ def pair_test(
     disagree: np.ndarray,
     C: int,
     sizes: np.ndarray | None = None,
+    n_rows: int | None = None,
 ) -> list[dict[str, Any]]:
     """The per-pair binomial tests, most significant first (raw, uncorrected p-values).
 
     ``sizes`` are the class sizes of the null's share ``n_s / (n_s + n_t)`` (default: the
     counts in ``yi``; the group test passes the whole table's, since inside a poisoned group
-    the flipped rows themselves would inflate ``n_t``).
+    the flipped rows themselves would inflate ``n_t``). ``n_rows`` is the table's size for the
+    scaling to :data:`EFFECTIVE_ROWS` (default ``len(yi)``).
 
     Returns
     -------
@@ -97,12 +102,18 @@ def pair_test(
     from scipy.stats import binom
 
     A = pair_counts(yi, looks, disagree, C)
+    # Natural confusion is a little lopsided too (a neighbour vote leans toward the denser
+    # class of an overlapping pair); with enough rows any lean becomes "significant". The
+    # counts are scaled to what a table of EFFECTIVE_ROWS rows would hold, so the gate asks
+    # whether the lean is as strong as a flip that would show in 2,000 rows.
+    scaled = np.rint(A * min(1.0, EFFECTIVE_ROWS / max(n_rows or len(yi), 1))).astype(np.int64)
     n = np.bincount(yi, minlength=C) if sizes is None else sizes
     out = []
     for s, t in zip(*np.nonzero(A), strict=True):
-        trials = A[s, t] + A[t, s]
+        trials = scaled[s, t] + scaled[t, s]
         share = n[s] / max(n[s] + n[t], 1)
-        p = float(binom.sf(A[s, t] - 1, trials, share)) if A[s, t] >= MIN_ROWS else 1.0
+        hits = scaled[s, t]
+        p = float(binom.sf(hits - 1, trials, share)) if hits >= MIN_ROWS else 1.0
         out.append(
             {"s": int(s), "t": int(t), "count": int(A[s, t]), "reverse": int(A[t, s]), "p": p}
         )
@@ -148,7 +159,9 @@ def group_test(
             members = np.flatnonzero(ids == g)
             if len(members) < MIN_GROUP:
                 continue
-            pairs = pair_test(context.yi[members], looks[members], disagree[members], C, sizes)
+            pairs = pair_test(
+                context.yi[members], looks[members], disagree[members], C, sizes, len(context.yi)
+            )
             if not pairs or pairs[0]["p"] >= 1.0:
                 continue
             best = pairs[0]

@@ -27,6 +27,7 @@ def mixed_table(
     noise: float = 0.03,
     n_poison: int = 0,
     text: bool = True,
+    n_extra: int = 0,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """A mixed table with a ``label`` column, and the rows poisoned (empty when ``n_poison=0``).
 
@@ -40,6 +41,9 @@ def mixed_table(
         Rows of (region north, approved) flipped to declined.
     text : bool
         Include the free-text ``note`` column (slower to encode at a million rows).
+    n_extra : int
+        Extra columns that carry no signal (for width): every fifth categorical (``c<j>``,
+        four values), the others numeric (``f<j>``, float32).
 
     Returns
     -------
@@ -93,5 +97,10 @@ def mixed_table(
         picks = rng.integers(0, len(WORDS), (n_rows, 6))
         lengths = rng.integers(3, 7, n_rows)
         frame["note"] = [" ".join(WORDS[p[:m]]) for p, m in zip(picks, lengths, strict=True)]
+    for j in range(n_extra):
+        if j % 5 == 4:
+            frame[f"c{j}"] = rng.choice(np.array(["p", "q", "r", "s"]), n_rows)
+        else:
+            frame[f"f{j}"] = rng.normal(0.0, 10.0 ** (j % 4), n_rows).astype(np.float32)
     frame["label"] = CLASSES[label]
     return frame, poisoned
