@@ -295,7 +295,7 @@ def _build_context(
     y = table.y[rows]
     classes, yi = np.unique(y, return_inverse=True)
     step("neighbour graph")
-    graph = neighbour_graph(Z)
+    graph = neighbour_graph(Z, seed=seed)
     votes = count_votes(yi[graph.indices], len(classes))
     probs, source = _probabilities(Z, yi, classes, votes, pred_probs, rows, model, seed)
     Z_ref = None
