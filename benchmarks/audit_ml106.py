@@ -47,8 +47,8 @@ def write_files(out: Path, n_flip: int) -> tuple[Path, np.ndarray, np.ndarray]:
     return path, poisoned, y
 
 
-def svc_probabilities(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold SVC probabilities (5 folds) and the 50-component PCA features they use."""
+def svc_probabilities(y: np.ndarray) -> np.ndarray:
+    """Out-of-fold SVC probabilities (5 folds, on 50 PCA components of the pixels / 255)."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.decomposition import PCA
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -61,7 +61,7 @@ def svc_probabilities(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     model = CalibratedClassifierCV(SVC(random_state=0), cv=3)
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     probs = cross_val_predict(model, features, y, cv=folds, method="predict_proba")
-    return probs, features
+    return probs
 
 
 def poisonlab_ranking(path: Path, out: Path, extra: list[str]) -> tuple[np.ndarray, int]:
@@ -122,7 +122,7 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     for n_flip in [int(v) for v in args.n.split(",")]:
         path, poisoned, y = write_files(args.dir, n_flip)
-        probs, features = svc_probabilities(y)
+        probs = svc_probabilities(y)
         probs_path = args.dir / f"svc_N{n_flip}.csv"
         pd.DataFrame(probs, columns=[str(c) for c in range(10)]).to_csv(probs_path, index=False)
         extra = (

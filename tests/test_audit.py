@@ -108,7 +108,7 @@ def test_label_distribution_reports_without_reference_and_gates_with_expect(digi
     result = run_audit(X[keep], y[keep], checks=("neighbours",))
     test = next(t for t in result.tests if t.name == "label_distribution")
     assert test.p_value < 1e-3 and not test.gates and not result.failed
-    expect = {c: 0.1 for c in np.unique(y)}
+    expect = dict.fromkeys(np.unique(y), 0.1)
     gated = run_audit(X[keep], y[keep], checks=("neighbours",), expect=expect)
     assert gated.failed
 
@@ -374,5 +374,6 @@ def test_an_internal_error_exits_3_with_one_line_and_a_traceback_file(tmp_path):
     assert proc.returncode == 3, proc.stderr
     assert "internal error (a bug in poisonlab" in proc.stderr and proc.stderr.count("\n") == 1
     trace = proc.stderr.rsplit("traceback in ", 1)[1].strip()
-    assert "RuntimeError: injected" in open(trace).read()
+    with open(trace) as handle:
+        assert "RuntimeError: injected" in handle.read()
     assert not (tmp_path / "out").exists()
