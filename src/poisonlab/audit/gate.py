@@ -111,11 +111,24 @@ def pair_test(
     out = []
     for s, t in zip(*np.nonzero(A), strict=True):
         trials = scaled[s, t] + scaled[t, s]
+        # Random label noise makes a_st proportional to n_s; confusion at a class boundary
+        # makes it about as large as a_ts whatever the sizes. The gate's null takes the
+        # larger share; the ranking's (p_rank) the size-proportional one, which keeps a flip
+        # that shrank s a lot in view (it only orders rows, it never fails the gate).
         share = n[s] / max(n[s] + n[t], 1)
         hits = scaled[s, t]
-        p = float(binom.sf(hits - 1, trials, share)) if hits >= MIN_ROWS else 1.0
+        enough = hits >= MIN_ROWS
+        p = float(binom.sf(hits - 1, trials, max(share, 0.5))) if enough else 1.0
+        p_rank = float(binom.sf(hits - 1, trials, share)) if enough else 1.0
         out.append(
-            {"s": int(s), "t": int(t), "count": int(A[s, t]), "reverse": int(A[t, s]), "p": p}
+            {
+                "s": int(s),
+                "t": int(t),
+                "count": int(A[s, t]),
+                "reverse": int(A[t, s]),
+                "p": p,
+                "p_rank": p_rank,
+            }
         )
     return sorted(out, key=lambda d: (d["p"], -d["count"], d["s"], d["t"]))
 
@@ -123,13 +136,13 @@ def pair_test(
 def pair_strength(
     pairs: list[dict], yi: np.ndarray, looks: np.ndarray, disagree: np.ndarray, alpha: float
 ) -> np.ndarray:
-    """Per row: ``log p / log alpha`` of its pair (labelled t, looks like s), capped at 1."""
+    """Per row: ``log p_rank / log alpha`` of its pair (labelled t, looks like s), capped at 1."""
     strength = np.zeros(len(yi))
     for pair in pairs:
-        if pair["p"] >= 1.0:
+        if pair["p_rank"] >= 1.0:
             continue
         rows = disagree & (yi == pair["t"]) & (looks == pair["s"])
-        value = min(1.0, np.log(max(pair["p"], 1e-300)) / np.log(alpha))
+        value = min(1.0, np.log(max(pair["p_rank"], 1e-300)) / np.log(alpha))
         strength[rows] = np.maximum(strength[rows], value)
     return strength
 
@@ -162,11 +175,11 @@ def group_test(
             pairs = pair_test(
                 context.yi[members], looks[members], disagree[members], C, sizes, len(context.yi)
             )
-            if not pairs or pairs[0]["p"] >= 1.0:
+            if not pairs or min(p["p_rank"] for p in pairs) >= 1.0:
                 continue
             best = pairs[0]
             local = pair_strength(
-                pairs[:1],
+                [min(pairs, key=lambda p: p["p_rank"])],
                 context.yi[members],
                 looks[members],
                 disagree[members],
