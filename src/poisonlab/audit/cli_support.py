@@ -145,12 +145,12 @@ def load_inputs(
                 f"--reference: {reference!r} lacks {len(missing)} of the audited columns "
                 f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})."
             )
-    classes = np.unique(table.y[table.y != ""])
-    probs = None if pred_probs is None else read_pred_probs(pred_probs, len(table.y), classes)
-    embed = None if features is None else read_features(features, len(table.y))
     paths = [p for p in (table.source, ref.source if ref else None, pred_probs, features) if p]
     paths += [baseline] if baseline is not None else []
     check_outputs(out, write_clean, paths)
+    classes = np.unique(table.y[table.y != ""])
+    probs = None if pred_probs is None else read_pred_probs(pred_probs, len(table.y), classes)
+    embed = None if features is None else read_features(features, len(table.y))
     base = None if baseline is None else read_baseline(baseline)
     return Inputs(table, ref, probs, embed, parse_expect(expect), base, label, paths)
 
