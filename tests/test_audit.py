@@ -313,8 +313,8 @@ def test_baseline_fails_only_on_new_findings(tmp_path, digits):
     )  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["new_findings"] == []
-    more = np.flatnonzero(y == "0")[:8]
-    frame.loc[more, "label"] = "6"
+    more = np.flatnonzero(y == "4")[:15]  # a second, new pattern: '4' -> '1'
+    frame.loc[more, "label"] = "1"
     frame.to_csv(tmp_path / "v2.csv", index=False)
     worse = run_cli(
         "audit", str(tmp_path / "v2.csv"), "--id", "uid", "--out", str(tmp_path / "a3"),

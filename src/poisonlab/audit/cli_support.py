@@ -390,7 +390,7 @@ def audit_command(
         raise ValueError(f"--junit: {str(junit)!r} is an input file; choose another path.")
     if inputs.expect is not None:
         classes = set(inputs.table.y[inputs.table.y != ""])
-        missing = sorted(classes - set(inputs.expect))
+        missing = sorted(str(c) for c in classes - set(inputs.expect))
         if missing:
             raise ValueError(f"--expect: no share given for class {missing[0]!r}.")
     with internal_errors():

@@ -86,9 +86,7 @@ class AuditResult:
         failed = {t.name for t in self.tests if t.gates and t.p_value < self.info["threshold"]}
         for check in self.checks:
             if check.name in PATTERN_CHECKS and check.name in failed:
-                out |= check.fired & (
-                    check.strength >= 1.0 if check.name != "reference_labels" else check.fired
-                )
+                out |= check.fired
         if self.fail_on is not None:
             out |= self.score > self.fail_on
         return out
