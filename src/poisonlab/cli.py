@@ -750,7 +750,7 @@ def audit(
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
     junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
-    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
     write_clean: Annotated[
         Path | None, typer.Option(help="Write a sanitized copy of the data here.")
     ] = None,
