@@ -793,28 +793,58 @@ def _reproduce_one(entry, out: Path, messages: Console, where: Console | None):
 # ------------------------------------------------------------------------------------ audit
 
 
+_COLUMNS = "Column names, comma-separated (repeatable)."
+
+
 @app.command("audit", cls=PlainHelp)
 def audit(
     data: Annotated[
-        str, typer.Argument(help="A .csv, .npz or .parquet file, or mnist, digits, openml:NAME.")
+        str, typer.Argument(help="A .csv, .parquet or .npz file, or mnist, digits, openml:NAME.")
     ],
     label: Annotated[
-        str | None, typer.Option(help="Label column (CSV, Parquet) or array (NPZ).")
+        str | None, typer.Option(help="Label column (default: label, y, target or class).")
     ] = None,
     reference: Annotated[
         str | None, typer.Option(help="Trusted data with the same columns, to compare against.")
     ] = None,
+    expect: Annotated[
+        str | None,
+        typer.Option(help="Expected label shares, e.g. 'a=0.6,b=0.4': the label test gates."),
+    ] = None,
+    pred_probs: Annotated[
+        Path | None,
+        typer.Option(help="Out-of-fold probabilities from your model (columns named by class)."),
+    ] = None,
+    features: Annotated[
+        Path | None, typer.Option(help="Your embeddings, one row per data row (.npz 'features').")
+    ] = None,
     model: Annotated[
         str | None,
-        typer.Option(help="Model for confident learning: svc, logreg, knn, ... (zoo names)."),
+        typer.Option(help="Zoo model for 5-fold out-of-fold probabilities (logreg, knn, ...)."),
+    ] = None,
+    categorical: Annotated[list[str] | None, typer.Option(help=_COLUMNS)] = None,
+    text: Annotated[list[str] | None, typer.Option(help=_COLUMNS)] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help=_COLUMNS)] = None,
+    id_column: Annotated[
+        list[str] | None, typer.Option("--id", help="Row-id column: reported, never a feature.")
     ] = None,
     out: Annotated[Path, typer.Option(help="Directory for suspicious.csv and the report.")] = Path(
         "audit"
     ),
+    alpha: Annotated[
+        float, typer.Option(help="False-alarm rate of the gate on clean data.")
+    ] = 0.01,
     fail_on: Annotated[
-        float | None,
-        typer.Option(min=0.0, help="Exit 1 when a row scores above this (default 2.0)."),
+        float | None, typer.Option(min=0.0, help="Also fail when a row scores above this.")
     ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="An accepted audit's summary.json: fail on new findings.")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
     write_clean: Annotated[
         Path | None, typer.Option(help="Write a sanitized copy of the data here.")
     ] = None,
@@ -824,41 +854,45 @@ def audit(
             metavar="[drop|relabel]", help="drop or relabel the flagged rows in --write-clean."
         ),
     ] = "drop",
-    id_column: Annotated[
-        str | None,
-        typer.Option("--id", help="A numeric row-id column: reported, not used as a feature."),
-    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the checks' randomness.")] = 0,
     top: Annotated[int, typer.Option(min=0, help="Rows shown in the terminal.")] = 10,
 ) -> None:
-    """Scan a training set for signs of poisoning; exit 1 if a row scores above --fail-on."""
-    from .audit import FAIL_ON
+    """Scan a training set for signs of poisoning; exit 1 when a poisoning pattern is found.
+
+    Exit status: 0 passed, 1 findings, 2 user error, 3 internal error (a bug).
+    """
     from .audit import cli_support as support
 
-    estimator = support.make_estimator(model)
-    source, dataset, ref = support.load_for_audit(
-        data, label, reference, out, write_clean, clean_action
+    code = support.audit_command(
+        data,
+        label=label,
+        roles=support.role_overrides(
+            categorical=support.parse_columns(categorical),
+            text=support.parse_columns(text),
+            ignore=support.parse_columns(ignore),
+            id=support.parse_columns(id_column),
+        ),
+        reference=reference,
+        expect=expect,
+        pred_probs=pred_probs,
+        features=features,
+        model=model,
+        out=out,
+        alpha=alpha,
+        fail_on=fail_on,
+        baseline=baseline,
+        json_output=json_output,
+        junit=junit,
+        quiet=quiet,
+        write_clean=write_clean,
+        clean_action=clean_action,
+        seed=seed,
+        top=top,
+        command=" ".join(["poisonlab", *sys.argv[1:]]),
+        console=console,
     )
-    dataset, ref, ids = support.split_id(dataset, ref, id_column)
-    with support.progress_steps() as on_step:
-        result = support.run_and_write(
-            dataset,
-            ref,
-            source=source,
-            label=label or "label",
-            model=estimator,
-            fail_on=FAIL_ON if fail_on is None else fail_on,
-            seed=seed,
-            out=out,
-            clean_to=write_clean,
-            clean_action=clean_action,
-            command=" ".join(["poisonlab", *sys.argv[1:]]),
-            ids=ids,
-            on_step=on_step,
-        )
-    support.print_audit(result, dataset, console, out=out, clean_to=write_clean, top=top)
-    if result.flagged.any():
-        raise typer.Exit(1)
+    if code:
+        raise typer.Exit(code)
 
 
 # ---------------------------------------------------------------------------------- certify
