@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import queue
 import signal
+import sys
 from collections.abc import Iterator
 
 from .execute import RunOutput, execute_batch, execute_in_batch
@@ -123,11 +124,13 @@ def _dask_outputs(
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=":0" if dashboard else None,
+            dashboard_address="127.0.0.1:0" if dashboard else None,
             worker_dashboard_address=None,
         )
     try:
         with Client(cluster if cluster is not None else address) as client:
+            if cluster is not None and dashboard:
+                sys.stderr.write(f"Dask dashboard: {client.dashboard_link}\n")
             workers = sorted(client.scheduler_info()["workers"]) or [None]
             futures = [
                 client.submit(
