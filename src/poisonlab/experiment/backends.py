@@ -104,6 +104,8 @@ def _local_outputs(batches: list[Batch], n_workers: int) -> Iterator[RunOutput]:
             if worker.is_alive():
                 worker.terminate()
             worker.join()
+        # Batches no worker took must not keep this process waiting to flush them at exit.
+        tasks.cancel_join_thread()
         tasks.close()
         results.close()
 

@@ -82,7 +82,8 @@ def run_sweep(
         The whole grid (finished runs are skipped unless ``force``).
     store : ResultStore
     n_jobs : int, default=1
-        Local worker processes (joblib); 1 runs in this process.
+        Local worker processes, started once for the sweep (``spawn``: a script that calls
+        this needs the ``if __name__ == "__main__":`` guard); 1 runs in this process.
     dask : str, optional
         Address of a running Dask scheduler to send batches to.
     dask_local : int, optional
