@@ -101,9 +101,9 @@ def main() -> None:
     parser.add_argument("--lab", action="store_true", help="also time poisonlab lab ml106")
     args = parser.parse_args()
     print(f"load average before: {os.getloadavg()}")
+    lab = run_side("lab", args) if args.lab else None  # first: its checks fail fast
     shared = run_side("shared", args)
     plain = run_side("plain", args)
-    lab = run_side("lab", args) if args.lab else None
     assert shared["predictions"] == plain["predictions"], "predictions differ"
     print(f"MNIST {args.train_size} train / {args.test_size} test, N = {args.budgets}")
     print("| side | wall (s) | peak memory (GB) |")

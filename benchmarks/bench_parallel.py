@@ -15,23 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from bench_runner import timed  # the same whole-process timing
 
 ROOT = Path(__file__).resolve().parents[1]
 POISONLAB = str(Path(sys.executable).parent / "poisonlab")
-
-
-def timed(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"FAILED: {' '.join(cmd)}\n{proc.stderr}")
-    return elapsed
 
 
 def snapshot(directory: Path) -> dict:

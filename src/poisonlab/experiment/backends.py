@@ -115,20 +115,11 @@ def _dask_outputs(
 ) -> Iterator[RunOutput]:
     """Each run a Dask task; a batch's runs go to one worker (which builds a shared kernel once
     and keeps it, :func:`execute_in_batch`) and move to another only if that worker is lost."""
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
 
     cluster = None
     if address is None:
-        # Processes on the loopback interface only: nothing listens beyond this machine, and
-        # no dashboard unless asked.
-        cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0" if dashboard else None,
-            worker_dashboard_address=None,
-        )
+        cluster = _local_cluster(n_workers, dashboard)
     try:
         with Client(cluster if cluster is not None else address) as client:
             if cluster is not None and dashboard:
@@ -158,3 +149,26 @@ def _dask_outputs(
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _local_cluster(n_workers: int | None, dashboard: bool):
+    """A Dask cluster of single-threaded worker processes on the loopback interface only.
+
+    Without ``dashboard`` no dashboard is served: the scheduler still starts its HTTP server
+    (distributed has no switch for it), so it gets no routes and a free port on 127.0.0.1
+    rather than 8787; the workers get no routes either.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    no_routes = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+    with dask.config.set({} if dashboard else no_routes):
+        return LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0" if dashboard else None,
+            worker_dashboard_address=None,
+            scheduler_kwargs={} if dashboard else {"dashboard_address": "127.0.0.1:0"},
+        )
