@@ -9,10 +9,13 @@ The lab's attack (the first N training '1's relabelled '2') on MNIST's 60,000 tr
         rows when first needed and the pairs the attack did not touch are fitted once.
 
 The benchmark checks that every prediction of every N is equal, and prints each side's wall
-time, peak memory (maximum resident set) and the ratio. Smaller sizes for a quick look:
+time, peak memory (maximum resident set) and the ratio. With ``--lab`` it also runs (lab)
+``poisonlab lab ml106 --train-size ... --test-size ... --poison ... --memory ...G --json``, the
+lab through the study runner within that memory budget, in its own process. Smaller sizes for
+a quick look:
 
     .venv/bin/python benchmarks/bench_full_mnist.py [--train-size 60000] [--test-size 10000]
-        [--budgets 0,1000,3000,6000] [--memory-gb 8]
+        [--budgets 0,1000,3000,6000] [--memory-gb 8] [--lab]
 """
 
 from __future__ import annotations
@@ -53,11 +56,31 @@ json.dump({"seconds": time.perf_counter() - start, "predictions": predictions}, 
 """
 
 
+def side_command(side: str, args: argparse.Namespace) -> list[str]:
+    sizes = [str(args.train_size), str(args.test_size)]
+    if side == "lab":
+        poisonlab = os.path.join(os.path.dirname(sys.executable), "poisonlab")
+        return [
+            poisonlab,
+            "lab",
+            "ml106",
+            "--train-size",
+            sizes[0],
+            "--test-size",
+            sizes[1],
+            "--poison",
+            args.budgets,
+            "--memory",
+            f"{args.memory_gb}G",
+            "--json",
+        ]
+    return [sys.executable, "-c", SIDE, side, *sizes, args.budgets, str(args.memory_gb)]
+
+
 def run_side(side: str, args: argparse.Namespace) -> dict:
     """Run one side in a fresh process; its result with wall time and peak memory."""
     started = time.perf_counter()
-    argv = [side, str(args.train_size), str(args.test_size), args.budgets, str(args.memory_gb)]
-    process = subprocess.Popen([sys.executable, "-c", SIDE, *argv], stdout=subprocess.PIPE)
+    process = subprocess.Popen(side_command(side, args), stdout=subprocess.PIPE)
     output = process.stdout.read()
     # wait4 gives this child's own resource usage: its peak resident memory.
     _, status, usage = os.wait4(process.pid, 0)
@@ -75,16 +98,22 @@ def main() -> None:
     parser.add_argument("--test-size", type=int, default=10000)
     parser.add_argument("--budgets", default="0,1000,3000,6000")
     parser.add_argument("--memory-gb", type=float, default=8.0)
+    parser.add_argument("--lab", action="store_true", help="also time poisonlab lab ml106")
     args = parser.parse_args()
+    print(f"load average before: {os.getloadavg()}")
+    lab = run_side("lab", args) if args.lab else None  # first: its checks fail fast
     shared = run_side("shared", args)
     plain = run_side("plain", args)
     assert shared["predictions"] == plain["predictions"], "predictions differ"
     print(f"MNIST {args.train_size} train / {args.test_size} test, N = {args.budgets}")
     print("| side | wall (s) | peak memory (GB) |")
     print("| --- | --- | --- |")
-    for name, side in (("shared kernel", shared), ("plain SVC", plain)):
+    sides = [("shared kernel", shared), ("plain SVC", plain)]
+    sides += [("poisonlab lab ml106 (whole process)", lab)] if lab else []
+    for name, side in sides:
         print(f"| {name} | {side['wall']:.1f} | {side['peak_gb']:.2f} |")
     print(f"ratio (plain / shared): {plain['wall'] / shared['wall']:.2f}x; every prediction equal")
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

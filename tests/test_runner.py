@@ -89,13 +89,17 @@ def test_shared_kernel_path_equals_plain_fits(tmp_path):
     svc_runs = [r for r in study.runs if r.model == "svc"]
     batches = plan_batches(svc_runs)
     assert len(batches) == 1 and batches[0].shared and len(batches[0].runs) == 8
-    assert not any(b.shared for b in plan_batches(svc_runs, memory_budget=1000))
+    # Over a memory budget the fast path stays, its kernel computed in blocks on demand.
+    [small] = plan_batches(svc_runs, memory_budget=1000)
+    assert small.shared and small.memory_limit == 1000
     with ResultStore(tmp_path / "fast") as store:
         run_sweep(svc_runs, store)
     with ResultStore(tmp_path / "plain") as store:
         run_sweep(svc_runs, store, fast_path=False)
+    with ResultStore(tmp_path / "blocks") as store:
+        run_sweep(svc_runs, store, memory_budget=1000)
     fast, plain = snapshot(tmp_path / "fast"), snapshot(tmp_path / "plain")
-    assert fast == plain
+    assert fast == plain == snapshot(tmp_path / "blocks")
     # The knn_label runs dropped rows, which the shared path fits on a subset of its kernel.
     n_train = {v[0]: v[5]["n_train"] for v in fast.values()}
     assert any(n < 400 for i, n in n_train.items() if "knn_label" in i)

@@ -150,6 +150,34 @@ def _options_named(*params: str) -> Iterator[None]:
         raise
 
 
+_SIZE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def _parse_memory(text: str | None, option: str = "--memory") -> int | None:
+    """Bytes of a size such as ``16G``, ``512M``, ``1.5G`` or ``1000000`` (powers of 1024; a
+    trailing ``B`` or ``iB`` is allowed); None stays None."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    size = None if match is None else float(match[1]) * _SIZE_UNITS[match[2].upper()]
+    if size is None or size < 1:
+        raise ValueError(
+            f"{option}: expected a size of at least 1 byte such as 16G, 512M or 1000000; "
+            f"got {text!r}."
+        )
+    return int(size)
+
+
+MemoryOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="SIZE",
+        help="Memory one shared kernel may use, e.g. 12G (default: half the machine's RAM, "
+        "shared among workers); above it kernel blocks are computed on demand.",
+    ),
+]
+
+
 def _parse_int_list(text: str, option: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
@@ -240,6 +268,7 @@ def lab_ml106(
     report: Annotated[
         bool, typer.Option(help="With --out, write the HTML report into OUT/report/.")
     ] = True,
+    memory: MemoryOption = None,
 ) -> None:
     """The ML 106 lab: relabel the first N '1's as '2' and watch the SVC's mistakes."""
     from .labs.ml106 import run_ml106
@@ -252,6 +281,7 @@ def lab_ml106(
             train_size=train_size,
             test_size=test_size,
             out=out,
+            memory=_parse_memory(memory),
         )
     if out is not None:
         from .labs.output import write_lab_results
@@ -402,6 +432,18 @@ def defenses_show(
 # ------------------------------------------------------------------------ studies (runner)
 
 
+@contextmanager
+def _stops_cleanly():
+    """A sweep whose workers died: one line (finished runs are stored), exit status 1."""
+    from .experiment.backends import WorkerDied
+
+    try:
+        yield
+    except WorkerDied as exc:
+        sys.stderr.write(f"poisonlab: error: {exc}\n")
+        raise typer.Exit(1) from None
+
+
 @app.command("run", cls=PlainHelp)
 def run_command(
     spec: Annotated[Path, typer.Argument(help="Study spec (TOML), e.g. examples/ml106.toml.")],
@@ -428,6 +470,10 @@ def run_command(
     fast_path: Annotated[
         bool, typer.Option(help="Share one Gram matrix among label-only SVC runs.")
     ] = True,
+    memory: MemoryOption = None,
+    dashboard: Annotated[
+        bool, typer.Option(help="With --dask-local, open the Dask dashboard (a free port).")
+    ] = False,
     report: Annotated[
         bool, typer.Option(help="Write the HTML report into OUT/report/ at the end.")
     ] = True,
@@ -447,6 +493,7 @@ def run_command(
         raise ValueError(f"--dask-local: must be at least 1; got {dask_local}.")
     if dask is not None and dask_local is not None:
         raise ValueError("--dask and --dask-local: give one of them, not both.")
+    memory_budget = _parse_memory(memory)
     try:
         study = prepare_study(spec)
     except SpecError as exc:  # every problem, one per line; nothing ran or was written
@@ -458,7 +505,7 @@ def run_command(
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # The bar and messages go to stderr, so stdout holds only the summary (or its JSON).
     messages = Console(stderr=True, highlight=False, markup=False)
-    with SweepProgress(messages, study.spec.name) as progress:
+    with SweepProgress(messages, study.spec.name) as progress, _stops_cleanly():
         summary = run_study(
             study,
             out,
@@ -467,6 +514,8 @@ def run_command(
             dask_local=dask_local,
             force=force,
             fast_path=fast_path,
+            memory_budget=memory_budget,
+            dashboard=dashboard,
             on_start=progress.start,
             on_result=progress.update,
         )

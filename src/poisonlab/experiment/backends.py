@@ -1,15 +1,22 @@
-"""Where batches execute: in this process, in joblib's local process pool, or on Dask.
+"""Where batches execute: in this process, in local worker processes, or on Dask.
 
-Each backend yields :class:`~poisonlab.experiment.execute.RunOutput` as runs finish (serially,
-each the moment it finishes; in parallel, a batch's runs when the batch returns).
+Every backend yields each run's :class:`~poisonlab.experiment.execute.RunOutput` the moment the
+run finishes, so the runner stores it at once: a sweep killed mid-way keeps every finished run.
 """
 
 from __future__ import annotations
 
+import ctypes
+import queue
+import signal
+import sys
 from collections.abc import Iterator
 
-from .execute import RunOutput, execute_batch, run_batch
+from .execute import RunOutput, execute_batch, execute_in_batch
 from .plan import Batch
+
+# Seconds between checks that local workers are still alive while waiting for a result.
+_POLL_SECONDS = 1.0
 
 
 def outputs(
@@ -18,13 +25,15 @@ def outputs(
     n_workers: int = 1,
     dask: str | None = None,
     dask_local: int | None = None,
+    dashboard: bool = False,
 ) -> Iterator[RunOutput]:
     """The outputs of ``batches``: on Dask (a scheduler's ``dask`` address, or a local cluster
-    of ``dask_local`` workers), else in ``n_workers`` local processes, else serially."""
+    of ``dask_local`` workers, with a dashboard only if ``dashboard``), else in ``n_workers``
+    local processes, else serially."""
     if dask is not None or dask_local is not None:
-        return _dask_outputs(batches, address=dask, n_workers=dask_local)
+        return _dask_outputs(batches, address=dask, n_workers=dask_local, dashboard=dashboard)
     if n_workers > 1 and len(batches) > 1:
-        return _joblib_outputs(batches, n_workers)
+        return _local_outputs(batches, min(n_workers, len(batches)))
     return _serial_outputs(batches)
 
 
@@ -33,34 +42,133 @@ def _serial_outputs(batches: list[Batch]) -> Iterator[RunOutput]:
         yield from execute_batch(batch)
 
 
-def _joblib_outputs(batches: list[Batch], n_workers: int) -> Iterator[RunOutput]:
-    from joblib import Parallel, delayed
+class WorkerDied(RuntimeError):
+    """A worker ended before its runs finished (killed, out of memory, a lost Dask worker)."""
 
-    parallel = Parallel(n_jobs=n_workers, return_as="generator_unordered")
-    for outputs in parallel(delayed(run_batch)(b) for b in batches):
-        yield from outputs
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (``PR_SET_PDEATHSIG``), so a
+    ``kill -9`` of the sweep leaves no worker behind; elsewhere a no-op."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
+def _worker(tasks, results) -> None:
+    """A local worker: executes batches until told to stop, sending each run as it finishes.
+    It lives for the whole sweep, so datasets it loaded stay loaded (``load_split``'s cache)."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    for batch in iter(tasks.get, None):
+        for output in execute_batch(batch):
+            results.put(output)
+
+
+def _local_outputs(batches: list[Batch], n_workers: int) -> Iterator[RunOutput]:
+    """Batches on ``n_workers`` processes started once for the sweep (``spawn``: no copy of a
+    parent's BLAS or OpenMP thread state), longest batches first as planned."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    tasks, results = context.Queue(), context.Queue()
+    for batch in batches:
+        tasks.put(batch)
+    for _ in range(n_workers):
+        tasks.put(None)
+    workers = [
+        context.Process(target=_worker, args=(tasks, results), daemon=True)
+        for _ in range(n_workers)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        remaining = sum(len(b.runs) for b in batches)
+        while remaining:
+            try:
+                output = results.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+                if dead:
+                    raise WorkerDied(
+                        f"a worker process ended with status {dead[0]} before its runs "
+                        f"finished; {remaining} runs not executed (finished runs are stored; "
+                        "run again to resume)."
+                    ) from None
+                continue
+            remaining -= 1
+            yield output
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+        # Batches no worker took must not keep this process waiting to flush them at exit.
+        tasks.cancel_join_thread()
+        tasks.close()
+        results.close()
 
 
 def _dask_outputs(
-    batches: list[Batch], *, address: str | None, n_workers: int | None
+    batches: list[Batch], *, address: str | None, n_workers: int | None, dashboard: bool
 ) -> Iterator[RunOutput]:
-    from distributed import Client, LocalCluster, as_completed
+    """Each run a Dask task; a batch's runs go to one worker (which builds a shared kernel once
+    and keeps it, :func:`execute_in_batch`) and move to another only if that worker is lost."""
+    from distributed import Client, as_completed
 
     cluster = None
     if address is None:
-        # Processes on the loopback interface only: nothing listens beyond this machine.
-        cluster = LocalCluster(
+        cluster = _local_cluster(n_workers, dashboard)
+    try:
+        with Client(cluster if cluster is not None else address) as client:
+            if cluster is not None and dashboard:
+                sys.stderr.write(f"Dask dashboard: {client.dashboard_link}\n")
+            workers = sorted(client.scheduler_info()["workers"]) or [None]
+            futures = [
+                client.submit(
+                    execute_in_batch,
+                    batch,
+                    index,
+                    pure=False,
+                    workers=workers[i % len(workers)],
+                    allow_other_workers=True,
+                )
+                for i, batch in enumerate(batches)
+                for index in range(len(batch.runs))
+            ]
+            for future in as_completed(futures):
+                try:
+                    output = future.result()
+                except Exception as exc:  # a run's own errors are rows; this is the cluster
+                    raise WorkerDied(
+                        f"the Dask cluster could not finish a run ({type(exc).__name__}: "
+                        f"{exc}); finished runs are stored; run again to resume."
+                    ) from None
+                yield output
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _local_cluster(n_workers: int | None, dashboard: bool):
+    """A Dask cluster of single-threaded worker processes on the loopback interface only.
+
+    Without ``dashboard`` no dashboard is served: the scheduler still starts its HTTP server
+    (distributed has no switch for it), so it gets no routes and a free port on 127.0.0.1
+    rather than 8787; the workers get no routes either.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    no_routes = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+    with dask.config.set({} if dashboard else no_routes):
+        return LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0" if dashboard else None,
+            worker_dashboard_address=None,
+            scheduler_kwargs={} if dashboard else {"dashboard_address": "127.0.0.1:0"},
         )
-    try:
-        with Client(cluster if cluster is not None else address) as client:
-            futures = [client.submit(run_batch, b, pure=False) for b in batches]
-            for future in as_completed(futures):
-                yield from future.result()
-    finally:
-        if cluster is not None:
-            cluster.close()

@@ -7,20 +7,25 @@ never a crash of the sweep. Nothing here writes to the store: the process that o
 from __future__ import annotations
 
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .components import load_split, make_attack, make_detector, make_estimator
+from .components import canonical_json, load_split, make_attack, make_detector, make_estimator
 from .gallery import gallery_arrays
 from .grid import RunSpec
 from .measure import KnownPredictions, Outcome, measure, measure_stored, run_arrays
 from .plan import Batch
 from .store import RunRecord, utc_now
+
+#: BLAS and OpenMP threads of every run's numerical work (see :func:`fixed_threads`).
+RUN_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,27 @@ def _detect(detector, X, y, split, attack, sanitize: bool):
 
 
 def execute_run(run: RunSpec, fitter: _Fitter, classes: np.ndarray) -> RunOutput:
-    """Execute one run; an exception becomes a failed row, never a crash of the sweep."""
+    """Execute one run under :func:`fixed_threads`; an exception becomes a failed row, never a
+    crash of the sweep."""
+    with fixed_threads():
+        return _execute_run(run, fitter, classes)
+
+
+def fixed_threads() -> AbstractContextManager:
+    """One BLAS and one OpenMP thread for a run's numerical work, whatever the backend.
+
+    Results must not depend on where a run executes: scikit-learn's nearest-neighbour search
+    splits its work by the OpenMP thread count and breaks distance ties per chunk, so on
+    integer pixels (ties are common) one ``digits`` kNN prediction differed between a serial
+    sweep (two OpenMP threads) and worker processes. OpenMP's count is per thread, so the
+    limit is set in the thread that executes the run (batch threads included).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=RUN_THREADS)
+
+
+def _execute_run(run: RunSpec, fitter: _Fitter, classes: np.ndarray) -> RunOutput:
     start = time.perf_counter()
     timings: dict[str, float] = {}
     try:
@@ -203,38 +228,73 @@ def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[s
     return metrics, arrays, fit_seconds, budget
 
 
-def execute_batch(batch: Batch) -> Iterator[RunOutput]:
-    """Execute a batch's runs one by one (on a shared kernel when ``batch.shared``).
-
-    Runs use one BLAS thread: the runner's parallelism is across runs (threads on a shared
-    kernel, ``-j`` workers), and OpenBLAS threads spin when cores are busy: a logistic
-    regression on 2,000 MNIST images took 6 to 8 s with 2 BLAS threads on the loaded 2-core
-    machine, 0.5 to 0.8 s with 1. Only the shared Gram matrix, one large product, gets
-    ``batch.threads`` BLAS threads.
-    """
+def _fitter_for(batch: Batch) -> tuple[_Fitter, np.ndarray]:
+    """The fitter of ``batch``'s runs and the dataset's classes: one shared kernel (its Gram
+    matrix built by ``batch.threads`` BLAS threads, one large product) or plain fits."""
     from threadpoolctl import threadpool_limits
 
     split, classes = load_split(batch.runs[0].config["dataset"])
-    context = None
-    if batch.shared:
-        from ..models.shared_kernel import SharedKernelSVC
+    if not batch.shared:
+        return _Fitter(split, None), classes
+    from ..models.shared_kernel import SharedKernelSVC
 
-        with threadpool_limits(limits=batch.threads, user_api="blas"):
-            context = SharedKernelSVC(make_estimator(batch.runs[0].config["model"]), split.X_train)
-            fitter = _Fitter(split, context)
-    else:
-        fitter = _Fitter(split, None)
-    with threadpool_limits(limits=1, user_api="blas"):
-        if batch.threads <= 1 or len(batch.runs) == 1:
-            for run in batch.runs:
-                yield execute_run(run, fitter, classes)
-            return
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=batch.threads) as pool:
-            yield from pool.map(lambda run: execute_run(run, fitter, classes), batch.runs)
+    limit = None if batch.memory_limit is None else block_budget(split, batch)
+    with threadpool_limits(limits=batch.threads, user_api="blas"):
+        template = make_estimator(batch.runs[0].config["model"])
+        context = SharedKernelSVC(template, split.X_train, memory_limit=limit)
+        return _Fitter(split, context), classes
 
 
-def run_batch(batch: Batch) -> list[RunOutput]:
-    """:func:`execute_batch` as a list: the unit of work sent to a worker process."""
-    return list(execute_batch(batch))
+def block_budget(split, batch: Batch) -> int:
+    """Bytes left for the shared kernel's Gram values once ``batch.memory_limit`` has paid for
+    what the context holds besides: the training matrix (float64), the test kernel
+    (``n_test x n_train``) and one pair kernel per fitting thread (the two largest classes)."""
+    n_train = len(split.y_train)
+    _, counts = np.unique(split.y_train, return_counts=True)
+    pair_rows = int(np.sort(counts)[-2:].sum())
+    fixed = 8 * (split.X_train.size + len(split.y_test) * n_train + batch.threads * pair_rows**2)
+    return max(0, batch.memory_limit - fixed)
+
+
+def execute_batch(batch: Batch) -> Iterator[RunOutput]:
+    """Execute a batch's runs, yielding each as it finishes (on a shared kernel when
+    ``batch.shared``, fitted by ``batch.threads`` threads: libsvm releases the GIL).
+
+    Each run's own numerical work uses :data:`RUN_THREADS` threads (:func:`fixed_threads`): the
+    runner's parallelism is across runs, results must not depend on the backend, and OpenBLAS
+    threads spin when cores are busy (a logistic regression on 2,000 MNIST images took 6 to 8 s
+    with 2 BLAS threads on the loaded 2-core machine, 0.5 to 0.8 s with 1).
+    """
+    fitter, classes = _fitter_for(batch)
+    if batch.threads <= 1 or len(batch.runs) == 1:
+        for run in batch.runs:
+            yield execute_run(run, fitter, classes)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=batch.threads) as pool:
+        yield from pool.map(lambda run: execute_run(run, fitter, classes), batch.runs)
+
+
+_FITTER_LOCK = threading.Lock()
+_FITTER: dict[str, tuple[_Fitter, np.ndarray]] = {}
+
+
+def _cached_fitter(batch: Batch) -> tuple[_Fitter, np.ndarray]:
+    """:func:`_fitter_for` kept for the next call of the same batch; one at a time per process
+    (a shared kernel may hold gigabytes)."""
+    head = batch.runs[0].config
+    key = canonical_json([head["dataset"], head["model"], batch.shared, batch.memory_limit])
+    with _FITTER_LOCK:
+        if key not in _FITTER:
+            _FITTER.clear()
+            _FITTER[key] = _fitter_for(batch)
+        return _FITTER[key]
+
+
+def execute_in_batch(batch: Batch, index: int) -> RunOutput:
+    """Execute ``batch.runs[index]`` on the batch's fitter, kept by this process between calls:
+    the unit of work sent to a Dask worker, so each run is stored the moment it finishes while
+    a shared-kernel batch builds its kernel once per worker."""
+    fitter, classes = _cached_fitter(batch)
+    return execute_run(batch.runs[index], fitter, classes)

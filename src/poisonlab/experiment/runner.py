@@ -70,6 +70,7 @@ def run_sweep(
     force: bool = False,
     fast_path: bool = True,
     memory_budget: int | None = None,
+    dashboard: bool = False,
     on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[RunRecord], None] | None = None,
 ) -> SweepSummary:
@@ -81,7 +82,8 @@ def run_sweep(
         The whole grid (finished runs are skipped unless ``force``).
     store : ResultStore
     n_jobs : int, default=1
-        Local worker processes (joblib); 1 runs in this process.
+        Local worker processes, started once for the sweep (``spawn``: a script that calls
+        this needs the ``if __name__ == "__main__":`` guard); 1 runs in this process.
     dask : str, optional
         Address of a running Dask scheduler to send batches to.
     dask_local : int, optional
@@ -92,6 +94,8 @@ def run_sweep(
         Share kernels between label-only SVC runs.
     memory_budget : int, optional
         Bytes one shared kernel may use (see :func:`plan_batches`).
+    dashboard : bool, default=False
+        Open the local Dask cluster's dashboard (on a free port of 127.0.0.1).
     on_start : callable(total, pending), optional
     on_result : callable(RunRecord), optional
         Called after each run is written.
@@ -105,7 +109,7 @@ def run_sweep(
     summary = SweepSummary(total=len(runs), skipped=len(runs) - len(todo))
     if on_start is not None:
         on_start(len(runs), len(todo))
-    # Workers to spread fast-path groups over (a remote cluster's size is not known before
+    # Workers the batches are spread over (a remote cluster's size is not known before
     # connecting; -j tells it, at least 2).
     on_dask = dask is not None or dask_local is not None
     n_workers = (dask_local or max(2, n_jobs)) if on_dask else max(1, n_jobs)
@@ -122,7 +126,9 @@ def run_sweep(
         if on_result is not None:
             on_result(output.record)
 
-    for output in backend_outputs(batches, n_workers=n_workers, dask=dask, dask_local=dask_local):
+    for output in backend_outputs(
+        batches, n_workers=n_workers, dask=dask, dask_local=dask_local, dashboard=dashboard
+    ):
         write(output)
     executed = {run.key for run in todo}
     reused = [run for run in runs if run.key not in executed]

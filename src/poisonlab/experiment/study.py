@@ -90,6 +90,8 @@ def run_study(
     dask_local: int | None = None,
     force: bool = False,
     fast_path: bool = True,
+    memory_budget: int | None = None,
+    dashboard: bool = False,
     on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[RunRecord], None] | None = None,
 ) -> SweepSummary:
@@ -103,6 +105,8 @@ def run_study(
             dask_local=dask_local,
             force=force,
             fast_path=fast_path,
+            memory_budget=memory_budget,
+            dashboard=dashboard,
             on_start=on_start,
             on_result=on_result,
         )

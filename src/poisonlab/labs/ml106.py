@@ -83,6 +83,7 @@ def run_ml106(
     train_size: int = 2000,
     test_size: int = 1000,
     out: Path | None = None,
+    memory: int | None = None,
 ) -> LabResult:
     """Run the lab through the study runner.
 
@@ -99,6 +100,9 @@ def run_ml106(
     out : Path, optional
         The study's output directory (its results store); default: a temporary one, removed
         after the tables are read.
+    memory : int, optional
+        Bytes the shared kernel may use (default: half the machine's RAM); above the whole
+        Gram matrix's size, class-pair blocks are computed on demand within it.
 
     Returns
     -------
@@ -124,13 +128,13 @@ def run_ml106(
     )
     study = prepare_study_text(text, command=COMMAND)
     if out is not None:
-        return _run_into(study, out)
+        return _run_into(study, out, memory)
     with tempfile.TemporaryDirectory(prefix="poisonlab-ml106-") as tmp:
-        return _run_into(study, Path(tmp))
+        return _run_into(study, Path(tmp), memory)
 
 
-def _run_into(study: Study, out: Path) -> LabResult:
-    summary = run_study(study, out)
+def _run_into(study: Study, out: Path, memory: int | None) -> LabResult:
+    summary = run_study(study, out, memory_budget=memory)
     with ResultStore(out, create=False) as store:
         if summary.failed:
             [failed, *_] = store.runs(status="failed")

@@ -1,0 +1,75 @@
+"""Benchmark: a study serially, with ``-j 2`` and with ``--dask-local 2``, as whole processes.
+
+Each variant runs into a fresh directory with ``--no-report``; its store must equal the serial
+one (every run's row and arrays, timings aside), so speed is never bought with other results.
+Rounds interleave the variants; the minimum over rounds is reported with the ratio to serial,
+and the load average is printed before and after (the machine is shared).
+
+    .venv/bin/python benchmarks/bench_parallel.py [SPEC ...] [--rounds 1] [--skip-dask]
+
+Default spec: ``examples/random_flip.toml`` (80 independent runs, digits and MNIST).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from bench_runner import timed  # the same whole-process timing
+
+ROOT = Path(__file__).resolve().parents[1]
+POISONLAB = str(Path(sys.executable).parent / "poisonlab")
+
+
+def snapshot(directory: Path) -> dict:
+    """Every run's row (timings aside) and arrays, by key."""
+    from poisonlab.experiment.store import ResultStore
+
+    with ResultStore(directory, create=False) as store:
+        return {
+            r.key: (
+                r.status,
+                r.metrics,
+                {k: v.tobytes() for k, v in store.arrays(r.key).items()},
+            )
+            for r in store.runs()
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("specs", nargs="*", default=[str(ROOT / "examples/random_flip.toml")])
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--skip-dask", action="store_true")
+    args = parser.parse_args()
+    variants = {"serial": [], "-j 2": ["-j", "2"]}
+    if not args.skip_dask:
+        variants["--dask-local 2"] = ["--dask-local", "2"]
+    print(f"load average before: {os.getloadavg()}")
+    for spec in args.specs:
+        times: dict[str, list[float]] = {name: [] for name in variants}
+        with tempfile.TemporaryDirectory(prefix="bench-parallel-") as tmp:
+            for r in range(args.rounds):
+                for name, extra in variants.items():
+                    out = Path(tmp) / f"{r}-{len(times[name])}-{name.replace(' ', '')}"
+                    cmd = [POISONLAB, "run", spec, "-o", str(out), "--no-report", *extra]
+                    times[name].append(timed(cmd))
+                    if name == "serial" and r == 0:
+                        baseline = snapshot(out)
+                    elif snapshot(out) != baseline:
+                        raise SystemExit(f"{spec}: the store of {name} differs from serial")
+                    shutil.rmtree(out)
+        serial = min(times["serial"])
+        print(f"\n{spec} (min of {args.rounds})")
+        for name, values in times.items():
+            best = min(values)
+            print(f"  {name:16s} {best:8.2f} s  serial/this = {serial / best:.2f}x")
+    print(f"\nload average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
