@@ -1,0 +1,169 @@
+"""Hostile study specs and option values through the real entry point.
+
+Hypothesis writes specs whose every value may be hostile (wrong types, empty lists, edge
+numbers, markup, paths, huge counts) and option values of every kind. Whatever it makes,
+``poisonlab`` either succeeds or prints one ``poisonlab: error: ...`` line with exit status 2;
+never a traceback, and the spec file is unchanged (checked by hash). Examples are bounded for
+``make test`` (``HYPOTHESIS_PROFILE=slow`` runs many more; see tests/test_hostile_input.py).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from .test_hostile_input import assert_clean_outcome, digest, run_cli
+
+# TOML values a careless or hostile user writes: edge numbers, wrong types, empty and nested
+# containers, markup, paths, and huge counts.
+VALUES = st.sampled_from(
+    [
+        "0",
+        "-1",
+        "1",
+        "2",
+        "1e308",
+        "-1e308",
+        "nan",
+        "inf",
+        "0.5",
+        "100000000",
+        "9223372036854775807",
+        "true",
+        '""',
+        '"[/b]"',
+        '".."',
+        '"a/b"',
+        '"x"',
+        "[]",
+        "[0]",
+        "[1, 1]",
+        "[[]]",
+        "{}",
+        "{ a = 1 }",
+        '"' + "z" * 300 + '"',
+    ]
+)
+
+TEMPLATE = """name = {name}
+{seeds}
+[dataset]
+name = {dataset}
+split = {{ train = [0, {train}], test = [60, 100] }}
+
+[[models]]
+name = {model}
+params = {{ {model_key} = {model_value} }}
+
+[[attacks]]
+name = {attack}
+{budget}
+
+[[defenses]]
+name = {defense}
+"""
+
+
+@st.composite
+def spec_texts(draw) -> str:
+    """A small spec of digits in which each slot is either sensible or hostile."""
+
+    def slot(sensible: str) -> str:
+        return draw(st.one_of(st.just(sensible), VALUES))
+
+    model_key = draw(st.sampled_from(["C", "max_iter", "tol", "n_neighbors", "bogus"]))
+    return TEMPLATE.format(
+        name=slot('"t"'),
+        seeds=draw(
+            st.sampled_from(["seeds = [0]", "", "seeds = []"])
+            | VALUES.map(lambda v: f"repetitions = {v}")
+            | VALUES.map(lambda v: f"seeds = {v}")
+        ),
+        dataset=slot('"digits"'),
+        train=slot("60"),
+        model=draw(st.sampled_from(['"logreg"', '"knn"', '"sklearn.svm.SVR"']) | VALUES),
+        model_key=model_key,
+        model_value=slot("1.0" if model_key in ("C", "tol") else "5"),
+        attack=draw(st.sampled_from(['"none"', '"label_flip"', '"bogus"']) | VALUES),
+        budget=draw(
+            st.sampled_from(["", "budget = 3", "budget = { start = 0, stop = 4, step = 0 }"])
+            | VALUES.map(lambda v: f"budget = {v}")
+        ),
+        defense=slot('"none"'),
+    )
+
+
+def _run_spec(text: str, *options: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        spec = Path(folder) / "spec.toml"
+        spec.write_text(text)
+        before = digest(spec)
+        out = Path(folder) / "out"
+        code, _, stderr = run_cli("run", str(spec), "-o", str(out), "--no-report", *options)
+        assert_clean_outcome(code, stderr)
+        assert digest(spec) == before
+        if code == 2:  # refused: nothing was written
+            assert not out.exists(), stderr
+
+
+@given(text=spec_texts())
+def test_any_spec_runs_or_is_one_line(text):
+    _run_spec(text)
+
+
+@given(
+    text=st.one_of(
+        st.text(max_size=200),
+        st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+        st.integers(1, 3000).map(lambda n: "x = " + "[" * n + "]" * n),
+        st.integers(1, 3000).map(lambda n: "x = " + "{ a = " * n + "1" + " }" * n),
+    )
+)
+def test_any_text_as_a_spec_is_one_line(text):
+    _run_spec(text)
+
+
+OPTION_VALUES = st.one_of(
+    st.sampled_from(["-1", "0", "inf", "nan", "-inf", "1e308", "", "[/b]", "x", "1,2", "10**9"]),
+    st.text(max_size=8),
+)
+
+
+@given(
+    option=st.sampled_from(["-j", "--max-runs", "--dask-local", "--dask"]),
+    value=OPTION_VALUES,
+)
+def test_any_run_option_value_runs_or_is_one_line(option, value):
+    if option in ("--dask-local", "--dask") and value.strip().lstrip("+").isdigit():
+        value = "-" + value  # a real cluster would start: keep to the error paths
+    _run_spec(TEMPLATE_OK, f"{option}={value}")
+
+
+TEMPLATE_OK = TEMPLATE.format(
+    name='"t"',
+    seeds="seeds = [0]",
+    dataset='"digits"',
+    train="60",
+    model='"logreg"',
+    model_key="C",
+    model_value="1.0",
+    attack='"none"',
+    budget="",
+    defense='"none"',
+)
+
+
+@given(
+    option=st.sampled_from(["--poison", "--source", "--target", "--train-size", "--test-size"]),
+    value=OPTION_VALUES,
+)
+def test_any_lab_option_value_is_one_line_or_runs(option, value):
+    # A tiny lab keeps the successful cases fast (50 training rows, 20 test rows).
+    options = {"--train-size": "50", "--test-size": "20", "--poison": "1"}
+    options[option] = value
+    argv = [part for key, v in options.items() for part in (f"{key}={v}",)]
+    code, _, stderr = run_cli("lab", "ml106", *argv)
+    assert_clean_outcome(code, stderr)
