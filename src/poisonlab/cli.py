@@ -459,6 +459,8 @@ def run_command(
         raise ValueError(f"--dask-local: must be at least 1; got {dask_local}.")
     if dask is not None and dask_local is not None:
         raise ValueError("--dask and --dask-local: give one of them, not both.")
+    if dask is not None:
+        _check_dask_address(dask)
     if max_runs is not None and max_runs < 1:
         raise ValueError(f"--max-runs: must be at least 1; got {max_runs}.")
     try:
@@ -516,6 +518,19 @@ def run_command(
         _write_report_and_say(out, messages if as_json else console)
     if summary.failed:  # a CI job must not read failed runs as success
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _check_dask_address(address: str) -> None:
+    """Refuse an address that names no scheduler before anything is written."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        parse_host_port(parse_address(address)[1])
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"--dask: {str(exc).rstrip('.')}; give a scheduler's address such as "
+            "tcp://127.0.0.1:8786."
+        ) from None
 
 
 def _raise_keyboard_interrupt(signum, frame) -> None:

@@ -168,7 +168,7 @@ class BudgetRange(_Strict):
     @classmethod
     def _step_positive(cls, value: int) -> int:
         if value < 1:
-            raise ValueError(f"step must be at least 1; got {value}")
+            raise ValueError(f"must be at least 1; got {value}")
         return value
 
     def __len__(self) -> int:
