@@ -260,3 +260,43 @@ def test_audit_options_are_named_and_nothing_is_written(tmp_path):
     code, _, stderr = run_cli("audit", "digits", "--out", str(out), "--fail-on", "inf")
     one_error_line(code, stderr, "--fail-on", "inf")
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------- interrupts
+
+
+def _stored_rows(store: Path) -> int:
+    if not store.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"{store.as_uri()}?mode=ro", uri=True) as db:
+            return db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    except sqlite3.Error:  # not created yet
+        return 0
+
+
+@pytest.mark.slow  # two whole processes and a sweep: ~20 s on a loaded machine
+def test_sigterm_keeps_finished_runs_says_so_and_a_rerun_resumes(tmp_path):
+    import signal
+    import time
+
+    spec = small_spec(tmp_path, "svc")
+    spec.write_text(spec.read_text().replace("seeds = [0]", "repetitions = 100"))
+    out = tmp_path / "o"
+    command = [sys.executable, "-m", "poisonlab", "run", str(spec), "-o", str(out), "--no-report"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while _stored_rows(out / "results.sqlite") < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    [line] = [x for x in stderr.splitlines() if x.startswith("poisonlab:")]
+    assert "Traceback" not in stderr and "rerun the same command to resume" in line
+    kept = _stored_rows(out / "results.sqlite")
+    assert f"; {kept} runs finished" in line
+    with sqlite3.connect(out / "results.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    code, stdout, stderr = run_cli("run", str(spec), "-o", str(out), "--no-report")
+    assert code == 0, stderr
+    assert f"{kept} already finished" in stdout
