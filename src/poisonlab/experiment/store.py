@@ -238,7 +238,10 @@ class ResultStore:
         self.path = path
         if not create:
             self._db = _open_read_only(path)
-            self._check_version(self._read_version())
+            found = self._read_version()
+            self._check_version(found)
+            if found == "1":
+                self._read_version_1()
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -289,6 +292,15 @@ class ResultStore:
                 f"the results store {str(self.path)!r} has schema version {found}; this "
                 f"poisonlab reads version {SCHEMA_VERSION}."
             )
+
+    def _read_version_1(self) -> None:
+        # Read-only: version 1 is read as version 2 through temporary views (in SQLite's temp
+        # schema, which shadows main), its rows stale; the file itself is not upgraded.
+        self._db.executescript(
+            "CREATE TEMP VIEW runs AS SELECT *, '' AS code, '{}' AS environment FROM main.runs;"
+            "CREATE TEMP VIEW meta AS SELECT key, CASE key WHEN 'schema_version' THEN "
+            f"'{SCHEMA_VERSION}' ELSE value END AS value FROM main.meta;"
+        )
 
     def _upgrade_from_1(self) -> None:
         # Version 1 rows carry no code fingerprint: they stay readable, as stale rows.

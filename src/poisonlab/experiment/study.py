@@ -67,10 +67,12 @@ def open_study_store(study: Study, out: Path) -> ResultStore:
     written_by = _writer(meta.get("source", study.command))
     if found is not None and (found != study.spec.name or written_by != _writer(study.command)):
         store.close()
+        ours = _writer(study.command)
+        theirs, mine = (f" of `{written_by}`", f" of `{ours}`") if written_by != ours else ("", "")
         raise ParameterError.named(
             "out",
-            f"{str(out)!r} holds the study {found!r} of `{written_by}`, not {study.spec.name!r} "
-            f"of `{_writer(study.command)}`; choose another directory.",
+            f"{str(out)!r} holds the study {found!r}{theirs}, not {study.spec.name!r}{mine}; "
+            "choose another directory.",
         )
     store.set_meta(
         {
