@@ -300,3 +300,23 @@ def test_sigterm_keeps_finished_runs_says_so_and_a_rerun_resumes(tmp_path):
     code, stdout, stderr = run_cli("run", str(spec), "-o", str(out), "--no-report")
     assert code == 0, stderr
     assert f"{kept} already finished" in stdout
+
+
+def test_a_detector_needing_more_rows_than_the_split_is_refused(tmp_path):
+    spec = small_spec(tmp_path)
+    spec.write_text(
+        spec.read_text() + '[[defenses]]\nname = "knn_label"\nparams = { n_neighbors = 5000 }\n'
+    )
+    code, _, stderr = run_cli("run", str(spec), "-o", str(tmp_path / "o"))
+    one_error_line(code, stderr, "defenses[0]", "n_neighbors = 5000", "120")
+
+
+def test_run_never_adds_tables_to_another_database(tmp_path):
+    out = tmp_path / "o"
+    out.mkdir()
+    with sqlite3.connect(out / "results.sqlite") as db:
+        db.execute("CREATE TABLE mine (x)")
+    before = digest(out / "results.sqlite")
+    code, _, stderr = run_cli("run", str(small_spec(tmp_path)), "-o", str(out))
+    one_error_line(code, stderr, "not a poisonlab results store")
+    assert digest(out / "results.sqlite") == before

@@ -7,8 +7,14 @@ anything runs or is written.
 from __future__ import annotations
 
 from .._validation import ParameterError
-from .components import estimator_size_errors, load_split, make_attack, make_estimator
-from .grid import attack_variants
+from .components import (
+    estimator_size_errors,
+    load_split,
+    make_attack,
+    make_detector,
+    make_estimator,
+)
+from .grid import attack_variants, defense_variants
 from .schema import Spec, SpecError
 
 
@@ -54,7 +60,14 @@ def _model_size_errors(spec: Spec, n_train: int, dataset: str) -> list[str]:
             for message in estimator_size_errors(make_estimator(config), n_train):
                 where = origin or ".params"
                 errors.append(f"models[{i}]{where}{on}: {message}.")
-    return errors
+    for i, defense in enumerate(spec.defenses):
+        for params in defense_variants(defense):
+            detector = make_detector({"name": defense.name, "params": params}, run_seed=0)
+            if detector is None:
+                continue
+            for message in estimator_size_errors(detector, n_train):
+                errors.append(f"defenses[{i}]{on}: {message}.")
+    return list(dict.fromkeys(errors))
 
 
 def _largest_budgets(variants: list[tuple[dict, dict]]) -> list[tuple[dict, dict]]:

@@ -144,7 +144,8 @@ def _final_step(estimator: Any) -> Any:
 def estimator_size_errors(estimator: Any, n_train: int) -> list[str]:
     """Parameters that need more training rows than there are (``n_neighbors = 100000`` on
     600 rows), as messages naming the parameter, its value and the limit."""
-    parts = [estimator, *estimator.get_params(deep=True).values()]
+    nested = estimator.get_params(deep=True).values() if hasattr(estimator, "get_params") else []
+    parts = [estimator, *nested]
     errors = []
     for part in parts:
         value = getattr(part, "n_neighbors", None)

@@ -245,8 +245,8 @@ class ResultStore:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists():
-                _check_is_store_file(path)
+            if path.exists() and path.stat().st_size:  # never add tables to another database
+                ResultStore(path, create=False).close()
             # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
             self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
             self._db.row_factory = sqlite3.Row
