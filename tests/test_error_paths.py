@@ -320,3 +320,20 @@ def test_run_never_adds_tables_to_another_database(tmp_path):
     code, _, stderr = run_cli("run", str(small_spec(tmp_path)), "-o", str(out))
     one_error_line(code, stderr, "not a poisonlab results store")
     assert digest(out / "results.sqlite") == before
+
+
+def test_a_full_disk_while_writing_the_report_names_the_file_and_leaves_no_part(
+    tmp_path, monkeypatch
+):
+    import errno
+
+    out = tmp_path / "o"
+    assert run_cli("run", str(small_spec(tmp_path)), "-o", str(out), "--no-report")[0] == 0
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    code, _, stderr = run_cli("report", str(out), "--quiet")
+    one_error_line(code, stderr, str(out / "report" / "index.html"), "No space left on device")
+    assert list((out / "report").iterdir()) == []  # no temporary file, no half a report

@@ -71,6 +71,8 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         # mkstemp makes the file private (0600); give it the permissions open() would.
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     finally:
         tmp.unlink(missing_ok=True)
 
