@@ -328,12 +328,27 @@ def test_a_full_disk_while_writing_the_report_names_the_file_and_leaves_no_part(
     import errno
 
     out = tmp_path / "o"
-    assert run_cli("run", str(small_spec(tmp_path)), "-o", str(out), "--no-report")[0] == 0
+    spec = small_spec(tmp_path)
+    spec.write_text(
+        spec.read_text().replace(
+            'name = "none"',
+            'name = "label_flip"\nparams = { source = "1", target = "7" }\nbudget = [0, 3]',
+        )
+    )
+    assert run_cli("run", str(spec), "-o", str(out), "--no-report")[0] == 0
 
-    def full(self, data):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    real_write = Path.write_bytes
+    calls = []
 
-    monkeypatch.setattr(Path, "write_bytes", full)
-    code, _, stderr = run_cli("report", str(out), "--quiet")
-    one_error_line(code, stderr, str(out / "report" / "index.html"), "No space left on device")
-    assert list((out / "report").iterdir()) == []  # no temporary file, no half a report
+    def full_after_3_files(self, data):
+        calls.append(self)
+        if len(calls) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_after_3_files)
+    code, _, stderr = run_cli("report", str(out), "--quiet", "--format", "md")  # 6 files
+    monkeypatch.setattr(Path, "write_bytes", real_write)
+    one_error_line(code, stderr, str(out / "report"), "No space left on device")
+    assert len(calls) == 4
+    assert list((out / "report").iterdir()) == []  # no temporary file, no part of a report

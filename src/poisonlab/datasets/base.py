@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +75,37 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_files_atomically(files: Mapping[Path, bytes]) -> None:
+    """Write several files so that they are all written or none is.
+
+    Every file is first written to a temporary sibling; only when all are written (a full disk
+    or a read-only folder fails here, leaving nothing) are they renamed into place, one
+    ``os.replace`` each.
+
+    Parameters
+    ----------
+    files : mapping of Path to bytes
+        Each file's final path and contents.
+    """
+    written: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            os.close(fd)
+            written.append((Path(tmp_name), path))
+            try:
+                Path(tmp_name).write_bytes(data)
+                os.chmod(tmp_name, 0o666 & ~_umask())
+            except OSError as exc:  # name the file the user asked for
+                raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        for tmp, path in written:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
 
 
 def _umask() -> int:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .._errors import ParameterError
-from ..datasets.base import write_atomically
+from ..datasets.base import write_files_atomically
 from .figures import ReportFigure, all_figures
 from .study import StudyData, load_study
 from .tables import TextTable, failed_table, md_escape, summary_table, to_markdown
@@ -176,10 +176,9 @@ def write_report(
     finally:
         study.store.close()
     out = Path(directory) / REPORT_DIR
-    paths = []
-    for name, data in files.items():
-        write_atomically(out / name, lambda tmp, data=data: tmp.write_bytes(data))
-        paths.append(out / name)
+    # All files or none: a full disk never leaves half a report (e.g. 10 of md's 21 files).
+    paths = [out / name for name in files]
+    write_files_atomically(dict(zip(paths, files.values(), strict=True)))
     return report, paths
 
 
