@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -182,3 +183,35 @@ def test_any_lab_option_value_is_one_line_or_runs(option, value):
     argv = [part for key, v in options.items() for part in (f"{key}={v}",)]
     code, _, stderr = run_cli("lab", "ml106", *argv)
     assert_clean_outcome(code, stderr)
+
+
+@pytest.fixture(scope="module")
+def study_out(tmp_path_factory) -> Path:
+    """A finished tiny study, read by the results and report option tests."""
+    folder = tmp_path_factory.mktemp("study")
+    spec = folder / "spec.toml"
+    spec.write_text(TEMPLATE_OK)
+    code, _, stderr = run_cli("run", str(spec), "-o", str(folder / "out"), "--no-report")
+    assert code == 0, stderr
+    return folder / "out"
+
+
+@given(
+    option=st.sampled_from(["--where", "--status", "--format"]),
+    value=OPTION_VALUES | st.sampled_from(["attack=none", "seed=0", "budget=x", "=", "a=b=c"]),
+)
+def test_any_results_option_value_lists_or_is_one_line(study_out, option, value):
+    store = study_out / "results.sqlite"
+    before = digest(store)
+    code, _, stderr = run_cli("results", str(study_out), f"{option}={value}")
+    assert_clean_outcome(code, stderr)
+    assert digest(store) == before
+    assert {p.name for p in study_out.iterdir()} - {"report"} == {"results.sqlite"}
+
+
+@given(option=st.sampled_from(["--format", "--budgets"]), value=OPTION_VALUES)
+def test_any_report_option_value_reports_or_is_one_line(study_out, option, value):
+    before = digest(study_out / "results.sqlite")
+    code, _, stderr = run_cli("report", str(study_out), "--quiet", f"{option}={value}")
+    assert_clean_outcome(code, stderr)
+    assert digest(study_out / "results.sqlite") == before
