@@ -352,3 +352,14 @@ def test_a_full_disk_while_writing_the_report_names_the_file_and_leaves_no_part(
     one_error_line(code, stderr, str(out / "report"), "No space left on device")
     assert len(calls) == 4
     assert list((out / "report").iterdir()) == []  # no temporary file, no part of a report
+
+
+def test_an_unreadable_spec_names_the_path_and_the_cause(tmp_path):
+    folder = tmp_path / "spec.toml"
+    folder.mkdir()
+    code, _, stderr = run_cli("run", str(folder))
+    one_error_line(code, stderr, "SPEC", str(folder), "Is a directory")
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b'name = "t"\xff\n')
+    code, _, stderr = run_cli("run", str(binary))
+    one_error_line(code, stderr, "SPEC", str(binary), "not UTF-8")
