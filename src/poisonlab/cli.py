@@ -470,8 +470,6 @@ def run_command(
             sys.stderr.write(f"poisonlab: error: {line}\n")
         raise typer.Exit(EXIT_USER) from None
     out = out if out is not None else default_out(study)
-    # `kill PID` stops a sweep as Ctrl-C does: worker processes are stopped, finished runs stay.
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # The bar and messages go to stderr, so stdout holds only the summary (or its JSON).
     messages = Console(stderr=True, highlight=False, markup=False)
     kept = 0
@@ -841,6 +839,9 @@ def _commands_of(exc: Exception) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, turning every error into one line and the exit
     status of docs/reliability.md (2 for a user's error, 3 for a bug, 130 for an interrupt)."""
+    # `kill PID` stops any command as Ctrl-C does (a sweep keeps its finished runs), with one
+    # line and status 130.
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         code = app(args=argv, prog_name="poisonlab", standalone_mode=False)
     except (typer.Abort, KeyboardInterrupt):
@@ -863,6 +864,8 @@ def main(argv: list[str] | None = None) -> None:
         _fail("out of memory; make the study or the data smaller.")
     except Exception as exc:
         _report_bug(exc)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     # Exit without a last cyclic garbage collection over the ~1,400 modules scikit-learn
     # imports (0.2 s per command); every file we write is closed before this point.
     gc.freeze()
