@@ -1,24 +1,36 @@
-"""Benchmark: ``poisonlab report`` on 45-run studies, as whole processes.
+"""Benchmark: ``poisonlab report`` on 45-, 162- and 1,000-run studies, as whole processes.
 
-Two studies of 45 runs each are run once (``poisonlab run --no-report``, not timed here):
+The studies are run once (``poisonlab run --no-report -j 2``, not timed here; reused with
+``--keep DIR``):
 
-(a) ``examples/ml106.toml``: the ML 106 sweep N = 0, 5, ..., 220 on MNIST (one seed, no
-    defense): metric, per-class, confusion and gallery figures;
-(b) a digits sweep, 5 budgets x 3 seeds x 3 defenses (none, knn_label, outliers): every figure
-    but the backdoor and certified ones, with bands over seeds and detector curves.
+(a) ``examples/ml106.toml``: 45 runs, the ML 106 sweep N = 0, 5, ..., 220 on MNIST (one seed,
+    no defense): metric, per-class, confusion and gallery figures;
+(b) ``examples/paper_study.toml``: 162 runs on digits (2 models x 9 attack budgets x 3 defenses
+    x 3 seeds): every figure but the backdoor and certified ones, with intervals, paired
+    differences and detector curves;
+(c) a 1,000-run digits study: 2 models x 2 attacks x 10 budgets x 5 defenses (none and
+    knn_label with 5, 10, 15 or 20 neighbours: cheap detectors, so the study is quick to make)
+    x 5 seeds on 300 training rows.
 
 For each, whole processes are timed: the baseline ``poisonlab results DIR --format json``
-(start-up and reading the same store), then ``poisonlab report DIR --format html`` and
+(start-up and reading the same store), then ``poisonlab report DIR --quiet`` (HTML) and
 ``--format png``. Shown: the medians over ``--repeat`` runs of the wall time and the CPU time
 (user + system, which depends less on what else the shared machine runs), the report's own
-wall time (minus the baseline) and the ratio of wall times to the baseline.
+wall time (minus the baseline), the ratio of wall times to the baseline, and the size of
+``index.html``. The load average before and after is printed: the machine is shared.
 
-    .venv/bin/python benchmarks/bench_report.py [--repeat 3] [--keep DIR]
+With ``--before REV``, the same commands are also timed with the code of git revision REV
+(its ``src/`` extracted with ``git archive`` and put first on ``PYTHONPATH``), in the same
+invocation, so the ratio between the two does not depend on the machine's load.
+
+    .venv/bin/python benchmarks/bench_report.py [--repeat 3] [--keep DIR] [--only NAME,...]
+        [--before REV]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
@@ -31,30 +43,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 POISONLAB = str(Path(sys.executable).parent / "poisonlab")
 
-DIGITS_SPEC = """
-name = "digits-detectors"
-seeds = [0, 1, 2]
+THOUSAND_SPEC = """
+name = "thousand"
+seeds = [0, 1, 2, 3, 4]
 
 [dataset]
 name = "digits"
-split = { train_size = 1000, test_size = 500, seed = 0 }
+split = { train_size = 300, test_size = 300, seed = 0 }
 
 [[models]]
 name = "svc"
 
+[[models]]
+name = "logreg"
+
 [[attacks]]
 name = "label_flip"
 params = { source = "1", target = "7", select = "random" }
-budget = [0, 20, 40, 60, 80]
+budget = [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]
+
+[[attacks]]
+name = "random_flip"
+budget = [0.0, 0.02, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18]
 
 [[defenses]]
 name = "none"
 
 [[defenses]]
 name = "knn_label"
-
-[[defenses]]
-name = "outliers"
+sweep = { n_neighbors = [5, 10, 15, 20] }
 """
 
 
@@ -63,61 +80,107 @@ def run(*args: str) -> float:
     return timed(*args)[0]
 
 
-def timed(*args: str) -> tuple[float, float]:
-    """Wall and CPU (user + system) seconds of one whole process."""
+def timed(*args: str, src: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one whole process (the package from ``src``
+    when given)."""
+    env = dict(os.environ)
+    command = [POISONLAB, *args]
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        command = [sys.executable, "-m", "poisonlab", *args]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([POISONLAB, *args], check=True, capture_output=True)
+    subprocess.run(command, check=True, capture_output=True, env=env)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
 
 
-def prepare(work: Path) -> dict[str, Path]:
+def prepare(work: Path, only: list[str] | None) -> dict[str, Path]:
+    spec = work / "thousand.toml"
+    spec.write_text(THOUSAND_SPEC)
+    specs = {
+        "ml106": ROOT / "examples" / "ml106.toml",
+        "paper": ROOT / "examples" / "paper_study.toml",
+        "thousand": spec,
+    }
     studies = {}
-    spec = work / "digits.toml"
-    spec.write_text(DIGITS_SPEC)
-    for name, path in {"ml106 (MNIST)": ROOT / "examples" / "ml106.toml", "digits": spec}.items():
-        out = work / name.split()[0]
-        seconds = run("run", str(path), "-o", str(out), "--no-report")
+    for name, path in specs.items():
+        if only and name not in only:
+            continue
+        out = work / name
+        seconds = run("run", str(path), "-o", str(out), "--no-report", "-j", "2")
         # Finished runs are skipped, so with --keep a second invocation reuses the studies.
-        print(f"study {name}: 45 runs ready in {seconds:.1f} s (not part of the benchmark)")
+        print(f"study {name}: ready in {seconds:.1f} s (not part of the benchmark)")
         studies[name] = out
     return studies
+
+
+def extract(revision: str, work: Path) -> Path:
+    """``src/`` of a git revision, extracted under ``work``."""
+    target = work / f"src-{revision}"
+    if not target.exists():
+        target.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", revision, "src"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target / "src"
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="Keep the studies here (reused if present).")
+    parser.add_argument("--only", help="Comma-separated studies: ml106, paper, thousand.")
+    parser.add_argument("--before", help="Also time the report of this git revision.")
     args = parser.parse_args()
+    only = args.only.split(",") if args.only else None
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-report-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        studies = prepare(work)
+        studies = prepare(work, only)
+        print(f"load average before: {load()}")
         print(
             f"\n{'study':<15}{'variant':<26}{'wall (s)':>9}{'cpu (s)':>9}{'report':>8}{'ratio':>7}"
         )
+        before = None if args.before is None else extract(args.before, work)
         for name, out in studies.items():
+            html = ["report", str(out), "--quiet"]
+            png = ["report", str(out), "--format", "png", "--quiet"]
             variants = {
-                "baseline: results --json": ["results", str(out), "--format", "json"],
-                "report --format html": ["report", str(out), "--quiet"],
-                "report --format png": ["report", str(out), "--format", "png", "--quiet"],
+                "baseline: results --json": (["results", str(out), "--format", "json"], None),
+                "report --format html": (html, None),
+                "report --format png": (png, None),
             }
-            times = {}
-            for variant, argv in variants.items():
-                samples = [timed(*argv) for _ in range(args.repeat)]
-                times[variant] = tuple(statistics.median(x) for x in zip(*samples, strict=True))
-            base = times["baseline: results --json"][0]
-            for variant, (wall, cpu) in times.items():
+            if before is not None:
+                variants[f"html at {args.before}"] = (html, before)
+                variants[f"png at {args.before}"] = (png, before)
+            samples: dict[str, list] = {v: [] for v in variants}
+            sizes = {}
+            # Variants alternate within each repetition, so the load weighs on all alike.
+            for _ in range(args.repeat):
+                for variant, (argv, src) in variants.items():
+                    samples[variant].append(timed(*argv, src=src))
+                    if argv is html:
+                        sizes[variant] = (out / "report" / "index.html").stat().st_size
+            base = statistics.median(w for w, _ in samples["baseline: results --json"])
+            for variant, values in samples.items():
+                wall = statistics.median(w for w, _ in values)
+                cpu = statistics.median(c for _, c in values)
                 extra = "" if variant.startswith("baseline") else f"{wall - base:.2f}"
+                size = f"  {sizes[variant] / 1e6:.2f} MB" if variant in sizes else ""
                 print(
-                    f"{name:<15}{variant:<26}{wall:>9.2f}{cpu:>9.2f}{extra:>8}{wall / base:>7.2f}"
+                    f"{name:<15}{variant:<26}{wall:>9.2f}{cpu:>9.2f}{extra:>8}"
+                    f"{wall / base:>7.2f}{size}"
                 )
-            files = sorted(p.name for p in (out / "report").iterdir())
-            size = (out / "report" / "index.html").stat().st_size
-            print(f"{'':<16}{len(files)} files; index.html {size / 1e6:.2f} MB")
+        print(f"load average after: {load()}")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -14,4 +14,17 @@ ATTACK_CASES: dict[str, dict] = {
     "targeted_instance_inject": {"victim": [0.0] * 32 + [16.0] * 32, "target": "3", "budget": 5},
     "alfa": {"classes": ("1", "7"), "budget": 6, "kernel": "rbf", "max_iter": 5},
     "svm_gradient": {"classes": ("1", "7"), "budget": 2, "kernel": "rbf", "max_iter": 10},
+    "logistic_gradient": {"classes": ("1", "7"), "budget": 2, "C": 0.1, "max_iter": 5},
+    "ridge_gradient": {"budget": 1, "alpha": 10.0, "max_iter": 2},
+    "min_max": {"classes": ("1", "7"), "budget": 4, "defense": ["sphere_filter", "slab_filter"]},
+    "kkt": {"classes": ("1", "7"), "budget": 4, "defense": "svd_filter"},
+    "feature_collision": {
+        "victim": [0.0] * 32 + [16.0] * 32,
+        "target": "3",
+        "budget": 3,
+        "representation": "nystroem",
+        "n_components": 20,
+        "max_iter": 5,
+    },
+    "influence": {"classes": ("1", "7"), "budget": 4, "max_iter": 2},
 }

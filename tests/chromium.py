@@ -174,7 +174,14 @@ class _DevTools:
                 self.call("Page.handleJavaScriptDialog", accept=True)
 
 
-def visit(path: Path, expressions: dict[str, str] | None = None, timeout: float = 60) -> PageVisit:
+def visit(
+    path: Path,
+    expressions: dict[str, str] | None = None,
+    timeout: float = 60,
+    *,
+    width: int = 1280,
+    full_page: bool = False,
+) -> PageVisit:
     """Load ``path`` (a local file) in a fresh headless Chromium and record what happened.
 
     Parameters
@@ -183,6 +190,10 @@ def visit(path: Path, expressions: dict[str, str] | None = None, timeout: float 
     expressions : dict of str to str, optional
         JavaScript expressions evaluated after the load; results in ``PageVisit.values``.
     timeout : float
+    width : int, default=1280
+        Width of the window in CSS pixels.
+    full_page : bool, default=False
+        Screenshot the whole page, not only the first screen.
     """
     exe = find_chromium()
     if exe is None:
@@ -199,7 +210,7 @@ def visit(path: Path, expressions: dict[str, str] | None = None, timeout: float 
             pages = [t for t in json.load(r) if t.get("type") == "page"]
         ws = _WebSocket(pages[0]["webSocketDebuggerUrl"])
         try:
-            return _load(_DevTools(ws), path, expressions or {}, timeout)
+            return _load(_DevTools(ws), path, expressions or {}, timeout, width, full_page)
         finally:
             ws.close()
     finally:
@@ -227,12 +238,19 @@ def _devtools_port(profile: Path, proc: subprocess.Popen, timeout: float) -> int
     raise TimeoutError("chromium did not open its DevTools port")
 
 
-def _load(dt: _DevTools, path: Path, expressions: dict[str, str], timeout: float) -> PageVisit:
+def _load(
+    dt: _DevTools,
+    path: Path,
+    expressions: dict[str, str],
+    timeout: float,
+    width: int = 1280,
+    full_page: bool = False,
+) -> PageVisit:
     for domain in ("Page", "Runtime", "Log", "Network"):
         dt.call(f"{domain}.enable")
     dt.call(
         "Emulation.setDeviceMetricsOverride",
-        width=1280,
+        width=width,
         height=900,
         deviceScaleFactor=1,
         mobile=False,
@@ -246,7 +264,14 @@ def _load(dt: _DevTools, path: Path, expressions: dict[str, str], timeout: float
         )
         for name, expr in expressions.items()
     }
-    shot = dt.call("Page.captureScreenshot", format="png")
+    if full_page:
+        size = dt.call("Page.getLayoutMetrics")["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": width, "height": size["height"], "scale": 1}
+        shot = dt.call(
+            "Page.captureScreenshot", format="png", clip=clip, captureBeyondViewport=True
+        )
+    else:
+        shot = dt.call("Page.captureScreenshot", format="png")
     out = PageVisit(screenshot=base64.b64decode(shot["data"]), values=values)
     for event in dt.events:
         method, params = event.get("method"), event.get("params", {})

@@ -43,3 +43,13 @@ DETECTOR_CASES.update(
         "strip": {"n_blends": 8, "n_calibration": 100},
     }
 )
+
+# -- sanitizers of Koh, Steinhardt & Liang 2022 (issue 15, branch attacks)
+DETECTOR_CASES.update(
+    {
+        "sphere_filter": {"percentile": 90.0},
+        "slab_filter": {"percentile": 90.0},
+        "loss_filter": {"loss": "log", "C": 0.1},
+        "svd_filter": {"n_components": 5},
+    }
+)

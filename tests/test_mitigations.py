@@ -7,12 +7,14 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.neighbors import KNeighborsClassifier
 
 from poisonlab.defenses import MITIGATIONS
-from poisonlab.defenses._partition import certified_radius, hash_partitions
+from poisonlab.defenses._partition import canonical_order, certified_radius, hash_partitions
 from poisonlab.defenses._trimmed import per_sample_loss
 
 from .conftest import run_cli
@@ -140,6 +142,32 @@ def test_relabelling_a_sample_moves_only_its_partition(digits):
     # So the vote counts differ by at most one vote moved: the certificate's premise.
     diff = np.abs(model.vote_counts(X_test) - relabelled.vote_counts(X_test)).sum(axis=1)
     assert diff.max() <= 2
+
+
+# One pass of SGD without shuffling depends on the order of its rows: the canonical order must
+# remove that dependence, or this test fails (it did before the partitions were sorted).
+_ORDER_SENSITIVE = SGDClassifier(max_iter=1, tol=None, shuffle=False, random_state=0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_any_permutation_of_training_rows_changes_no_vote(digits, rnd):
+    X, y = digits.X[:240], digits.y[:240]
+    X_test = digits.X[240:340]
+    perm = np.array(rnd.sample(range(len(X)), len(X)))
+    base = MITIGATIONS.create("partition_ensemble", n_partitions=4, estimator=_ORDER_SENSITIVE)
+    votes = clone(base).fit(X, y).vote_counts(X_test)
+    assert np.array_equal(clone(base).fit(X[perm], y[perm]).vote_counts(X_test), votes)
+
+
+def test_canonical_order_is_by_sha256_of_row_and_label():
+    X = np.array([[1.0, 2.0], [0.0, -0.0], [1.0, 2.0]])
+    y = np.array(["b", "a", "a"])
+    keys = [
+        hashlib.sha256(np.array(r, dtype=np.float64).tobytes() + b"\0" + lab.encode()).digest()
+        for r, lab in zip([[1.0, 2.0], [0.0, 0.0], [1.0, 2.0]], y, strict=True)
+    ]
+    assert canonical_order(X, y).tolist() == sorted(range(3), key=keys.__getitem__)
 
 
 def test_single_class_and_empty_partitions_vote_fixed_classes():

@@ -13,10 +13,11 @@ from poisonlab.experiment.store import ResultStore
 from poisonlab.experiment.study import prepare_study, run_study
 from poisonlab.labs.ml106 import run_ml106
 from poisonlab.labs.output import write_lab_results
-from poisonlab.report.build import build_report, write_report
-from poisonlab.report.figures import default_budgets, per_class_figures
+from poisonlab.report.build import ReportOptions, build_report, write_report
+from poisonlab.report.figures import default_budgets
+from poisonlab.report.scalars import estimate
 from poisonlab.report.study import load_study
-from poisonlab.report.tables import TextTable, mean_text, to_markdown
+from poisonlab.report.tables import TextTable, to_markdown
 
 from .chromium import find_chromium, visit
 from .conftest import run_cli
@@ -142,10 +143,15 @@ def backdoor_dir(tmp_path_factory) -> Path:
     return run_spec(tmp_path_factory.mktemp("backdoor"), BACKDOOR_SPEC)
 
 
-def _figures(directory: Path):
-    study = load_study(directory)
+def _figures(directory: Path, options: ReportOptions | None = None):
+    import matplotlib
+
+    from poisonlab.report.canvas import PAPER_RC
+
+    study = load_study(directory, options.where if options else None)
     try:
-        return build_report(study)
+        with matplotlib.rc_context(PAPER_RC):
+            return build_report(study, options)
     finally:
         study.store.close()
 
@@ -170,10 +176,15 @@ def _assert_not_blank(png: bytes) -> None:
 # --------------------------------------------------------------------------- unit cases
 
 
-def test_mean_text_is_mean_and_sample_sd():
-    assert mean_text([0.5]) == "0.500"
-    assert mean_text([0.5, None, 0.7]) == "0.600 ± 0.141"
-    assert mean_text([None]) == "–"
+def test_estimate_is_mean_and_student_t_interval():
+    assert estimate([0.5]).text_pm() == "0.500"
+    # Two seeds: sd 0.1414, t(0.975, 1 df) = 12.706, half-width 12.706 * 0.1414 / sqrt(2).
+    two = estimate([0.5, 0.7])
+    assert two.text_pm() == "0.600 ± 1.271"
+    assert (two.low, two.high) == pytest.approx((0.6 - 1.27062, 0.6 + 1.27062), abs=1e-4)
+    # Three seeds: t(0.975, 2 df) = 4.3027.
+    three = estimate([1.0, 2.0, 3.0])
+    assert three.high - three.mean == pytest.approx(4.302653 * 1.0 / 3**0.5, rel=1e-6)
 
 
 def test_default_budgets_pick_smallest_middle_largest():
@@ -354,13 +365,10 @@ def test_lab_per_class_tables_are_the_stored_counts(lab_dir):
 
 @pytest.mark.slow
 def test_chosen_budgets_must_be_in_the_study(lab_dir):
-    study = load_study(lab_dir)
-    try:
-        [figure] = per_class_figures(study, [60])
-        with pytest.raises(ValueError, match=r"budgets: 45 is not .* its budgets are 0, 10, 60\."):
-            per_class_figures(study, [10, 45])
-    finally:
-        study.store.close()
+    report = _figures(lab_dir, ReportOptions(budgets=[60]))
+    [figure] = [f for f in report.figures if f.name == "per_class_1"]
+    with pytest.raises(ValueError, match=r"budgets: 45 is not .* its budgets are 0, 10, 60\."):
+        _figures(lab_dir, ReportOptions(budgets=[10, 45]))
     assert figure.tables[0].columns == ["class", "clean", "N=60"]
 
 
@@ -383,7 +391,9 @@ def test_markdown_report_has_tables_figures_and_spec(lab_dir):
     assert "report.md" in names and "per_class_1.png" in names
     text = (lab_dir / "report" / "report.md").read_text()
     # One model, attack and defense: named once in the title, not repeated in columns.
-    assert "### Summary: 3 runs of mnist · svc · label\\_flip\\[" in text
+    assert "### Summary: 3 runs of mnist · svc · label\\_flip · none" in text
+    # Short names in titles and legends; the key gives their parameters.
+    assert "| attack | label\\_flip | label\\_flip\\[select=first,source=1,target=2\\] |" in text
     assert "| budget | seeds | accuracy | success |" in text
     assert "![Mistakes per class" in text and "```toml" in text
 
@@ -395,7 +405,7 @@ def test_write_report_renders_everything_before_writing(lab_dir, monkeypatch):
     out = lab_dir / "report"
     before = sorted(p.name for p in out.iterdir()) if out.exists() else []
 
-    def broken(report, fmt):
+    def broken(report, fmt, progress=None):
         raise RuntimeError("rendering failed")
 
     monkeypatch.setattr(build, "render_files", broken)
@@ -429,8 +439,8 @@ def test_label_study_with_detector_has_curves_and_bands(label_dir):
         "detection_1",
     ]
     _check_figures(report)
-    # Two seeds: the summary gives mean ± sd, one row per series and budget.
-    assert report.summary.note.startswith("mean ± sample standard deviation")
+    # Two seeds: the summary gives means and intervals, one row per series and budget.
+    assert report.summary.note.startswith("mean ± half-width of its 95% confidence interval")
     assert len(report.summary.rows) == 2 * 3
     [confusion] = [f for f in report.figures if f.name == "confusion_1"]
     titles = [ax.get_title() for ax in confusion.figure.axes]
@@ -515,8 +525,8 @@ def test_report_cli_errors_are_one_line(tmp_path):
     assert missing.returncode == 2
     assert missing.stderr.startswith("poisonlab: error: no results store")
     assert len(missing.stderr.splitlines()) == 1
-    bad = run_cli("report", str(tmp_path), "--format", "pdf")
-    assert bad.returncode == 2 and "--format: must be one of html, png, svg, md" in bad.stderr
+    bad = run_cli("report", str(tmp_path), "--format", "gif")
+    assert bad.returncode == 2 and "format: must be one of html, png, svg, pdf, md" in bad.stderr
     assert not (tmp_path / "report").exists()
 
 
@@ -554,7 +564,7 @@ def _check_page(path: Path, shot: Path) -> dict:
     assert page.dialogs == []
     # The page itself, then only its embedded data: URIs.
     assert page.requests[0] == path.resolve().as_uri()
-    assert all(url.startswith("data:image/svg+xml;base64,") for url in page.requests[1:])
+    assert all(url.startswith("data:image/svg+xml") for url in page.requests[1:])
     assert page.values["images"] and all(page.values["images"])
     assert page.values["scripts"] == 0
     _assert_not_blank(page.screenshot)

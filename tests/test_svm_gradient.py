@@ -5,7 +5,7 @@ from sklearn.svm import SVC
 
 from poisonlab.attacks import ATTACKS
 from poisonlab.attacks._binary_svm import Kernel
-from poisonlab.attacks._svm_gradient import PoisoningProblem
+from poisonlab.attacks._svm_gradient import PoisoningProblem, ascend
 
 
 def blobs(n, rng):
@@ -142,3 +142,73 @@ def test_surrogate_is_the_pair_with_signed_labels():
     assert np.array_equal(problem.X_train, X[[0, 2, 3, 5]])
     assert np.array_equal(problem.X_val, problem.X_train)  # no validation: the training pair
     assert np.allclose(problem.K_train, problem.X_train @ problem.X_train.T)
+
+
+@pytest.mark.parametrize("kernel", [Kernel("linear"), Kernel("rbf", gamma=0.5)])
+def test_sigmoid_objective_gradient_matches_finite_differences(kernel):
+    rng = np.random.default_rng(0)
+    (X_train, y_train), (X_val, y_val) = blobs(15, rng), blobs(50, rng)
+    problem = PoisoningProblem(
+        X_train, y_train, X_val, y_val, kernel, C=1.0, objective="sigmoid", temperature=0.5
+    )
+    u, h = np.array([1.2, 0.9]), 1e-3
+    loss, grad, _ = problem.loss_and_gradient(u, -1.0)
+    numeric = [
+        (problem.validation_loss(u + h * e, -1.0) - problem.validation_loss(u - h * e, -1.0))
+        / (2 * h)
+        for e in np.eye(2)
+    ]
+    assert np.allclose(grad, numeric, rtol=2e-3, atol=2e-3)
+    model = SVC(kernel=kernel.name, gamma=kernel.gamma, tol=1e-6).fit(
+        np.vstack([X_train, u]), np.append(y_train, -1.0)
+    )
+    margins = y_val * model.decision_function(X_val)
+    assert loss == pytest.approx(np.sum(1 / (1 + np.exp(margins / 0.5))), rel=1e-4)
+    assert problem.validation_error(u, -1.0) == np.mean(margins <= 0)
+
+
+def _blob_attack(**params):
+    rng = np.random.default_rng(3)
+    X, signs = blobs(15, rng)
+    X_val, s_val = blobs(50, rng)
+    y = np.where(signs > 0, "b", "a")
+    attack = ATTACKS.create(
+        "svm_gradient",
+        validation=(X_val, np.where(s_val > 0, "b", "a")),
+        box=(-3.0, 3.0),
+        label="b",
+        **{"max_iter": 15, **params},
+    )
+    return attack, X, y
+
+
+def test_restarts_keep_the_try_with_the_largest_validation_error():
+    attack, X, y = _blob_attack(restarts=4)
+    result = attack.poison(X, y, random_state=0)
+    problem = attack.surrogate(X, y)
+    chosen = problem.validation_error(result.X[-1], 1.0)
+    # The four tries the attack drew (same generator calls), each run on its own.
+    rng = np.random.default_rng(0)
+    starts = [int(rng.choice(np.flatnonzero(y == "a"))) for _ in range(4)]
+    for start in starts:
+        u, _ = ascend(problem, X[start].copy(), 1.0, (-3.0, 3.0), step=0.05, max_iter=15, tol=1e-5)
+        assert problem.validation_error(u, 1.0) <= chosen
+    assert result.info["points"][0]["start_row"] in starts
+
+
+def test_one_restart_is_the_paper_algorithm():
+    attack, X, y = _blob_attack()
+    paper = attack.poison(X, y, random_state=5)
+    again = clone(attack).set_params(restarts=1, start="random", objective="hinge")
+    assert np.array_equal(paper.X, again.poison(X, y, random_state=5).X)
+
+
+def test_lookahead_starts_from_the_most_damaging_flip():
+    attack, X, y = _blob_attack(start="lookahead", restarts=1, max_iter=0)
+    problem = attack.surrogate(X, y)
+    candidates = np.flatnonzero(y == "a")
+    errors = [problem.validation_error(X[i], 1.0) for i in candidates]
+    result = attack.poison(X, y, random_state=0)
+    start = result.info["points"][0]["start_row"]
+    assert problem.validation_error(X[start], 1.0) == max(errors)
+    assert np.array_equal(result.X[-1], np.clip(X[start], -3.0, 3.0))  # no steps: the start

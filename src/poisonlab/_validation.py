@@ -237,10 +237,12 @@ def check_X_y(
     Returns
     -------
     X : ndarray of shape (n_samples, n_features)
-        The input as an array (not copied when it already is one).
+        The input as a C-contiguous array (not copied when it already is one).
     y : ndarray of shape (n_samples,)
     """
-    X = np.asarray(X)
+    # C order whatever the input's layout (a DataFrame's values are column-major): matrix
+    # products sum in an order that depends on the layout, and results must not.
+    X = np.ascontiguousarray(X)
     y = np.asarray(y)
     if X.ndim != 2:
         raise ValueError(

@@ -644,29 +644,81 @@ def report_command(
         str,
         typer.Option(
             "--format",
-            metavar="[html|png|svg|md]",
-            help="html: one self-contained index.html; png or svg: one file per figure; "
+            metavar="[html|png|svg|pdf|md]",
+            help="html: one self-contained index.html; png, svg or pdf: one file per figure; "
             "md: report.md with PNG figures.",
         ),
     ] = "html",
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Only runs with FIELD=VALUE (dataset, model, attack, defense, seed, budget); "
+            "repeat it: values of one field are alternatives, fields must all match."
+        ),
+    ] = None,
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A metric to plot (repeat it), e.g. accuracy or detection_recall; an unknown "
+            "name lists the known ones. Default: accuracy, success rate, detector F1 and ROC-AUC."
+        ),
+    ] = None,
+    facet: Annotated[
+        list[str] | None,
+        typer.Option(help="A field to cut panels by (repeat it). Default: attack and model."),
+    ] = None,
     budgets: Annotated[
         str | None,
-        typer.Option(help="Budgets the per-class figure shows, e.g. 10,30,100."),
+        typer.Option(
+            help="Budgets the per-class and detector figures show, e.g. 10,30 or 0.05,0.1."
+        ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Do not print the tables.")] = False,
+    roc_budget: Annotated[
+        float | None,
+        typer.Option(help="The budget of the detector curves and confusion matrices."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("-o", "--out", help="Write here instead of DIR/report/.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="Do not print the tables or progress.")
+    ] = False,
     include_stale: Annotated[
         bool, typer.Option("--include-stale", help="Also report rows computed by other code.")
     ] = False,
 ) -> None:
     """Plots, tables and an HTML page of a stored study, written into DIR/report/."""
-    from .report.build import check_format, print_report, write_report
+    from .report.build import ReportOptions, check_format, print_report, write_report
+    from .report.study import parse_where
 
     check_format(fmt)
-    chosen = None if budgets is None else _parse_int_list(budgets, "--budgets")
-    report, paths = write_report(directory, fmt, budgets=chosen, include_stale=include_stale)
+    options = ReportOptions(
+        where=parse_where(where or []),
+        metrics=metric,
+        facets=facet,
+        budgets=None if budgets is None else _parse_number_list(budgets, "--budgets"),
+        roc_budget=roc_budget,
+    )
+    errors = Console(stderr=True, highlight=False)
+    progress = None if quiet else lambda message: errors.print(f"report: {message}", style="dim")
+    report, paths = write_report(
+        directory, fmt, options=options, out=out, progress=progress, include_stale=include_stale
+    )
     if not quiet:
         print_report(report, console)
     _say_written(paths)
+
+
+def _parse_number_list(text: str, option: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or any(v < 0 or v != v for v in values):
+        raise ValueError(
+            f"{option}: expected comma-separated budgets such as 10,30 or 0.05,0.1; got {text!r}."
+        )
+    return values
 
 
 def _say_written(paths: list[Path], console: Console = console) -> None:
@@ -690,28 +742,58 @@ def _write_report_and_say(out: Path, where: Console) -> None:
 # ------------------------------------------------------------------------------------ audit
 
 
+_COLUMNS = "Column names, comma-separated (repeatable)."
+
+
 @app.command("audit", cls=PlainHelp)
 def audit(
     data: Annotated[
-        str, typer.Argument(help="A .csv, .npz or .parquet file, or mnist, digits, openml:NAME.")
+        str, typer.Argument(help="A .csv, .parquet or .npz file, or mnist, digits, openml:NAME.")
     ],
     label: Annotated[
-        str | None, typer.Option(help="Label column (CSV, Parquet) or array (NPZ).")
+        str | None, typer.Option(help="Label column (default: label, y, target or class).")
     ] = None,
     reference: Annotated[
         str | None, typer.Option(help="Trusted data with the same columns, to compare against.")
     ] = None,
+    expect: Annotated[
+        str | None,
+        typer.Option(help="Expected label shares, e.g. 'a=0.6,b=0.4': the label test gates."),
+    ] = None,
+    pred_probs: Annotated[
+        Path | None,
+        typer.Option(help="Out-of-fold probabilities from your model (columns named by class)."),
+    ] = None,
+    features: Annotated[
+        Path | None, typer.Option(help="Your embeddings, one row per data row (.npz 'features').")
+    ] = None,
     model: Annotated[
         str | None,
-        typer.Option(help="Model for confident learning: svc, logreg, knn, ... (zoo names)."),
+        typer.Option(help="Zoo model for 5-fold out-of-fold probabilities (logreg, knn, ...)."),
+    ] = None,
+    categorical: Annotated[list[str] | None, typer.Option(help=_COLUMNS)] = None,
+    text: Annotated[list[str] | None, typer.Option(help=_COLUMNS)] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help=_COLUMNS)] = None,
+    id_column: Annotated[
+        list[str] | None, typer.Option("--id", help="Row-id column: reported, never a feature.")
     ] = None,
     out: Annotated[Path, typer.Option(help="Directory for suspicious.csv and the report.")] = Path(
         "audit"
     ),
+    alpha: Annotated[
+        float, typer.Option(help="False-alarm rate of the gate on clean data.")
+    ] = 0.01,
     fail_on: Annotated[
-        float | None,
-        typer.Option(min=0.0, help="Exit 1 when a row scores above this (default 2.0)."),
+        float | None, typer.Option(min=0.0, help="Also fail when a row scores above this.")
     ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="An accepted audit's summary.json: fail on new findings.")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document on stdout.")
+    ] = False,
+    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
     write_clean: Annotated[
         Path | None, typer.Option(help="Write a sanitized copy of the data here.")
     ] = None,
@@ -721,46 +803,201 @@ def audit(
             metavar="[drop|relabel]", help="drop or relabel the flagged rows in --write-clean."
         ),
     ] = "drop",
-    id_column: Annotated[
-        str | None,
-        typer.Option("--id", help="A numeric row-id column: reported, not used as a feature."),
-    ] = None,
     seed: Annotated[
         int, typer.Option(min=0, max=2**32 - 1, help="Seed for the checks' randomness.")
     ] = 0,
     top: Annotated[int, typer.Option(min=0, help="Rows shown in the terminal.")] = 10,
 ) -> None:
-    """Scan a training set for signs of poisoning; exit 1 if a row scores above --fail-on."""
-    from .audit import FAIL_ON
+    """Scan a training set for signs of poisoning; exit 1 when a poisoning pattern is found.
+
+    Exit status: 0 passed, 1 findings, 2 user error, 3 internal error (a bug).
+    """
     from .audit import cli_support as support
 
     if fail_on is not None and not math.isfinite(fail_on):  # before anything is written
         raise ValueError(f"--fail-on: must be a finite score >= 0; got {fail_on}.")
-
-    estimator = support.make_estimator(model)
-    source, dataset, ref = support.load_for_audit(
-        data, label, reference, out, write_clean, clean_action
+    code = support.audit_command(
+        data,
+        label=label,
+        roles=support.role_overrides(
+            categorical=support.parse_columns(categorical),
+            text=support.parse_columns(text),
+            ignore=support.parse_columns(ignore),
+            id=support.parse_columns(id_column),
+        ),
+        reference=reference,
+        expect=expect,
+        pred_probs=pred_probs,
+        features=features,
+        model=model,
+        out=out,
+        alpha=alpha,
+        fail_on=fail_on,
+        baseline=baseline,
+        json_output=json_output,
+        junit=junit,
+        quiet=quiet,
+        write_clean=write_clean,
+        clean_action=clean_action,
+        seed=seed,
+        top=top,
+        command=" ".join(["poisonlab", *sys.argv[1:]]),
+        console=console,
     )
-    dataset, ref, ids = support.split_id(dataset, ref, id_column)
-    with support.progress_steps() as on_step:
-        result = support.run_and_write(
-            dataset,
-            ref,
-            source=source,
-            label=label or "label",
-            model=estimator,
-            fail_on=FAIL_ON if fail_on is None else fail_on,
-            seed=seed,
-            out=out,
-            clean_to=write_clean,
-            clean_action=clean_action,
-            command=" ".join(["poisonlab", *sys.argv[1:]]),
-            ids=ids,
-            on_step=on_step,
-        )
-    support.print_audit(result, dataset, console, out=out, clean_to=write_clean, top=top)
-    if result.flagged.any():
-        raise typer.Exit(EXIT_FINDINGS)
+    if code:
+        raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------------------------- certify
+
+
+def _parse_rows(text: str | None, option: str) -> tuple[int, int] | None:
+    """``"A:B"`` as the half-open row range ``(A, B)``; None stays None."""
+    if text is None:
+        return None
+    start, sep, stop = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        rows = int(start), int(stop)
+    except ValueError:
+        raise ValueError(
+            f"{option}: expected a row range START:STOP such as 0:60000; got {text!r}."
+        ) from None
+    if not 0 <= rows[0] < rows[1]:
+        raise ValueError(f"{option}: expected 0 <= START < STOP; got {text!r}.")
+    return rows
+
+
+def _parse_params(pairs: list[str], option: str = "--param") -> dict:
+    """``NAME=VALUE`` pairs; a VALUE that is JSON (a number, null, a list, ...) is decoded."""
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"{option}: expected NAME=VALUE such as n_neighbors=5; got {pair!r}.")
+        try:
+            params[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[name.strip()] = value
+    return params
+
+
+def _certificates_table():
+    from rich.table import Table
+
+    from .certify import CERTIFICATES
+
+    table = Table("name", "threat model (one unit of radius)", "reference")
+    for name, cls in CERTIFICATES.items():
+        table.add_row(name, cls.threat_model, cls.reference.split(" '")[0].rstrip(","))
+    return table
+
+
+@app.command("certify", cls=PlainHelp)
+def certify_command(
+    dataset: Annotated[
+        str, typer.Argument(help="mnist, digits, openml:NAME, file:PATH; or 'list'.")
+    ],
+    method: Annotated[
+        str | None, typer.Option(help="Certificate; `poisonlab certify list` names them.")
+    ] = None,
+    partitions: Annotated[
+        int | None, typer.Option(help="Partitions k (dpa, finite_aggregation).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Base model from the zoo: svc, knn, logreg, ...")
+    ] = None,
+    model_param: Annotated[
+        list[str] | None,
+        typer.Option(help="A parameter of --model, NAME=VALUE (repeatable), e.g. n_neighbors=1."),
+    ] = None,
+    features: Annotated[
+        str | None,
+        typer.Option(help="Fixed feature map: pixels, unit_pixels, deskew, hog, deskew_hog."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="Another certificate parameter, NAME=VALUE (repeatable)."),
+    ] = None,
+    train_rows: Annotated[
+        str | None, typer.Option(help="Training rows START:STOP (mnist: 0:60000).")
+    ] = None,
+    test_rows: Annotated[
+        str | None, typer.Option(help="Test rows START:STOP (mnist: 60000:61000).")
+    ] = None,
+    classes: Annotated[
+        str | None, typer.Option(help="Keep only these classes' rows, e.g. 1,7.")
+    ] = None,
+    label: Annotated[str | None, typer.Option(help="Label column of a file: dataset.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    out: Annotated[
+        Path | None, typer.Option(help="Write certification.json and radii.csv here.")
+    ] = None,
+) -> None:
+    """Certified robustness to poisoning: `certify list`, or `certify DATASET --method NAME`."""
+    from .certify import CERTIFICATES
+
+    if dataset == "list":
+        console.print(_certificates_table())
+        return
+    if method is None:
+        raise ValueError(f"--method: required; one of {', '.join(CERTIFICATES.names())}.")
+    cls = CERTIFICATES.get(method)
+    params = _parse_params(param or [])
+    accepted = cls().get_params(deep=False)
+    for option, key, value in (
+        ("--partitions", "n_partitions", partitions),
+        ("--model", "estimator", model),
+        ("--features", "features", features),
+    ):
+        if value is None:
+            continue
+        if key not in accepted:
+            raise ValueError(f"{option}: certificate {method!r} takes no {key!r}.")
+        params[key] = value
+    if model is not None:
+        from .models.zoo import make_model
+
+        params["estimator"] = make_model(model, **_parse_params(model_param or [], "--model-param"))
+    elif model_param:
+        raise ValueError("--model-param: needs --model.")
+    train, test = _parse_rows(train_rows, "--train-rows"), _parse_rows(test_rows, "--test-rows")
+    from .certify.run import certify_dataset, radii_to_show, to_json, write_certification
+
+    keep = [c.strip() for c in classes.split(",") if c.strip()] if classes else None
+    result, setup = certify_dataset(dataset, method, params, train, test, label, keep)
+    written = write_certification(result, setup, out) if out else []
+    if as_json:
+        sys.stdout.write(json.dumps(to_json(result, setup)) + "\n")
+        return
+    from rich.table import Table
+
+    console.print(
+        Text.assemble(
+            (method, "bold"),
+            f" on {dataset} rows {setup['train_rows']} -> {setup['test_rows']}: clean accuracy "
+            f"{result.clean_accuracy:.4f}, median radius {result.median_radius}, "
+            f"{result.seconds:.1f} s",
+        ),
+        soft_wrap=True,
+    )
+    console.print(f"one unit of radius: {setup['threat_model']}")
+    if "bounds" in result.info:  # a dataset-level loss bound, not per-input radii
+        table = Table("poison fraction", "upper bound on hinge loss", "candidate attack points")
+        for row in result.info["bounds"]:
+            table.add_row(f"{row['epsilon']:g}", f"{row['upper_bound']:.4f}", str(row["n_poison"]))
+        console.print(table)
+        return
+    shown = radii_to_show(result)
+    table = Table("radius", "certified accuracy", "certified")
+    for row in result.certified_accuracy(shown):
+        table.add_row(str(row["radius"]), f"{row['accuracy']:.4f}", str(row["n_certified"]))
+    console.print(table)
+    if len(shown) < int(result.radius.max(initial=-1)) + 2:
+        console.print(f"{len(shown)} radii shown; --json or --out lists every radius.")
+    if written:
+        console.print(f"Results written to {out}/", soft_wrap=True)
 
 
 # ------------------------------------------------------------------------------- entry point
@@ -777,7 +1014,16 @@ _ClickException, _UsageError = _CLICK_BASES["ClickException"], _CLICK_BASES["Usa
 
 
 #: The library's parameter names that the CLI spells otherwise (options and arguments).
-_OPTION_NAMES = {"out": "--out", "where": "--where", "format": "--format", "spec": "SPEC"}
+_OPTION_NAMES = {
+    "out": "--out",
+    "where": "--where",
+    "format": "--format",
+    "spec": "SPEC",
+    "metric": "--metric",
+    "facet": "--facet",
+    "budgets": "--budgets",
+    "roc_budget": "--roc-budget",
+}
 
 
 _INVALID = re.compile(r"Invalid value for '(--?[\w-]+)[^']*': (?:Value error, )?(.*)", re.DOTALL)

@@ -7,8 +7,11 @@ inside the functions that need them, so that importing poisonlab stays fast.
 from . import (  # noqa: F401  (registers)
     _alfa,
     _backdoor,
+    _defense_aware,
+    _feature_collision,
     _inject_noise,
     _label_flip,
+    _linear_gradient,
     _random_flip,
     _svm_gradient,
     _targeted,

@@ -164,3 +164,30 @@ class Kernel:
 def hinge_losses(signs: np.ndarray, decision: np.ndarray) -> np.ndarray:
     """Per-sample hinge loss max(0, 1 - y f(x)), shape (n,)."""
     return np.maximum(0.0, 1.0 - signs * decision)
+
+
+def append_points(
+    X: np.ndarray, y: np.ndarray, points, labels
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The training set with injected points appended after its rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_features)
+    y : ndarray of shape (n,)
+    points : sequence of ndarray of shape (n_features,), or ndarray (k, n_features)
+    labels : sequence of k labels (values of ``y``'s kind)
+
+    Returns
+    -------
+    X_out : ndarray of shape (n + k, n_features)
+        Float: X's dtype if it is float, else float64 (injected points are not rounded).
+    y_out : ndarray of shape (n + k,)
+    indices : ndarray of shape (k,), dtype int64
+        The appended rows, ``n .. n + k - 1``.
+    """
+    dtype = X.dtype if X.dtype.kind == "f" else np.float64
+    injected = np.asarray(points, dtype=dtype).reshape(len(labels), X.shape[1])
+    X_out = np.vstack([X.astype(dtype), injected])
+    y_out = np.concatenate([y, np.asarray(labels, dtype=y.dtype)])
+    return X_out, y_out, np.arange(len(X), len(X) + len(labels), dtype=np.int64)

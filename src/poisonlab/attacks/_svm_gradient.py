@@ -45,6 +45,7 @@ from ._binary_svm import (
     GAMMA,
     BinaryView,
     Kernel,
+    append_points,
     binary_view,
     hinge_losses,
     resolve_gamma,
@@ -95,6 +96,8 @@ class PoisoningProblem:
     y_val: np.ndarray
     kernel: Kernel
     C: float
+    objective: str = "hinge"
+    temperature: float = 0.1
     K_train: np.ndarray = field(init=False, repr=False)
     K_val: np.ndarray = field(init=False, repr=False)
 
@@ -138,6 +141,13 @@ class PoisoningProblem:
         alpha[support] = dual_coef * signs[support]
         return alpha, intercept, self.kernel(self.X_val, u[None, :])[:, 0]
 
+    def validation_error(self, u: np.ndarray, sign: float) -> float:
+        """Fraction of the validation set misclassified by the SVM trained with ``(u, sign)``."""
+        alpha, b, k_val_u = self.fit(u, sign)
+        n = len(self.y_train)
+        decision = self.K_val @ (alpha[:n] * self.y_train) + k_val_u * alpha[n] * sign + b
+        return float(np.mean(self.y_val * decision <= 0))
+
     def validation_loss(self, u: np.ndarray, sign: float) -> float:
         """L(u): the validation hinge loss of the SVM trained with ``(u, sign)`` added."""
         return self.loss_and_gradient(u, sign, gradient=False)[0]
@@ -165,18 +175,38 @@ class PoisoningProblem:
         n = len(self.y_train)
         y_all = np.append(self.y_train, sign)
         decision = (self.K_val @ (alpha[:n] * self.y_train)) + k_val_u * alpha[n] * sign + b
-        losses = hinge_losses(self.y_val, decision)
+        losses, slopes = self.outer_losses(self.y_val * decision)
         if not gradient:
             return float(losses.sum()), None, float(alpha[n])
-        return float(losses.sum()), self._gradient(u, sign, alpha, y_all, losses), float(alpha[n])
+        return float(losses.sum()), self._gradient(u, sign, alpha, y_all, slopes), float(alpha[n])
+
+    def outer_losses(self, margins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The attacker's per-sample validation losses and ``-d loss / d margin``.
+
+        ``objective="hinge"``: the paper's ``max(0, 1 - m)`` (slope 1 where ``m < 1``);
+        ``"sigmoid"``: ``sigmoid(-m / temperature)``, a smooth count of validation errors.
+
+        Parameters
+        ----------
+        margins : ndarray of shape (m,)
+            ``y_k f(x_k)`` on the validation set.
+        """
+        if self.objective == "hinge":
+            losses = hinge_losses(np.ones_like(margins), margins)
+            return losses, (losses > 0).astype(float)
+        from scipy.special import expit
+
+        losses = expit(-margins / self.temperature)
+        return losses, losses * (1.0 - losses) / self.temperature
 
     def _gradient(
-        self, u: np.ndarray, sign: float, alpha: np.ndarray, y_all: np.ndarray, losses: np.ndarray
+        self, u: np.ndarray, sign: float, alpha: np.ndarray, y_all: np.ndarray, slopes: np.ndarray
     ) -> np.ndarray:
-        """dL/du, shape (n_features,), from the fitted duals ``alpha`` (n + 1,) and losses."""
+        """dL/du, shape (n_features,), from the fitted duals ``alpha`` (n + 1,) and the slopes
+        ``-d loss_k / d margin_k`` (m,) of the validation losses."""
         n = len(self.y_train)
         alpha_c = alpha[n]
-        violated = losses > 0
+        violated = slopes > 0
         if alpha_c == 0 or not violated.any():
             # The attack point is no support vector (it does not move the SVM) or nothing is
             # lost on validation: the gradient is zero, as the paper notes.
@@ -196,7 +226,7 @@ class PoisoningProblem:
         # solve with one right-hand side replaces a solve with n_features of them. Least
         # squares because M is singular when S is degenerate (empty, or more margin SVs than
         # the kernel's feature space has dimensions): the minimum-norm solution.
-        y_v = self.y_val[violated]
+        y_v = self.y_val[violated] * slopes[violated]  # d margin_k = y_k d f(x_k)
         v = np.concatenate([[y_v.sum()], y_S * (y_v @ self.K_val[np.ix_(violated, S)])])
         w = np.linalg.lstsq(M, v, rcond=None)[0]
         X_v = self.X_val[violated]
@@ -270,6 +300,10 @@ class SVMGradient(BaseAttack):
         "max_iter": [Interval(Integral, 0, None)],
         "tol": [Interval(Real, 0.0, None)],
         "label": [Options(None), Predicate(lambda v: isinstance(v, str | Integral), "a class")],
+        "objective": [Options("hinge", "sigmoid")],
+        "temperature": [Interval(Real, 0.0, None, closed="neither")],
+        "restarts": [Interval(Integral, 1, None)],
+        "start": [Options("random", "lookahead")],
         "random_state": RANDOM_STATE,
     }
 
@@ -289,6 +323,10 @@ class SVMGradient(BaseAttack):
         max_iter: int = 100,
         tol: float = 1e-5,
         label=None,
+        objective: str = "hinge",
+        temperature: float = 0.1,
+        restarts: int = 1,
+        start: str = "random",
         random_state=None,
     ) -> None:
         self.classes = classes
@@ -304,6 +342,10 @@ class SVMGradient(BaseAttack):
         self.max_iter = max_iter
         self.tol = tol
         self.label = label
+        self.objective = objective
+        self.temperature = temperature
+        self.restarts = restarts
+        self.start = start
         self.random_state = random_state
 
     def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
@@ -316,21 +358,32 @@ class SVMGradient(BaseAttack):
         low, high = self.box if self.box is not None else (float(X.min()), float(X.max()))
         points, signs, runs = [], [], []
         for _ in range(count):
-            if fixed_sign is None:
-                start = int(rng.integers(len(view.rows)))
-                sign = -view.signs[start]
-            else:
-                sign = fixed_sign
-                start = int(rng.choice(np.flatnonzero(view.signs == -sign)))
-            u, run = self._ascend(problem, problem.X_train[start].copy(), sign, low, high)
+            best = None
+            for start, sign in self._starts(problem, view, fixed_sign, rng):
+                u, run = ascend(
+                    problem,
+                    problem.X_train[start].copy(),
+                    sign,
+                    (low, high),
+                    step=self.step,
+                    max_iter=self.max_iter,
+                    tol=self.tol,
+                )
+                # Several tries: keep the one whose SVM errs most on validation (then the
+                # larger objective); one try (the paper) needs no comparison.
+                key = (
+                    (problem.validation_error(u, sign), run["final_loss"])
+                    if self.restarts > 1
+                    else 0
+                )
+                if best is None or key > best[0]:
+                    best = (key, u, sign, {"start_row": int(view.rows[start]), **run})
+            _, u, sign, run = best
             problem.add(u, sign)
             points.append(u)
             signs.append(sign)
-            runs.append({"start_row": int(view.rows[start]), **run})
-        out_dtype = X.dtype if X.dtype.kind == "f" else np.float64
-        injected = np.asarray(points, dtype=out_dtype).reshape(count, X.shape[1])
-        X_out = np.vstack([X.astype(out_dtype), injected])
-        y_out = np.concatenate([y, np.array([view.label_of(s) for s in signs], dtype=y.dtype)])
+            runs.append(run)
+        X_out, y_out, added = append_points(X, y, points, [view.label_of(s) for s in signs])
         info = {
             "budget": count,
             "classes": (str(view.negative), str(view.positive)),
@@ -339,7 +392,7 @@ class SVMGradient(BaseAttack):
             "box": (low, high),
             "points": runs,
         }
-        return PoisonResult(X_out, y_out, np.arange(len(X), len(X) + count, dtype=np.int64), info)
+        return PoisonResult(X_out, y_out, added, info)
 
     def surrogate(self, X, y) -> PoisoningProblem:
         """The attacker's surrogate problem for a training set, before any point is injected.
@@ -373,7 +426,16 @@ class SVMGradient(BaseAttack):
             int(self.degree),
             float(self.coef0),
         )
-        return PoisoningProblem(X_train, view.signs.copy(), X_val, y_val, kernel, float(self.C))
+        return PoisoningProblem(
+            X_train,
+            view.signs.copy(),
+            X_val,
+            y_val,
+            kernel,
+            float(self.C),
+            self.objective,
+            float(self.temperature),
+        )
 
     def _validation_pair(self, X: np.ndarray, view: BinaryView) -> tuple[np.ndarray, np.ndarray]:
         X_val, y_val = np.asarray(self.validation[0]), np.asarray(self.validation[1]).astype(str)
@@ -393,6 +455,43 @@ class SVMGradient(BaseAttack):
         signs = np.where(y_val[keep] == str(view.positive), 1.0, -1.0)
         return np.asarray(X_val[keep], dtype=float), signs
 
+    def _starts(
+        self,
+        problem: PoisoningProblem,
+        view: BinaryView,
+        fixed_sign: float | None,
+        rng: np.random.Generator,
+    ) -> list[tuple[int, float]]:
+        """Starting rows (of the pair's training rows) and labels of the ``restarts`` tries.
+
+        ``start="random"``: each try draws a row as the paper does (with ``label``: a random
+        row of the other class; without: a random row, relabelled). ``"lookahead"``: every
+        candidate row is injected as it is, relabelled, and the ``restarts`` whose SVM errs
+        most on validation (then with the largest objective) are the starts.
+        """
+        if self.start == "random":
+            tries = []
+            for _ in range(self.restarts):
+                if fixed_sign is None:
+                    start = int(rng.integers(len(view.rows)))
+                    tries.append((start, -float(view.signs[start])))
+                else:
+                    start = int(rng.choice(np.flatnonzero(view.signs == -fixed_sign)))
+                    tries.append((start, fixed_sign))
+            return tries
+        n = len(view.rows)
+        signs = problem.y_train[:n]
+        rows = np.arange(n) if fixed_sign is None else np.flatnonzero(signs == -fixed_sign)
+        keys = [
+            (
+                problem.validation_error(problem.X_train[i], -signs[i]),
+                problem.validation_loss(problem.X_train[i], -signs[i]),
+            )
+            for i in rows
+        ]
+        order = sorted(range(len(rows)), key=lambda j: (-keys[j][0], -keys[j][1], j))
+        return [(int(rows[j]), -float(signs[rows[j]])) for j in order[: self.restarts]]
+
     def _label_sign(self, view: BinaryView) -> float | None:
         if self.label is None:
             return None
@@ -404,34 +503,67 @@ class SVMGradient(BaseAttack):
             )
         return 1.0 if str(self.label) == str(view.positive) else -1.0
 
-    def _ascend(
-        self, problem: PoisoningProblem, u: np.ndarray, sign: float, low: float, high: float
-    ) -> tuple[np.ndarray, dict]:
-        """Gradient ascent for one point; returns the best point seen and a summary."""
-        u = np.clip(u, low, high)
-        length = self.step * (high - low)
-        loss, grad, _ = problem.loss_and_gradient(u, sign)
-        best_u, best_loss, first_loss = u, loss, loss
-        steps = 0
-        while steps < self.max_iter:
-            # Projected gradient: a feature at a bound cannot move further out.
-            grad = np.where(((u <= low) & (grad < 0)) | ((u >= high) & (grad > 0)), 0.0, grad)
-            norm = float(np.linalg.norm(grad))
-            # Zero up to rounding: not a support vector, no validation loss, a box corner, or
-            # a flat region (e.g. a linear SVM pinned by n_features + 1 margin SVs).
-            if norm <= 1e-9 * (1.0 + abs(loss)):
-                break
-            u = np.clip(u + length * grad / norm, low, high)
-            steps += 1
-            new_loss, grad, _ = problem.loss_and_gradient(u, sign)
-            if new_loss > best_loss:
-                best_u, best_loss = u, new_loss
-            change, loss = abs(new_loss - loss), new_loss
-            if change < self.tol:
-                break
-        return best_u, {
-            "steps": steps,
-            "initial_loss": first_loss,
-            "final_loss": best_loss,
-            "label": float(sign),
-        }
+
+def ascend(
+    problem,
+    u: np.ndarray,
+    label,
+    box: tuple[float, float],
+    *,
+    step: float,
+    max_iter: int,
+    tol: float,
+) -> tuple[np.ndarray, dict]:
+    """Projected gradient ascent for one attack point; the best point seen and a summary.
+
+    Parameters
+    ----------
+    problem : object
+        Has ``loss_and_gradient(u, label) -> (loss, grad (n_features,), ...)``.
+    u : ndarray of shape (n_features,)
+        Starting point.
+    label : object
+        The attack point's label as ``problem`` reads it (a sign, or a class index).
+    box : (low, high)
+        Bounds on every feature.
+    step : float
+        Length of each step, as a fraction of ``high - low``.
+    max_iter : int
+        Largest number of steps.
+    tol : float
+        Stop when the loss changes by less than this between steps.
+
+    Returns
+    -------
+    u : ndarray of shape (n_features,)
+    summary : dict
+        ``steps``, ``initial_loss``, ``final_loss`` (the best loss) and ``label``.
+    """
+    low, high = box
+    u = np.clip(u, low, high)
+    length = step * (high - low)
+    loss, grad = problem.loss_and_gradient(u, label)[:2]
+    best_u, best_loss, first_loss = u, loss, loss
+    steps = 0
+    while steps < max_iter:
+        # Projected gradient: a feature at a bound cannot move further out.
+        grad = np.where(((u <= low) & (grad < 0)) | ((u >= high) & (grad > 0)), 0.0, grad)
+        norm = float(np.linalg.norm(grad))
+        # Zero up to rounding: not a support vector, no validation loss, a box corner, or
+        # a flat region (e.g. a linear SVM pinned by n_features + 1 margin SVs).
+        if norm <= 1e-9 * (1.0 + abs(loss)):
+            break
+        u = np.clip(u + length * grad / norm, low, high)
+        steps += 1
+        new_loss, grad = problem.loss_and_gradient(u, label)[:2]
+        if new_loss > best_loss:
+            best_u, best_loss = u, new_loss
+        change, loss = abs(new_loss - loss), new_loss
+        if change < tol:
+            break
+    return best_u, {
+        "steps": steps,
+        "initial_loss": first_loss,
+        "final_loss": best_loss,
+        "label": float(label),
+    }

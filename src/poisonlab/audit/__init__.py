@@ -1,11 +1,21 @@
-"""``poisonlab audit``: scan a training set for signs of poisoning, row by row.
+"""``poisonlab audit``: scan a training set for signs of poisoning, row by row and as a whole.
 
 >>> from poisonlab.audit import run_audit
 >>> result = run_audit(X, y)  # doctest: +SKIP
->>> result.ranking[:10]       # doctest: +SKIP
+>>> result.failed, result.ranking[:10]  # doctest: +SKIP
 """
 
-from .checks import Z_FIRE, CheckResult
-from .core import FAIL_ON, ROW_CHECKS, AuditResult, run_audit
+from .checks import CHECKS, Z_FIRE, CheckResult
+from .core import ROW_CHECKS, AuditResult, run_audit
+from .gate import ALPHA, TestResult
 
-__all__ = ["FAIL_ON", "ROW_CHECKS", "Z_FIRE", "AuditResult", "CheckResult", "run_audit"]
+__all__ = [
+    "ALPHA",
+    "CHECKS",
+    "ROW_CHECKS",
+    "Z_FIRE",
+    "AuditResult",
+    "CheckResult",
+    "TestResult",
+    "run_audit",
+]

@@ -1,13 +1,14 @@
-"""The audit's checks: each turns a training set into one strength in [0, 1] per row.
+"""The audit's row checks, registered in :data:`CHECKS` (the project's one ``Registry`` type).
 
-Three checks wrap registered detectors (``knn_label``, ``confident_learning``, ``outliers``);
-two are written here because no detector covers them: labels that conflict among exact or near
-duplicates, and rows far from a trusted reference set. The dataset-level label distribution
-check wraps ``label_stats``.
+Each check is a small class whose ``run(context)`` returns a :class:`CheckResult`: a
+``strength`` in [0, 1] per row (how strongly the row looks wrong to this check, continuous so
+it can rank), ``fired`` (the check's own rule) and, for fired rows, a readable reason. Every
+check works on the shared :class:`~poisonlab.audit.context.AuditContext`: one embedding, one
+neighbour graph and one set of out-of-fold probabilities, computed once.
 
-Every row check returns a :class:`CheckResult`: a ``strength`` in [0, 1] (how strongly the row
-looks wrong to this check, continuous so it can rank), ``fired`` (the check's own flagging rule)
-and, for fired rows, a readable reason. :mod:`poisonlab.audit.core` adds the strengths up.
+The dataset-level tests that decide the gate live in :mod:`poisonlab.audit.gate`; the
+``flip_pattern`` and ``group`` checks turn their findings into row strengths so the rows of a
+significant pattern rank first.
 """
 
 from __future__ import annotations
@@ -18,8 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from .._registry import Registry
+from .context import AuditContext
+
 #: Robust z-score at which the outlier and shift checks fire; strength is z / (2 * Z_FIRE).
 Z_FIRE = 3.0
+
+CHECKS: Registry = Registry("audit check")
 
 
 @dataclass(frozen=True)
@@ -50,263 +56,322 @@ class CheckResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+class Check:
+    """Base of the registered checks: ``needs`` says what the context must hold."""
+
+    name = ""
+    #: What the check looks for (the checks table).
+    what = ""
+    #: Context attributes that must not be None for the check to run.
+    needs: tuple[str, ...] = ()
+
+    def why_not(self, context: AuditContext) -> str:
+        """Why the check cannot run on ``context`` ('' when it can)."""
+        missing = [need for need in self.needs if getattr(context, need) is None]
+        return f"needs {' and '.join(missing).replace('_', ' ')}" if missing else ""
+
+    def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
+        raise NotImplementedError
+
+
 def _z_strength(z: np.ndarray) -> np.ndarray:
     """Map a robust z-score to [0, 1]: 0.5 at the firing point Z_FIRE, 1 at twice it."""
     return np.clip(np.asarray(z, dtype=np.float64) / (2 * Z_FIRE), 0.0, 1.0)
 
 
-def neighbours(X: np.ndarray, y: np.ndarray, seed: int) -> CheckResult:
-    """Labels that disagree with their nearest neighbours (the ``knn_label`` detector).
+def robust_z(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """(value - median) / (1.4826 MAD) within each group (MAD 0: the group's std, or 1)."""
+    z = np.zeros(len(values))
+    for g in np.unique(groups):
+        rows = groups == g
+        v = values[rows]
+        center = np.median(v)
+        spread = 1.4826 * np.median(np.abs(v - center)) or v.std() or 1.0
+        z[rows] = (v - center) / spread
+    return z
 
-    Strength is the share of the 10 nearest neighbours that agree on one other label; the
-    check fires at 0.5 (Paudice et al.'s rule with eta = 0.5).
+
+@CHECKS.register("neighbours")
+class Neighbours(Check):
+    """Labels that disagree with their nearest neighbours (Paudice et al. 2018, eta = 0.5).
+
+    Strength is the share of the k nearest neighbours (the shared graph, the row itself
+    excluded) that carry one other label; it fires at 0.5.
     """
-    from ..defenses import DETECTORS
 
-    detector = DETECTORS.create("knn_label", random_state=seed)
-    result = detector.detect(X, y)
-    k = detector.n_neighbors
-    suggested = result.info["suggested_labels"]
+    what = "label disagrees with its nearest neighbours (Paudice et al. 2018)"
 
-    def why(i: int) -> str:
-        # score * k is the vote count v, or v - 0.5 when v only ties the row's own label
-        # (knn_label's tie rule); floor(score * k + 0.75) gives v in both cases.
-        votes = int(np.floor(result.scores[i] * k + 0.75))
-        return f"{votes} of its {k} nearest neighbours are labelled '{suggested[i]}'"
+    def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
+        votes = context.neighbour_votes()
+        k = context.graph.indices.shape[1]
+        other = votes.astype(np.float64)
+        other[np.arange(len(other)), context.yi] = -1.0
+        best = other.argmax(axis=1)
+        strength = other.max(axis=1) / k
+        suggested = context.classes[best]
 
-    return CheckResult("neighbours", result.scores, result.flagged, why, suggested)
+        def why(i: int) -> str:
+            votes_i = round(strength[i] * k)
+            return f"{votes_i} of its {k} nearest neighbours are labelled '{suggested[i]}'"
+
+        return CheckResult(self.name, strength, strength >= 0.5, why, suggested)
 
 
-def confident_learning(X: np.ndarray, y: np.ndarray, seed: int, model: Any) -> CheckResult:
-    """Label issues found by cleanlab on out-of-fold probabilities (``confident_learning``).
+@CHECKS.register("confident_learning")
+class ConfidentLearning(Check):
+    """Label issues found by cleanlab (Northcutt et al. 2021) on out-of-fold probabilities.
 
-    Strength is 1 - the out-of-fold probability of the given label (cleanlab's
-    self-confidence); the check fires on the rows cleanlab's ``find_label_issues`` returns,
-    whose strength is raised to at least 0.5 so that every fired check counts at least 0.5 in
-    the combined score (cleanlab may flag a row whose label still has probability above 0.5
-    when that class is often confused).
+    The probabilities are the user's (``--pred-probs``), a model's (``--model``, 5-fold), or
+    the neighbour graph's leave-one-out votes. Strength is 1 - P(given label), at least 0.5
+    where cleanlab's ``find_label_issues`` (prune by noise rate) flags the row.
     """
-    from ..defenses import DETECTORS
 
-    detector = DETECTORS.create("confident_learning", estimator=model, random_state=seed)
-    result = detector.detect(X, y)
-    quality = result.info["label_quality"]
-    probs, classes = result.info["pred_probs"], result.info["classes"]
-    suggested = result.info["suggested_labels"]
+    what = "cleanlab label issue on out-of-fold probabilities (Northcutt et al. 2021)"
 
-    def why(i: int) -> str:
-        return (
-            f"out-of-fold P('{y[i]}') = {quality[i]:.2f}; the model predicts "
-            f"'{suggested[i]}' (p = {probs[i].max():.2f})"
-        )
+    def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
+        from cleanlab.filter import find_label_issues
 
-    strength = np.where(result.flagged, np.maximum(0.5, 1.0 - quality), 1.0 - quality)
-    info = {"classes": classes}
-    return CheckResult("confident_learning", strength, result.flagged, why, suggested, info)
+        probs = context.pred_probs
+        issues = find_label_issues(context.yi, probs, filter_by="prune_by_noise_rate", n_jobs=1)
+        quality = probs[np.arange(len(probs)), context.yi]
+        other = probs.copy()
+        other[np.arange(len(other)), context.yi] = -1.0
+        suggested = context.classes[other.argmax(axis=1)]
+        strength = np.where(issues, np.maximum(0.5, 1.0 - quality), 1.0 - quality)
+        y = context.y
+
+        def why(i: int) -> str:
+            return (
+                f"out-of-fold P('{y[i]}') = {quality[i]:.2f}; the model predicts "
+                f"'{suggested[i]}' (p = {other[i].max():.2f})"
+            )
+
+        info = {"probabilities": context.probs_source}
+        return CheckResult(self.name, strength, issues, why, suggested, info)
 
 
-def outliers(X: np.ndarray, y: np.ndarray, seed: int) -> CheckResult:
-    """Rows unlike the rest of their class (the ``outliers`` detector, robust z-scores).
+@CHECKS.register("outliers")
+class Outliers(Check):
+    """Rows unlike the rest of their class: Local Outlier Factor on the shared graph.
 
-    Strength is z / 6 clipped to [0, 1]; the check fires at z >= 3 (strength 0.5).
+    LOF (Breunig et al. 2000) from scikit-learn, on the precomputed neighbour graph; the score
+    is turned into a robust z-score within the row's class. Strength z / 6; fires at z >= 3.
     """
-    from ..defenses import DETECTORS
 
-    result = DETECTORS.create("outliers", z=Z_FIRE, random_state=seed).detect(X, y)
-    z = result.scores
+    what = "unlike the rest of its class (LOF on the neighbour graph, robust z >= 3)"
 
-    def why(i: int) -> str:
-        return f"outlier within class '{y[i]}' (robust z = {z[i]:.1f})"
+    def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
+        from sklearn.neighbors import LocalOutlierFactor
 
-    return CheckResult("outliers", _z_strength(z), result.flagged, why)
+        k = context.graph.indices.shape[1]
+        # LOF asks the graph for one neighbour more than it uses.
+        lof = LocalOutlierFactor(n_neighbors=k - 1, metric="precomputed")
+        lof.fit(context.graph.sparse())
+        score = np.log(-lof.negative_outlier_factor_)
+        z = robust_z(score, context.yi)
+        y = context.y
 
+        def why(i: int) -> str:
+            return f"outlier within class '{y[i]}' (robust z = {z[i]:.1f})"
 
-def _scale(X: np.ndarray) -> np.ndarray:
-    """Per-column standard deviations, 1 for constant columns (their differences are 0 anyway)."""
-    std = X.std(axis=0)
-    return np.where(std > 0, std, 1.0)
-
-
-def _exact_groups(X: np.ndarray) -> np.ndarray:
-    """Group id per row; rows with identical features share one id."""
-    rows = np.ascontiguousarray(X, dtype=np.float64)
-    rows = rows + 0.0  # -0.0 and 0.0 compare equal but hash differently as bytes
-    view = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-    _, group = np.unique(view, return_inverse=True)
-    return group
+        return CheckResult(self.name, _z_strength(z), z >= Z_FIRE, why)
 
 
-def duplicates(X: np.ndarray, y: np.ndarray, *, tolerance: float = 0.01) -> CheckResult:
+@CHECKS.register("duplicates")
+class Duplicates(Check):
     """Exact and near duplicates that carry different labels.
 
-    Two rows are near duplicates when the root-mean-square difference of their features,
-    each feature in units of its standard deviation, is at most ``tolerance`` (exact
-    duplicates have 0). A row's strength is the share of its duplicates labelled differently
-    from it; it fires at 0.5 and suggests the label most of its duplicate group carries.
-
-    Exact duplicates are found by hashing rows; near ones with a k-d tree radius query in
-    standardized feature space, which is fast because the radius is tiny (few candidates
-    survive the tree's pruning). Written here because no detector covers duplicates.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-    tolerance : float, default=0.01
-        Near-duplicate radius, as an RMS difference in standard deviations.
+    Exact duplicates share every feature value (rows hashed with pandas); near ones lie
+    within ``tolerance`` of each other in the embedding (an RMS difference of 0.01 standard
+    deviations per dimension), read off the shared neighbour graph. A row's strength is the
+    share of its duplicates labelled differently; it fires at 0.5 and suggests the label most
+    of its duplicates carry.
     """
-    from sklearn.neighbors import KDTree
 
-    n = len(X)
-    Z = np.asarray(X, dtype=np.float64) / _scale(X)
-    # Collapse exact duplicates first so the tree holds each distinct row once.
-    group = _exact_groups(Z)
-    first = np.unique(group, return_index=True)[1]
-    radius = tolerance * np.sqrt(X.shape[1])
-    near = KDTree(Z[first]).query_radius(Z[first], r=radius)
-    # rows_of[g]: the rows of exact-duplicate group g.
+    what = "exact or near duplicate of rows with other labels"
+    tolerance = 0.01
+
+    def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
+        n, y = len(context.y), context.y
+        partners = _duplicate_partners(context, self.tolerance)
+        strength = np.zeros(n)
+        suggested = y.copy()
+        kinds: dict[int, str] = {}
+        for i, (others, kind) in partners.items():
+            differ = y[others] != y[i]
+            if not differ.any():
+                continue
+            strength[i] = differ.mean()
+            values, counts = np.unique(y[others], return_counts=True)
+            suggested[i] = values[counts.argmax()]
+            kinds[i] = kind
+
+        def why(i: int) -> str:
+            others = partners[i][0]
+            differing = others[y[others] != y[i]]
+            shown = ", ".join(f"{j} ('{y[j]}')" for j in differing[:5])
+            more = f" and {len(differing) - 5} more" if len(differing) > 5 else ""
+            return f"{kinds[i]} duplicate of rows {shown}{more} with other labels"
+
+        info = {"rows_in_conflict": int(np.sum(strength > 0))}
+        return CheckResult(self.name, strength, strength >= 0.5, why, suggested, info)
+
+
+def _duplicate_partners(context: AuditContext, tolerance: float) -> dict[int, tuple]:
+    """Row -> (its exact or near duplicates, "exact" or "near"), for rows that have any."""
+    out: dict[int, tuple] = {}
+    group = context.row_hash_groups()
+    sizes = np.bincount(group)
     order = np.argsort(group, kind="stable")
-    bounds = np.searchsorted(group[order], np.arange(len(first) + 1))
-    rows_of = [order[bounds[g] : bounds[g + 1]] for g in range(len(first))]
-    strength = np.zeros(n)
-    suggested = y.copy()
-    partners: dict[int, np.ndarray] = {}
-    for g, hits in enumerate(near):
-        if len(hits) == 1 and len(rows_of[g]) == 1:
-            continue  # no duplicate at all: the common case, kept cheap
-        cluster = np.concatenate([rows_of[h] for h in hits])
-        labels = y[cluster]
-        if np.all(labels == labels[0]):
-            continue
-        values, counts = np.unique(labels, return_counts=True)
-        majority = values[counts.argmax()]
-        for i in rows_of[g]:
-            others = cluster[cluster != i]
-            strength[i] = np.mean(y[others] != y[i])
-            suggested[i] = majority
-            partners[int(i)] = others  # rows within the radius of i, exact duplicates too
-
-    def why(i: int) -> str:
-        others = partners.get(i, np.array([], dtype=np.int64))
-        differing = others[y[others] != y[i]]
-        kind = "exact" if np.any(group[differing] == group[i]) else "near"
-        shown = ", ".join(f"{j} ('{y[j]}')" for j in differing[:5])
-        more = f" and {len(differing) - 5} more" if len(differing) > 5 else ""
-        return f"{kind} duplicate of rows {shown}{more} with other labels"
-
-    fired = strength >= 0.5
-    n_groups = int(np.sum(np.bincount(group) > 1))
-    info = {"exact_duplicate_groups": n_groups, "rows_in_conflict": int(np.sum(strength > 0))}
-    return CheckResult("duplicates", strength, fired, why, suggested, info)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    for g in np.flatnonzero(sizes > 1):
+        rows = order[bounds[g] : bounds[g + 1]]
+        for i in rows:
+            out[int(i)] = (rows[rows != i], "exact")
+    radius = tolerance * np.sqrt(context.Z.shape[1])
+    close = context.graph.distances <= radius
+    for i in np.flatnonzero(close.any(axis=1)):
+        if int(i) not in out:
+            out[int(i)] = (context.graph.indices[i][close[i]], "near")
+    return out
 
 
-def reference_shift(X: np.ndarray, X_ref: np.ndarray) -> CheckResult:
-    """Rows whose features lie far from a trusted reference set.
+@CHECKS.register("flip_pattern")
+class FlipPattern(Check):
+    """Rows of a label-flip pattern: labelled t, looking like s, for a pair (s, t) in excess.
 
-    Each row's distance to its nearest reference row is compared with the reference's own
-    spacing (each reference row's distance to its nearest other reference row): a robust
-    z-score of the log distance, (log d - median) / (1.4826 MAD) of the reference's log
-    distances. Features are standardized by the reference's standard deviations. Strength is
-    z / 6 clipped to [0, 1]; the check fires at z >= 3. Written here because no detector
-    compares a training set with a trusted one row by row.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    X_ref : ndarray of shape (n_reference, n_features)
-        At least 3 rows.
+    A flip from s to t leaves many rows labelled t that look like s and few the other way;
+    natural confusion goes both ways. The pair test (:func:`poisonlab.audit.gate.pair_test`)
+    gives each pair a p-value; a row labelled t whose label checks suggest s gets strength
+    log p / log(p at the gate), capped at 1 (so 1 for a pair that alone fails the gate).
     """
-    from sklearn.neighbors import NearestNeighbors
 
-    scale = _scale(X_ref)
-    ref = np.asarray(X_ref, dtype=np.float64) / scale
-    index = NearestNeighbors(n_neighbors=1).fit(ref)
-    own = index.kneighbors(n_neighbors=1, return_distance=True)[0][:, 0]
-    dist = index.kneighbors(np.asarray(X, dtype=np.float64) / scale, return_distance=True)[0][:, 0]
-    # Exact copies of reference rows have distance 0: floor at the smallest positive spacing.
-    positive = own[own > 0]
-    floor = positive.min() if len(positive) else 1.0
-    log_own, log_dist = np.log(np.maximum(own, floor)), np.log(np.maximum(dist, floor))
-    center = np.median(log_own)
-    spread = 1.4826 * np.median(np.abs(log_own - center)) or 1.0
-    z = (log_dist - center) / spread
-    typical = float(np.exp(center))
+    what = "labelled t, looks like s, and (s -> t) is a lopsided confusion (pair test)"
 
-    def why(i: int) -> str:
-        return (
-            f"nearest reference row at distance {dist[i]:.3g} (reference rows are typically "
-            f"{typical:.3g} apart; z = {z[i]:.1f})"
-        )
+    def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
+        from .gate import pair_strength, pair_test
 
-    info = {"median_reference_spacing": typical, "n_reference": len(X_ref)}
-    return CheckResult("reference_shift", _z_strength(z), z >= Z_FIRE, why, None, info)
+        looks, disagree = looks_like(context, earlier)
+        pairs = pair_test(context.yi, looks, disagree, context.n_classes)
+        strength = pair_strength(pairs, context.yi, looks, disagree, context.pair_alpha)
+        classes, y = context.classes, context.y
+        info = {"pairs": [_pair_info(p, classes) for p in pairs[:5]]}
+
+        def why(i: int) -> str:
+            return (
+                f"labelled '{y[i]}' but looks like '{classes[looks[i]]}', a lopsided confusion "
+                f"in this data"
+            )
+
+        return CheckResult(self.name, strength, strength >= 0.5, why, classes[looks], info)
 
 
-def label_distribution(y: np.ndarray, y_ref: np.ndarray | None) -> dict[str, Any]:
-    """Dataset-level test of the label distribution (the ``label_stats`` detector).
+@CHECKS.register("group")
+class Group(Check):
+    """A group whose labels depart from what its features predict, in one direction.
 
-    Against the reference labels (chi-square test of homogeneity) when given, else against a
-    uniform distribution (which flags imbalance).
+    Groups are the values of each categorical column and k-means clusters of the embedding.
+    Inside each group the pair test runs on its own rows; a poisoned subpopulation (a
+    targeted flip inside one category or region) shows up there even when it is too small
+    for the whole table. Rows of a significant (group, pair) get strength as in
+    ``flip_pattern``; the summary names the group.
+    """
+
+    what = "a category or cluster whose labels depart from its features in one direction"
+
+    def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
+        from .gate import group_test
+
+        looks, disagree = looks_like(context, earlier)
+        findings, strength = group_test(context, looks, disagree)
+        classes, y = context.classes, context.y
+        where = np.full(len(y), "", dtype=object)
+        for finding in reversed(findings):
+            where[finding["rows"]] = finding["group"]
+        info = {"groups": [{k: v for k, v in f.items() if k != "rows"} for f in findings[:5]]}
+
+        def why(i: int) -> str:
+            return f"in {where[i]}, many rows labelled '{y[i]}' look like '{classes[looks[i]]}'"
+
+        return CheckResult(self.name, strength, strength >= 0.5, why, classes[looks], info)
+
+
+def looks_like(context: AuditContext, earlier: list[CheckResult]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the class its neighbours suggest, and whether the ``neighbours`` check fired.
+
+    Only the neighbour vote feeds the pattern tests: it treats both directions of a pair
+    alike. Model probabilities (``confident_learning``) lean toward the larger class of an
+    overlapping pair, which made clean tables look lopsided (docs/audit.md).
 
     Returns
     -------
-    dict
-        ``test``, ``p_value``, ``classes``, ``observed``, ``expected``, ``residuals``,
-        ``grown``, ``shrunk`` (classes with adjusted residual >= 3 or <= -3) and ``against``.
+    looks : ndarray of int, shape (n_samples,)
+        Class index the neighbours suggest where the check fired (the row's own otherwise).
+    disagree : ndarray of bool, shape (n_samples,)
     """
-    from ..defenses import DETECTORS
+    looks = context.yi.copy()
+    index = {c: i for i, c in enumerate(context.classes)}
+    found = [c for c in earlier if c.name == "neighbours"]
+    check = found[0] if found else CHECKS.create("neighbours").run(context, [])
+    looks[check.fired] = [index[s] for s in check.suggested[check.fired]]
+    return looks, looks != context.yi
 
-    reference = "uniform" if y_ref is None else list(y_ref)
-    detector = DETECTORS.create("label_stats", reference=reference)
-    info = detector.detect(np.zeros((len(y), 1)), y).info
-    keys = ("test", "p_value", "classes", "observed", "expected", "residuals", "grown", "shrunk")
+
+def _pair_info(pair: dict, classes: np.ndarray) -> dict:
     return {
-        **{key: info[key] for key in keys},
-        "against": "uniform" if y_ref is None else "reference",
+        "looks_like": str(classes[pair["s"]]),
+        "labelled": str(classes[pair["t"]]),
+        "rows": int(pair["count"]),
+        "reverse_rows": int(pair["reverse"]),
+        "p_value": float(pair["p"]),
     }
 
 
-def label_flow(
-    y: np.ndarray, distribution: dict[str, Any], evidence: list[CheckResult]
-) -> CheckResult:
-    """Rows that look moved from a class that shrank into a class that grew.
+@CHECKS.register("reference_shift")
+class ReferenceShift(Check):
+    """Rows whose features lie far from a trusted reference set.
 
-    A label flip moves rows from a source class to a target class: the label distribution test
-    then finds the target grown and the source shrunk, and each moved row still looks like the
-    source. A row fires when it carries a grown class and a label check (``neighbours`` or
-    ``confident_learning``) suggests a shrunk class; its strength is twice that check's
-    strength, capped at 1 (so it fires, at 0.5, once a quarter of the evidence points to a
-    shrunk class). All strengths are 0 unless the test rejects (p < 0.05) with at least one
-    grown and one shrunk class.
-
-    Parameters
-    ----------
-    y : ndarray of shape (n_samples,)
-    distribution : dict
-        From :func:`label_distribution`.
-    evidence : list of CheckResult
-        The label checks that ran (those with suggested labels are used).
+    Each row's distance to its nearest reference row, as a robust z-score of the log distance
+    against the reference's own spacing (each reference row to its nearest other one). Strength
+    z / 6; fires at z >= 3.
     """
-    grown = np.asarray(distribution["grown"], dtype=str)
-    shrunk = np.asarray(distribution["shrunk"], dtype=str)
-    strength = np.zeros(len(y))
-    source = np.full(len(y), "", dtype=object)
-    if distribution["p_value"] < 0.05 and len(grown) and len(shrunk):
-        in_grown = np.isin(y.astype(str), grown)
-        for check in evidence:
-            if check.suggested is None:
-                continue
-            toward = in_grown & np.isin(check.suggested.astype(str), shrunk)
-            candidate = np.where(toward, np.minimum(1.0, 2.0 * check.strength), 0.0)
-            better = candidate > strength
-            strength[better] = candidate[better]
-            source[better] = check.suggested[better]
 
-    def why(i: int) -> str:
-        return (
-            f"class '{y[i]}' grew and class '{source[i]}' shrank (label distribution test), "
-            f"and the row looks like '{source[i]}'"
-        )
+    what = "far from every row of the reference set (robust z >= 3)"
+    needs = ("Z_ref",)
 
-    suggested = np.where(strength > 0, source, y).astype(y.dtype)
-    return CheckResult("label_flow", strength, strength >= 0.5, why, suggested)
+    def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
+        z, own_z, typical = context.reference_distances()
+
+        def why(i: int) -> str:
+            return f"far from every reference row (z = {z[i]:.1f}; reference spacing {typical:.3g})"
+
+        info = {"reference_rate": float(np.mean(own_z >= Z_FIRE)), "n_reference": len(own_z)}
+        return CheckResult(self.name, _z_strength(z), z >= Z_FIRE, why, None, info)
+
+
+@CHECKS.register("reference_labels")
+class ReferenceLabels(Check):
+    """Labels that disagree with the trusted reference rows nearest to them.
+
+    The reference's k nearest rows vote; strength is the share voting for one other label,
+    fires at 0.5 and suggests that label. This sees a flip even when it is large enough to
+    outvote the training set's own neighbours.
+    """
+
+    what = "label disagrees with the nearest trusted reference rows"
+    needs = ("Z_ref", "y_ref")
+
+    def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
+        votes, k = context.reference_votes()
+        other = votes.astype(np.float64)
+        other[np.arange(len(other)), context.yi] = -1.0
+        strength = other.max(axis=1) / k
+        suggested = context.classes[other.argmax(axis=1)]
+
+        def why(i: int) -> str:
+            return (
+                f"{round(strength[i] * k)} of its {k} nearest reference rows are labelled "
+                f"'{suggested[i]}'"
+            )
+
+        return CheckResult(self.name, strength, strength >= 0.5, why, suggested)

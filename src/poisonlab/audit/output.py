@@ -1,45 +1,55 @@
-"""What an audit writes: ``suspicious.csv``, ``summary.json`` and a sanitized copy of the data.
+"""What an audit writes: ``suspicious.csv``, ``summary.json``, ``report.html``, JUnit XML and a
+sanitized copy of the data; and the comparison with a baseline audit.
 
-Every file is written atomically (a temporary file, then a rename), so an error leaves no
-half-written file; the input is only ever read.
+Outputs are whole or absent: ``--out`` is assembled in a temporary directory beside it and
+renamed into place (an earlier audit there is replaced in one rename); single files are
+written with :func:`~poisonlab.datasets.base.write_atomically`. The inputs are only read.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from ..datasets.base import Dataset, write_atomically
+from ..datasets.base import write_atomically
 from .core import AuditResult
+from .table import AuditTable, role_table
 
 CLEAN_ACTIONS = ("drop", "relabel")
 
+#: Rows listed in the JSON document.
+JSON_ROWS = 100
 
-def suspicious_table(
-    result: AuditResult,
-    dataset: Dataset,
-    *,
-    label: str = "label",
-    ids: tuple[str, np.ndarray] | None = None,
-):
-    """The ranked table of rows where at least one check fired, most suspicious first.
 
-    Columns: ``rank``, ``row`` (0-based data row of the input), the id column when ``ids``
-    (name, values per row) is given, ``label``,
-    ``suggested_label`` (empty when no check proposes another), ``score``, ``flagged``
-    (score above ``fail_on``), ``checks`` (the checks that fired, ``;``-separated), ``why``
-    (their reasons, `` | ``-separated), one ``strength_<check>`` column per check that ran,
-    then the row's original feature columns.
+def row_keys(table: AuditTable) -> np.ndarray:
+    """A stable key per row: its ``--id`` value, else a hash of its content (features, label)."""
+    ids = table.ids
+    if ids is not None:
+        return np.array([f"id:{v}" for v in ids[1]], dtype=object)
+    content = table.frame.assign(__label__=table.y)
+    hashed = pd.util.hash_pandas_object(content, index=False).to_numpy()
+    return np.array([f"hash:{h:016x}" for h in hashed], dtype=object)
+
+
+def suspicious_table(result: AuditResult, table: AuditTable, *, label: str = "label"):
+    """The ranked rows where at least one check fired, most suspicious first.
+
+    Columns: ``rank``, ``row`` (0-based data row of the input), the id column when there is
+    one, ``label``, ``suggested_label``, ``score``, ``flagged``, ``checks``, ``why``, one
+    ``strength_<check>`` column per check, then the row's original feature columns.
 
     Returns
     -------
     pandas.DataFrame
     """
-    import pandas as pd
-
     order = result.ranking
     order = order[result.score[order] > 0]
     suggested = result.suggested_labels()
@@ -56,36 +66,100 @@ def suspicious_table(
             "why": [" | ".join(f"{name}: {why}" for name, why in r) for r in reasons],
         }
     )
-    if ids is not None:
-        frame.insert(2, ids[0], ids[1][order])
+    if table.ids is not None:
+        frame.insert(2, table.ids[0], table.ids[1][order])
     for check in result.checks:
         frame[f"strength_{check.name}"] = np.round(check.strength[order], 4)
-    features = pd.DataFrame(dataset.X[order], columns=_feature_names(dataset))
+    features = table.frame.iloc[order].reset_index(drop=True)
     taken = set(frame.columns)
     features.columns = [c if c not in taken else f"feature_{c}" for c in features.columns]
     return pd.concat([frame, features], axis=1)
 
 
-def _feature_names(dataset: Dataset) -> list[str]:
-    names = list(dataset.feature_names)
-    return (
-        names if len(names) == dataset.X.shape[1] else [f"x{i}" for i in range(dataset.X.shape[1])]
-    )
+def findings(result: AuditResult, keys: np.ndarray) -> list[str]:
+    """What failed, as stable strings: ``test:<name>:<pattern>`` and ``row:<key>``."""
+    out = []
+    for test in result.tests:
+        if test.gates and test.p_value < result.info["threshold"]:
+            out.append(f"test:{test.name}:{_pattern(test)}")
+    out += [f"row:{k}" for k in keys[result.flagged]]
+    return out
 
 
-def summary(result: AuditResult, dataset: Dataset) -> dict[str, Any]:
-    """A JSON-ready summary: the data, each check, the distribution test and the verdict."""
-    dist = result.distribution
+def _pattern(test) -> str:
+    if test.name == "flip_pattern":
+        top = test.detail["pairs"][0]
+        return f"{top['looks_like']}->{top['labelled']}"
+    if test.name == "group":
+        top = test.detail["groups"][0]
+        return f"{top['group']}:{top['looks_like']}->{top['labelled']}"
+    return "dataset"
+
+
+def new_findings(current: list[str], baseline: dict[str, Any] | None) -> list[str]:
+    """Findings not in the baseline's (all of them without a baseline)."""
+    if baseline is None:
+        return current
+    accepted = set(baseline["findings"])
+    return [f for f in current if f not in accepted]
+
+
+def summary(
+    result: AuditResult,
+    table: AuditTable,
+    keys: np.ndarray,
+    baseline: dict[str, Any] | None,
+    *,
+    top: int = JSON_ROWS,
+) -> dict[str, Any]:
+    """The JSON document: verdict, tests, checks, data description and the top rows."""
+    current = findings(result, keys)
+    new = new_findings(current, baseline)
+    suggested = result.suggested_labels()
+    rows = [
+        {
+            "row": int(i),
+            "key": str(keys[i]),
+            "label": str(result.y[i]),
+            "suggested_label": str(suggested[i]),
+            "score": round(float(result.score[i]), 4),
+            "flagged": bool(result.flagged[i]),
+            "checks": [name for name, _ in result.reasons(int(i))],
+        }
+        for i in result.ranking[:top]
+        if result.score[i] > 0
+    ]
     return {
-        "dataset": dataset.name,
-        "n_rows": len(result.y),
-        "n_features": int(dataset.X.shape[1]),
+        "verdict": "fail" if new else "pass",
+        "exit_status": 1 if new else 0,
+        "alpha": result.alpha,
+        "per_test_threshold": result.info["threshold"],
         "fail_on": result.fail_on,
-        "n_flagged": int(result.flagged.sum()),
-        "max_score": float(result.score.max()) if len(result.score) else 0.0,
+        "dataset": table.name,
+        "n_rows": len(result.y),
+        "n_features": int(table.frame.shape[1]),
+        "roles": role_table(table.roles),
+        "missing_values": result.info["missing"],
+        "unlabelled_rows": result.info["unlabelled_rows"],
+        "probabilities": result.info["probabilities"],
+        "tests": [
+            {
+                "name": t.name,
+                "p_value": t.p_value,
+                "gates": t.gates,
+                "failed": bool(t.gates and t.p_value < result.info["threshold"]),
+                "finding": t.finding,
+            }
+            for t in result.tests
+        ],
         "checks": {c.name: {"fired": int(c.fired.sum()), **_plain(c.info)} for c in result.checks},
         "skipped": dict(result.skipped),
-        "label_distribution": _plain(dist),
+        "label_distribution": _plain(result.distribution),
+        "n_flagged": int(result.flagged.sum()),
+        "findings": current,
+        "new_findings": new,
+        "baseline": None if baseline is None else baseline.get("dataset"),
+        "top_rows": rows,
     }
 
 
@@ -100,52 +174,99 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_audit(
-    result: AuditResult,
-    dataset: Dataset,
-    out: Path,
-    *,
-    label: str,
-    ids: tuple[str, np.ndarray] | None = None,
-) -> list[Path]:
-    """Write ``suspicious.csv`` and ``summary.json`` into ``out``; return their paths."""
-    table = suspicious_table(result, dataset, label=label, ids=ids)
-    paths = [out / "suspicious.csv", out / "summary.json"]
-    write_atomically(paths[0], lambda tmp: table.to_csv(tmp, index=False))
-    text = json.dumps(summary(result, dataset), indent=2) + "\n"
-    write_atomically(paths[1], lambda tmp: tmp.write_text(text))
-    return paths
+def junit_xml(doc: dict[str, Any]) -> str:
+    """JUnit XML of the summary: one test case per dataset-level test and per row check."""
+    from xml.etree import ElementTree as ET
+
+    cases = []
+    for test in doc["tests"]:
+        case = ET.Element("testcase", classname="poisonlab.audit.tests", name=test["name"])
+        failing = test["failed"] and any(
+            f.startswith(f"test:{test['name']}:") for f in doc["new_findings"]
+        )
+        if failing:
+            ET.SubElement(case, "failure", message=test["finding"]).text = test["finding"]
+        elif not test["gates"]:
+            ET.SubElement(case, "system-out").text = f"reported, not gated: {test['finding']}"
+        cases.append(case)
+    for name, info in doc["checks"].items():
+        case = ET.Element("testcase", classname="poisonlab.audit.checks", name=name)
+        ET.SubElement(case, "system-out").text = f"fired on {info['fired']} rows"
+        cases.append(case)
+    for name, why in doc["skipped"].items():
+        case = ET.Element("testcase", classname="poisonlab.audit.checks", name=name)
+        ET.SubElement(case, "skipped", message=why)
+        cases.append(case)
+    failures = sum(1 for c in cases if c.find("failure") is not None)
+    skipped = sum(1 for c in cases if c.find("skipped") is not None)
+    suite = ET.Element(
+        "testsuite",
+        name=f"poisonlab audit {doc['dataset']}",
+        tests=str(len(cases)),
+        failures=str(failures),
+        errors="0",
+        skipped=str(skipped),
+    )
+    suite.extend(cases)
+    suites = ET.Element("testsuites")
+    suites.append(suite)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def check_clean_target(target: Path, source: Path | None) -> None:
-    """Refuse a ``--write-clean`` path that is the input or of an unsupported type."""
-    if source is not None and target.resolve() == source.resolve():
-        raise ValueError(
-            f"--write-clean: {str(target)!r} is the input file; poisonlab never overwrites its "
-            "input, choose another path."
-        )
-    if target.suffix.lower() not in (".csv", ".npz", ".parquet"):
-        raise ValueError(
-            f"--write-clean: {str(target)!r} must end in .csv, .npz or .parquet; "
-            f"got {target.suffix or 'no suffix'!r}."
-        )
-    if target.exists() and target.is_dir():
-        raise ValueError(f"--write-clean: {str(target)!r} is a directory.")
+def write_out_dir(out: Path, write: Callable[[Path], None]) -> bool:
+    """Fill a temporary directory beside ``out`` with ``write(tmp)``, then swap it in.
+
+    Returns
+    -------
+    bool
+        Whether an earlier audit in ``out`` was replaced.
+    """
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
+    replaced = out.exists()
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o777 & ~_umask())
+        if replaced:
+            os.replace(out, old)
+        os.replace(tmp, out)
+    except BaseException:
+        if replaced and old.exists() and not out.exists():
+            os.replace(old, out)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+    return replaced
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_files(
+    folder: Path, result: AuditResult, table: AuditTable, doc: dict[str, Any], *, label: str
+) -> None:
+    """``suspicious.csv`` and ``summary.json`` into ``folder``."""
+    suspicious_table(result, table, label=label).to_csv(folder / "suspicious.csv", index=False)
+    (folder / "summary.json").write_text(json.dumps(doc, indent=2) + "\n")
 
 
 def clean_rows(result: AuditResult, action: str) -> tuple[np.ndarray, np.ndarray]:
     """Rows to keep and their labels after sanitizing the flagged rows.
 
     ``drop`` removes every flagged row. ``relabel`` gives each flagged row the label a check
-    proposes (see :meth:`AuditResult.suggested_labels`) and drops flagged rows for which no
-    check proposes one (an outlier, say, has no better label).
+    proposes and drops flagged rows for which no check proposes one.
 
     Returns
     -------
     keep : ndarray of int
         Row indices of the input to keep, in input order.
     labels : ndarray of shape (len(keep),)
-        Their labels.
     """
     if action not in CLEAN_ACTIONS:
         raise ValueError(
@@ -162,55 +283,23 @@ def clean_rows(result: AuditResult, action: str) -> tuple[np.ndarray, np.ndarray
 
 
 def write_clean(
-    result: AuditResult,
-    dataset: Dataset,
-    target: Path,
-    *,
-    action: str,
-    label: str,
-    source: Path | None,
+    result: AuditResult, table: AuditTable, target: Path, *, action: str, label: str
 ) -> int:
-    """Write the sanitized copy to ``target``; return the number of rows written.
-
-    A CSV or Parquet input is re-read and written with its own columns (only the kept rows
-    and, for ``relabel``, the label column change); otherwise ``X`` and the labels are written
-    (NPZ arrays ``X`` and ``y``, or a table of the feature columns and ``label``).
-    """
-    import pandas as pd
-
+    """Write the sanitized copy (the table's own columns) to ``target``; return its rows."""
     keep, labels = clean_rows(result, action)
+    frame = table.frame.iloc[keep].reset_index(drop=True)
+    frame.insert(0, label, labels)
     suffix = target.suffix.lower()
     if suffix == ".npz":
+        numeric = frame.drop(columns=[label]).select_dtypes("number")
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as handle:
-                np.savez(handle, X=dataset.X[keep], y=labels.astype(str))
+                np.savez(handle, X=numeric.to_numpy(), y=np.asarray(labels, dtype=str))
 
         write_atomically(target, write)
-        return len(keep)
-    if source is not None and source.suffix.lower() in (".csv", ".parquet"):
-        frame = (
-            pd.read_csv(source, low_memory=False)
-            if source.suffix.lower() == ".csv"
-            else pd.read_parquet(source)
-        )
-        frame.columns = [str(c) for c in frame.columns]
-        frame = frame.iloc[keep].reset_index(drop=True)
-        frame[label] = _like(labels, frame[label])
-    else:
-        frame = pd.DataFrame(dataset.X[keep], columns=_feature_names(dataset))
-        frame[label] = labels
-    if suffix == ".csv":
+    elif suffix == ".csv":
         write_atomically(target, lambda tmp: frame.to_csv(tmp, index=False))
     else:
         write_atomically(target, lambda tmp: frame.to_parquet(tmp, index=False))
     return len(keep)
-
-
-def _like(labels: np.ndarray, column) -> np.ndarray:
-    """``labels`` (strings) in the dtype of the original label ``column`` where they fit."""
-    if column.dtype.kind in "iu":
-        return labels.astype(np.int64)
-    if column.dtype.kind == "f":
-        return labels.astype(np.float64)
-    return labels

@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     _output_shift,
     _partition,
     _roni,
+    _sanitizers,
     _spectral,
     _strip,
     _trimmed,

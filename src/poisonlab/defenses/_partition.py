@@ -42,6 +42,34 @@ def hash_partitions(X: Any, n_partitions: int) -> np.ndarray:
     )
 
 
+def canonical_order(X: Any, y: Any) -> np.ndarray:
+    """An order of the rows that depends only on the multiset of ``(row, label)`` samples.
+
+    Rows are sorted by the SHA-256 of their float64 features (negative zeros made positive)
+    followed by their label's text. A base model trained on its partition in this order is a
+    function of the partition's *set* of samples, as DPA's certificate assumes (Levine & Feizi
+    2021 train each base classifier on its partition in a sorted, deterministic order), so
+    permuting the training rows cannot change a vote. Equal keys are equal samples, whose
+    order cannot matter.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), dtype int64
+        Row indices in canonical order.
+    """
+    rows = np.ascontiguousarray(X, dtype=np.float64) + 0.0
+    keys = [
+        hashlib.sha256(row.tobytes() + b"\0" + str(label).encode()).digest()
+        for row, label in zip(rows, np.asarray(y), strict=True)
+    ]
+    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+
+
 def certified_radius(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Plurality vote (ties to the smallest class) and its certified radius.
 
@@ -72,13 +100,73 @@ def certified_radius(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return winner, (counts[rows, winner] - runner_up) // 2
 
 
+def fit_base_models(
+    X: np.ndarray, y: np.ndarray, classes: np.ndarray, subsets: list[np.ndarray], base: Any
+) -> tuple[list, np.ndarray]:
+    """One clone of ``base`` per subset of rows, each trained in canonical order.
+
+    A subset holding a single class votes for it; an empty one for ``classes[0]`` (a fixed
+    classifier, as one trained on nothing would be).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    classes : ndarray of shape (n_classes,)
+        Sorted classes of ``y``.
+    subsets : list of ndarray of int
+        Row indices of each base model's training set.
+    base : scikit-learn classifier
+
+    Returns
+    -------
+    estimators : list of (estimator or None)
+        None where the subset votes for a fixed class.
+    fixed_votes : ndarray of shape (n_subsets,), dtype int64
+        Class index of each fixed vote, -1 where a model was fitted.
+    """
+    rank = np.empty(len(X), dtype=np.int64)
+    rank[canonical_order(X, y)] = np.arange(len(X))
+    estimators: list = []
+    fixed_votes = np.full(len(subsets), -1, dtype=np.int64)
+    for i, rows in enumerate(subsets):
+        rows = np.asarray(rows)[np.argsort(rank[rows])]  # canonical: a set, not a list
+        present = np.unique(y[rows])
+        if len(present) < 2:
+            label = present[0] if len(present) else classes[0]
+            fixed_votes[i] = np.searchsorted(classes, label)
+            estimators.append(None)
+        else:
+            estimators.append(clone(base).fit(X[rows], y[rows]))
+    return estimators, fixed_votes
+
+
+def base_model_votes(
+    estimators: list, fixed_votes: np.ndarray, classes: np.ndarray, X: np.ndarray
+) -> np.ndarray:
+    """Class index each base model predicts; ndarray of shape (n_samples, n_models)."""
+    votes = np.empty((len(X), len(estimators)), dtype=np.int64)
+    for i, (model, fixed) in enumerate(zip(estimators, fixed_votes, strict=True)):
+        votes[:, i] = fixed if model is None else np.searchsorted(classes, model.predict(X))
+    return votes
+
+
+def count_votes(votes: np.ndarray, n_classes: int) -> np.ndarray:
+    """Votes per class, ndarray of shape (n_samples, n_classes), from per-model class indices."""
+    counts = np.zeros((len(votes), n_classes), dtype=np.int64)
+    np.add.at(counts, (np.arange(len(votes))[:, None], votes), 1)
+    return counts
+
+
 @MITIGATIONS.register("partition_ensemble")
 class PartitionEnsemble(ClassifierMixin, BaseMitigation):
     """Deep Partition Aggregation: one model per hash partition, a vote, a certified radius.
 
     The training set is split into ``n_partitions`` disjoint parts by a hash of each sample's
-    features (:func:`hash_partitions`); a clone of ``estimator`` is trained on each part and
-    the ensemble predicts the plurality vote, ties going to the smallest class. Since a
+    features (:func:`hash_partitions`); a clone of ``estimator`` is trained on each part, its
+    rows in a canonical order (:func:`canonical_order`) so that it depends on the part's set
+    of samples and not on the order of the training rows, and the ensemble predicts the
+    plurality vote, ties going to the smallest class. Since a
     poisoned sample sits in one partition, it changes at most one vote, which gives each
     prediction a certified radius (:func:`certified_radius`): that many insertions or
     removals of training samples, of any content, cannot change it. A relabelled sample stays
@@ -136,17 +224,8 @@ class PartitionEnsemble(ClassifierMixin, BaseMitigation):
         X, y, base = self._start_fit(X, y)
         self.classes_ = np.unique(y)
         self.partitions_ = hash_partitions(X, self.n_partitions)
-        self.estimators_: list = []
-        self.fixed_votes_ = np.full(self.n_partitions, -1, dtype=np.int64)
-        for p in range(self.n_partitions):
-            rows = np.flatnonzero(self.partitions_ == p)
-            present = np.unique(y[rows])
-            if len(present) < 2:
-                label = present[0] if len(present) else self.classes_[0]
-                self.fixed_votes_[p] = np.searchsorted(self.classes_, label)
-                self.estimators_.append(None)
-            else:
-                self.estimators_.append(clone(base).fit(X[rows], y[rows]))
+        subsets = [np.flatnonzero(self.partitions_ == p) for p in range(self.n_partitions)]
+        self.estimators_, self.fixed_votes_ = fit_base_models(X, y, self.classes_, subsets, base)
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -162,15 +241,10 @@ class PartitionEnsemble(ClassifierMixin, BaseMitigation):
         ndarray of shape (n_samples, n_classes), dtype int64
             Column ``j`` counts the base models that predict ``classes_[j]``.
         """
-        X = self._check_X(X)
-        counts = np.zeros((len(X), len(self.classes_)), dtype=np.int64)
-        rows = np.arange(len(X))
-        for model, fixed in zip(self.estimators_, self.fixed_votes_, strict=True):
-            if model is None:
-                counts[:, fixed] += 1
-            else:
-                counts[rows, np.searchsorted(self.classes_, model.predict(X))] += 1
-        return counts
+        votes = base_model_votes(
+            self.estimators_, self.fixed_votes_, self.classes_, self._check_X(X)
+        )
+        return count_votes(votes, len(self.classes_))
 
     def predict(self, X: Any) -> np.ndarray:
         """The plurality vote, ties to the smallest class; ndarray of shape (n_samples,)."""

@@ -4,7 +4,9 @@ versions.
 A stored run is reused only when its fingerprint equals the current one: editing an attack, or
 upgrading scikit-learn, makes every stored row *stale* (kept and readable on request, never
 mistaken for a result of the current code). The fingerprint hashes the package's own ``.py``
-files, not its version string, since a version is not bumped for every edit.
+files, not its version string, since a version is not bumped for every edit, and leaves out the
+code that only presents stored results (:data:`PRESENTATION`): a new report figure or CLI option
+must not make every stored study stale.
 """
 
 from __future__ import annotations
@@ -30,6 +32,23 @@ RESULT_LIBRARIES = (
 )
 
 
+#: Code that reads or presents results but computes none (commands, reports, the audit, the
+#: labs' and reproductions' wrappers, which reach results only through specs that the stored
+#: configs record): paths relative to the package, a folder standing for all below it.
+PRESENTATION = (
+    "__main__.py",
+    "cli.py",
+    "_terminal.py",
+    "_describe.py",
+    "audit",
+    "labs",
+    "report",
+    "reproduce",
+    "experiment/export.py",
+    "experiment/progress.py",
+)
+
+
 @functools.lru_cache(maxsize=1)
 def environment() -> dict[str, str | None]:
     """Versions of poisonlab, Python and :data:`RESULT_LIBRARIES` (None: not installed)."""
@@ -46,7 +65,7 @@ def environment() -> dict[str, str | None]:
 
 def source_digest(root: Path | None = None) -> str:
     """SHA-256 over the ``.py`` files under ``root`` (default: the poisonlab package, read once
-    per process), their relative paths and bytes, in path order."""
+    per process) but :data:`PRESENTATION`, their relative paths and bytes, in path order."""
     return _package_digest() if root is None else _digest(root)
 
 
@@ -58,7 +77,10 @@ def _package_digest() -> str:
 def _digest(root: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        relative = path.relative_to(root).as_posix()
+        if any(relative == p or relative.startswith(f"{p}/") for p in PRESENTATION):
+            continue
+        digest.update(relative.encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 

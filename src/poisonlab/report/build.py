@@ -7,19 +7,55 @@ file renamed into place): an error while rendering leaves ``DIR/report/`` as it 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._errors import ParameterError
 from ..datasets.base import write_files_atomically
-from .figures import ReportFigure, all_figures
+from .canvas import IMAGE_FORMATS, PAPER_RC, Context, ReportFigure
+from .facets import Names, Style, check_facets
+from .figures import all_figures, check_budgets
+from .scalars import check_scalars
 from .study import StudyData, load_study
-from .tables import TextTable, failed_table, md_escape, summary_table, to_markdown
+from .tables import (
+    TextTable,
+    definitions_table,
+    failed_table,
+    filters_text,
+    md_escape,
+    summary_table,
+    to_markdown,
+)
 
 #: Output formats of :func:`write_report`.
-FORMATS = ("html", "png", "svg", "md")
-#: Where the report goes, inside the study's directory.
+FORMATS = ("html", *IMAGE_FORMATS, "md")
+#: Where the report goes, inside the study's directory (unless told otherwise).
 REPORT_DIR = "report"
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What a reader chose to see.
+
+    Attributes
+    ----------
+    where : dict of str to list of str
+        Filters (``report.study.parse_where``); empty: every run.
+    metrics : list of str, optional
+        Scalar metrics to plot (default ``scalars.DEFAULT_SCALARS``).
+    facets : list of str, optional
+        Fields to cut panels by (default: attack x model).
+    budgets : list of float, optional
+        Budgets of the per-class and detector figures (counts, or fractions as in the spec).
+    roc_budget : float, optional
+        The one budget of the detector curves and confusion matrices.
+    """
+
+    where: dict[str, list[str]] = field(default_factory=dict)
+    metrics: list[str] | None = None
+    facets: list[str] | None = None
+    budgets: list[float] | None = None
+    roc_budget: float | None = None
 
 
 @dataclass
@@ -36,6 +72,10 @@ class Report:
     figures : list of ReportFigure
     spec : str
     n_runs : int
+    filters : str
+        The filters the runs were chosen with (empty: all runs).
+    extra : list of TextTable
+        The key to short names and the definitions of the metrics.
     """
 
     title: str
@@ -46,32 +86,64 @@ class Report:
     figures: list[ReportFigure]
     spec: str
     n_runs: int
+    filters: str = ""
+    extra: list[TextTable] = field(default_factory=list)
 
     def tables(self) -> list[TextTable]:
-        """Every table: the summary, the failed runs, then the figures' own."""
-        tables = [self.summary, *([self.failed] if self.failed else [])]
+        """Every table: the summary, the failed runs, the key and definitions, then the
+        figures' own."""
+        tables = [self.summary, *([self.failed] if self.failed else []), *self.extra]
         return tables + [t for f in self.figures for t in f.tables]
 
 
-def build_report(study: StudyData, *, budgets: list[int] | None = None) -> Report:
+def build_report(
+    study: StudyData, options: ReportOptions | None = None, *, progress=None
+) -> Report:
     """The figures and tables of a loaded study (nothing is written).
 
     Parameters
     ----------
     study : StudyData
-    budgets : list of int, optional
-        Budgets for the per-class figure (default: up to three of the study's).
+    options : ReportOptions, optional
+    progress : callable, optional
+        ``progress(message)`` as the work goes on.
     """
+    options = options or ReportOptions()
+    metrics = check_scalars(options.metrics)
+    facets = check_facets(options.facets)
+    check_budgets(study, options.budgets, "budgets")
+    check_budgets(study, [] if options.roc_budget is None else [options.roc_budget], "roc_budget")
+    names = Names(study.runs)
+    ctx = Context(
+        study,
+        metrics,
+        facets,
+        options.budgets,
+        options.roc_budget,
+        names,
+        Style.of(study.series()),
+    )
+    figures = all_figures(
+        ctx, None if progress is None else lambda k: progress(f"building {k} figures")
+    )
     spec = study.meta.get("spec", "")
+    extra = [t for t in (names.key_table(), definitions_table(study, metrics)) if t is not None]
+    filters = filters_text(study)
     return Report(
         title=study.name,
         meta=study.meta,
         description=_description(spec),
-        summary=summary_table(study),
+        summary=summary_table(study, metrics, names),
         failed=failed_table(study),
-        figures=all_figures(study, budgets),
+        figures=figures,
         spec=spec,
         n_runs=len(study.runs),
+        filters=(
+            f"{filters} ({len(study.runs)} of {study.n_unfiltered} finished runs)"
+            if filters
+            else ""
+        ),
+        extra=extra,
     )
 
 
@@ -83,8 +155,14 @@ def _description(spec: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def render_files(report: Report, fmt: str) -> dict[str, bytes]:
+def render_files(report: Report, fmt: str, *, progress=None) -> dict[str, bytes]:
     """The report's files, by name, in one format (see :func:`write_report`)."""
+    total = len(report.figures)
+
+    def step(i: int, figure: ReportFigure) -> None:
+        if progress is not None:
+            progress(f"rendering {i + 1}/{total} {figure.name}")
+
     if fmt == "html":
         from .html import render_html
 
@@ -97,10 +175,17 @@ def render_files(report: Report, fmt: str) -> dict[str, bytes]:
             figures=report.figures,
             spec=report.spec,
             n_runs=report.n_runs,
+            filters=report.filters,
+            extra=report.extra,
+            progress=step,
+            compact=True,
         )
         return {"index.html": page.encode("utf-8")}
     image = "png" if fmt == "md" else fmt
-    files = {f"{f.name}.{image}": f.render(image) for f in report.figures}
+    files = {}
+    for i, f in enumerate(report.figures):
+        step(i, f)
+        files[f"{f.name}.{image}"] = f.render(image, titled=True)
     if fmt == "md":
         files["report.md"] = markdown(report).encode("utf-8")
     return files
@@ -111,7 +196,10 @@ def markdown(report: Report) -> str:
     parts = [f"# {md_escape(report.title)}\n"]
     if report.description:
         parts.append(md_escape(report.description) + "\n")
+    if report.filters:
+        parts.append(f"Filtered: {md_escape(report.filters)}\n")
     parts += [to_markdown(t) for t in (report.summary, report.failed) if t is not None]
+    parts += [to_markdown(t) for t in report.extra]
     for f in report.figures:
         title, caption = md_escape(f.title), md_escape(f.caption)
         parts.append(f"## {title}\n\n![{title}]({f.name}.png)\n\n{caption}\n")
@@ -141,20 +229,28 @@ def write_report(
     directory: str | Path,
     fmt: str = "html",
     *,
-    budgets: list[int] | None = None,
+    options: ReportOptions | None = None,
+    out: str | Path | None = None,
+    progress=None,
     include_stale: bool = False,
 ) -> tuple[Report, list[Path]]:
-    """Render a stored study's report into ``directory/report/``.
+    """Render a stored study's report into ``directory/report/`` (or ``out``).
 
     Parameters
     ----------
     directory : str or Path
         A study's output directory (holding ``results.sqlite``).
-    fmt : {"html", "png", "svg", "md"}, default="html"
-        ``html``: one self-contained ``index.html``; ``png``/``svg``: one file per figure;
-        ``md``: ``report.md`` with the tables and the spec, and its figures as PNG files.
-    budgets : list of int, optional
-        Budgets the per-class figure shows.
+    fmt : {"html", "png", "svg", "pdf", "md"}, default="html"
+        ``html``: one self-contained ``index.html``; ``png``/``svg``/``pdf``: one file per
+        figure, its title drawn above it and in its metadata; ``md``: ``report.md`` with the
+        tables and the spec, and its figures as PNG files.
+    options : ReportOptions, optional
+        Filters, metrics, facets and budgets.
+    out : str or Path, optional
+        Directory to write into (default ``directory/report``).
+    progress : callable, optional
+        ``progress(message)`` while building and rendering (after every check, so a user's
+        error is the only thing printed).
     include_stale : bool, default=False
         Also report rows computed by other code (see ``ResultStore.runs``).
 
@@ -165,19 +261,23 @@ def write_report(
         The files written.
     """
     check_format(fmt)
+    target = Path(directory) / REPORT_DIR if out is None else Path(out)
+    if target.exists() and not target.is_dir():
+        raise ParameterError.named("out", f"{str(target)!r} exists and is not a directory.")
     import matplotlib
 
     matplotlib.use("Agg")  # never a GUI backend, whatever the environment says
-    study = load_study(directory, include_stale=include_stale)
+    where = (options or ReportOptions()).where
+    study = load_study(directory, where, include_stale=include_stale)
+    rc = {**PAPER_RC, "svg.hashsalt": "poisonlab", "svg.fonttype": "path", "pdf.fonttype": 42}
     try:
-        with matplotlib.rc_context({"svg.hashsalt": "poisonlab", "svg.fonttype": "path"}):
-            report = build_report(study, budgets=budgets)
-            files = render_files(report, fmt)
+        with matplotlib.rc_context(rc):
+            report = build_report(study, options, progress=progress)
+            files = render_files(report, fmt, progress=progress)
     finally:
         study.store.close()
-    out = Path(directory) / REPORT_DIR
     # All files or none: a full disk never leaves half a report (e.g. 10 of md's 21 files).
-    paths = [out / name for name in files]
+    paths = [target / name for name in files]
     write_files_atomically(dict(zip(paths, files.values(), strict=True)))
     return report, paths
 

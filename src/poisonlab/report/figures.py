@@ -1,36 +1,48 @@
-"""The report's figures (matplotlib, Agg): each built only when the study holds its data.
+"""The report's figures (matplotlib, Agg): each kind registered in :data:`FIGURES` and built
+only when the study holds its data.
 
-Every function takes a :class:`~poisonlab.report.study.StudyData` and returns a list of
-:class:`ReportFigure` (empty when the study lacks what the figure needs). Figures are
-``matplotlib.figure.Figure`` objects made without pyplot, so no global state or GUI backend is
-involved and nothing needs closing.
-
-Where a study has many series, figures that show one series each (per-class counts, confusion
-matrices, galleries, detector curves) are drawn for the first :data:`MAX_SERIES` attack series
-in sorted order; the report says how many it left out.
+Every kind is a function of a :class:`~poisonlab.report.canvas.Context` returning a list of
+:class:`ReportFigure` (empty when the study lacks what it needs). Kinds that show one attack
+series each (per-class counts, confusion matrices, backdoor triggers) are drawn for at most
+:data:`MAX_SERIES` series; a figure that leaves series out names them. Galleries of poisoned
+training samples are drawn once per distinct poisoned set, not once per model or defense.
 """
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 
+from .._errors import ParameterError
+from .._registry import Registry
+from .canvas import (
+    PANEL_HEIGHT,
+    PANEL_WIDTH,
+    Context,
+    ReportFigure,
+    legend_columns,
+    new_figure,
+    plain,
+    show_images,
+    wrap,
+)
+from .curves import metric_figures
 from .study import (
-    SCALARS,
     RunRecord,
-    SeriesKey,
     StudyData,
     attack_label,
     budget_of,
+    budget_spec,
+    budget_text,
     defense_label,
     is_clean,
-    scalar,
+    is_fraction,
 )
-from .tables import TextTable, per_class_table
+from .tables import per_class_table
 
+__all__ = ["FIGURES", "ReportFigure", "all_figures", "new_figure", "plain", "show_images"]
+
+#: Figure kinds, in the order a report shows them: ``kind(ctx) -> list of ReportFigure``.
+FIGURES: Registry = Registry("report figure", sort=False)
 #: Figures that show one attack series each are drawn for at most this many series.
 MAX_SERIES = 6
 #: Class counts above which confusion matrices are drawn without numbers in their cells.
@@ -48,59 +60,36 @@ COUNT_RULES = {
 }
 
 
-@dataclass
-class ReportFigure:
-    """One figure of the report.
-
-    Attributes
-    ----------
-    name : str
-        File stem (``metric_accuracy``, ``confusion_1``, ...), unique within a report.
-    title, caption : str
-        Plain text; the HTML template escapes them.
-    figure : matplotlib.figure.Figure
-    tables : list of TextTable
-        The numbers behind the figure, shown beside it.
-    """
-
-    name: str
-    title: str
-    caption: str
-    figure: Any
-    tables: list[TextTable] = field(default_factory=list)
-
-    def render(self, fmt: str) -> bytes:
-        """The figure as ``png`` or ``svg`` bytes (fonts as paths: nothing to fetch)."""
-        buffer = io.BytesIO()
-        metadata = {"Date": None} if fmt == "svg" else {}
-        self.figure.savefig(buffer, format=fmt, dpi=110, metadata=metadata)
-        return buffer.getvalue()
+def _series_name(ctx: Context, record: RunRecord, *, model: bool = True) -> str:
+    """``dataset · model · attack`` in short names (dataset only when there are several)."""
+    names = ctx.names
+    parts = [names.short("dataset", record.dataset)] if ctx.study.several_datasets else []
+    if model:
+        parts.append(names.short("model", record.model))
+    parts.append(names.short("attack", attack_label(record)))
+    return " · ".join(parts)
 
 
-def plain(text: object) -> str:
-    """Text for matplotlib: ``$`` escaped, so names from data never start math mode."""
-    return str(text).replace("$", r"\$")
-
-
-def new_figure(width: float, height: float):
-    """A pyplot-free Agg figure of ``width`` x ``height`` inches (shared with the audit report)."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def _attack_series(study: StudyData) -> tuple[list[list[RunRecord]], int]:
-    """Undefended attack series (runs with budget > 0), capped at MAX_SERIES; and how many."""
+def _attack_series(ctx: Context) -> tuple[list[list[RunRecord]], list[str]]:
+    """Undefended attack series (their runs with budget > 0), at most MAX_SERIES; and the
+    names of those left out."""
     groups = [
         [r for r in runs if not is_clean(r)]
-        for key, runs in study.series().items()
+        for key, runs in ctx.study.series().items()
         if key.defense == "none" and any(not is_clean(r) for r in runs)
     ]
-    return groups[:MAX_SERIES], len(groups)
+    left_out = [_series_name(ctx, g[0]) for g in groups[MAX_SERIES:]]
+    return groups[:MAX_SERIES], left_out
 
 
-def _left_out(shown: int, total: int) -> str:
-    return "" if shown == total else f" Shown for {shown} of {total} attack series."
+def _left_out(left_out: list[str]) -> str:
+    if not left_out:
+        return ""
+    return (
+        f" Not shown ({len(left_out)} more series; choose with --where): "
+        + "; ".join(left_out)
+        + "."
+    )
 
 
 def _showcase(runs: list[RunRecord]) -> RunRecord:
@@ -108,96 +97,23 @@ def _showcase(runs: list[RunRecord]) -> RunRecord:
     return max(runs, key=lambda r: (budget_of(r), -r.seed))
 
 
-def legend_labels(keys: list[SeriesKey], *, dataset: bool) -> tuple[dict[SeriesKey, str], str]:
-    """Short legend labels: only the parts (model, attack, defense) that differ between the
-    series, each wrapped to fit under a plot; and the parts they all share, for a title."""
-    import textwrap
-
-    fields = (["dataset"] if dataset else []) + ["model", "attack", "defense"]
-    varying = [f for f in fields if len({getattr(k, f) for k in keys}) > 1]
-    common = [getattr(keys[0], f) for f in fields if f not in varying] if keys else []
-
-    def wrap(text: str) -> str:
-        return textwrap.fill(plain(text), 70, break_long_words=True, break_on_hyphens=False)
-
-    labels = {k: wrap(" · ".join(getattr(k, f) for f in varying)) for k in keys}
-    return labels, wrap(" · ".join(common))
+def matches_budget(record: RunRecord, value: float) -> bool:
+    """Whether a budget given by the reader (a count, or a fraction as in the spec) is the
+    run's."""
+    return budget_of(record) == value or (is_fraction(record) and budget_spec(record) == value)
 
 
-def _series_title(study: StudyData, record: RunRecord) -> str:
-    key = SeriesKey(record.dataset, record.model, attack_label(record), "none")
-    return key.label(dataset=study.several_datasets).rsplit(" · ", 1)[0]
-
-
-# ------------------------------------------------------------------ metric versus budget
-
-
-def metric_figures(study: StudyData) -> list[ReportFigure]:
-    """One figure per scalar metric measured: mean over seeds per budget, band min..max."""
-    out = []
-    datasets = sorted({r.dataset for r in study.runs})
-    series = study.series()
-    for name, metric in SCALARS.items():
-        title = metric.title
-        if not any(scalar(r, name) is not None for r in study.runs):
-            continue
-        fig = new_figure(6.4 * min(len(datasets), 2), 4.2 + 0.22 * min(len(series), 20))
-        axes = fig.subplots(1, len(datasets), squeeze=False)[0]
-        for ax, dataset in zip(axes, datasets, strict=True):
-            keys = [k for k in series if k.dataset == dataset]
-            labels, common = legend_labels(keys, dataset=False)
-            drawn = [_draw_series(ax, k, series[k], name, labels[k]) for k in keys]
-            if not any(drawn):
-                ax.set_axis_off()
-                continue
-            ax.set_xlabel("poison budget (training samples)")
-            ax.set_ylabel(plain(title))
-            heading = [plain(dataset)] if len(datasets) > 1 else []
-            ax.set_title("\n".join([*heading, common]), fontsize="medium")
-            ax.grid(alpha=0.3)
-            if len(keys) > 1:
-                ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
-        n_seeds = len({r.seed for r in study.runs})
-        band = " Band: lowest to highest over seeds." if n_seeds > 1 else ""
-        dashed = (
-            " Dashed: runs without an attack." if any(k.attack == "none" for k in series) else ""
-        )
-        out.append(
-            ReportFigure(
-                f"metric_{name}",
-                f"{title} versus poison budget",
-                "One line per model, attack and defense"
-                + (f"; points are means over {n_seeds} seeds." if n_seeds > 1 else "; one seed.")
-                + band
-                + dashed,
-                fig,
+def check_budgets(study: StudyData, budgets: list[float] | None, what: str) -> None:
+    """Each budget must be one the study ran (0, the clean run, always is)."""
+    for value in budgets or []:
+        if value != 0 and not any(matches_budget(r, value) for r in study.runs):
+            poisoned = sorted((r for r in study.runs if not is_clean(r)), key=budget_of)
+            known = list(dict.fromkeys(budget_text(r, prefix="") for r in poisoned))
+            raise ParameterError.named(
+                what,
+                f"{value:g} is not a poison budget of this study; its budgets are "
+                f"{', '.join(['0', *known])}.",
             )
-        )
-    return out
-
-
-def _draw_series(ax, key: SeriesKey, runs: list[RunRecord], metric: str, label: str) -> bool:
-    points: dict[int, list[float]] = {}
-    for r in runs:
-        value = scalar(r, metric)
-        if value is not None:
-            points.setdefault(budget_of(r), []).append(value)
-    if not points:
-        return False
-    if key.attack == "none":
-        ax.axhline(np.mean(points[0]), linestyle="--", color="0.4", label=label)
-        return True
-    budgets = sorted(points)
-    mean = [np.mean(points[b]) for b in budgets]
-    (line,) = ax.plot(budgets, mean, marker="o", markersize=3, label=label)
-    if any(len(points[b]) > 1 for b in budgets):
-        low = [min(points[b]) for b in budgets]
-        high = [max(points[b]) for b in budgets]
-        ax.fill_between(budgets, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
-    return True
-
-
-# ------------------------------------------------------------------- the lab's figure
 
 
 def default_budgets(budgets: list[int]) -> list[int]:
@@ -208,81 +124,81 @@ def default_budgets(budgets: list[int]) -> list[int]:
     return [poisoned[0], poisoned[len(poisoned) // 2], poisoned[-1]]
 
 
-def per_class_figures(study: StudyData, budgets: list[int] | None = None) -> list[ReportFigure]:
-    """Per-class mistakes, clean versus poisoned at chosen budgets, by both counting rules.
+def _chosen_runs(runs: list[RunRecord], budgets: list[float] | None) -> list[list[RunRecord]]:
+    """Runs grouped by budget: those matching ``budgets``, or :func:`default_budgets`."""
+    available = sorted({budget_of(r) for r in runs})
+    if budgets is None:
+        counts = default_budgets(available)
+        return [[r for r in runs if budget_of(r) == b] for b in counts]
+    groups = [[r for r in runs if matches_budget(r, v)] for v in budgets]
+    return [g for g in groups if g]
 
-    Parameters
-    ----------
-    study : StudyData
-    budgets : list of int, optional
-        Budgets to show (those the series has); default :func:`default_budgets`.
-    """
+
+# ------------------------------------------------------------------- the lab's figure
+
+
+def per_class_figures(ctx: Context) -> list[ReportFigure]:
+    """Per-class mistakes, clean versus poisoned at chosen budgets, by both counting rules."""
     out = []
-    groups, total = _attack_series(study)
-    _check_budgets(budgets, {budget_of(r) for runs in groups for r in runs})
+    groups, left_out = _attack_series(ctx)
     for i, runs in enumerate(groups):
         runs = [r for r in runs if r.metrics.get("per_class")]
-        if not runs:
-            continue
-        available = sorted({budget_of(r) for r in runs})
-        chosen = default_budgets(available) if budgets is None else budgets
-        chosen = [b for b in chosen if b in available]
+        chosen = _chosen_runs(runs, ctx.budgets)
         if not chosen:
             continue
-        clean = [c for c in (study.clean_twin(r) for r in runs) if c is not None]
+        clean = [c for c in (ctx.study.clean_twin(r) for r in runs) if c is not None]
         columns: dict[str, list[RunRecord]] = {}
         if clean:
             columns["clean"] = list({c.key: c for c in clean}.values())
-        for b in chosen:
-            columns[f"N={b}"] = [r for r in runs if budget_of(r) == b]
-        out.append(_per_class_figure(study, i, runs[0], columns, _left_out(len(groups), total)))
+        for group in chosen:
+            columns[budget_text(group[0])] = group
+        out.append(_per_class_figure(ctx, i, runs[0], columns, _left_out(left_out)))
     return out
 
 
-def _check_budgets(budgets: list[int] | None, available: set[int]) -> None:
-    # The clean run (budget 0) is always shown; any other budget must be one the study ran.
-    unknown = sorted(set(budgets or []) - available - {0})
-    if unknown:
-        raise ValueError(
-            f"budgets: {unknown[0]} is not a poison budget of this study; its budgets are "
-            f"{', '.join(map(str, sorted(available | {0})))}."
-        )
-
-
 def _per_class_figure(
-    study: StudyData, index: int, first: RunRecord, columns: dict[str, list[RunRecord]], note: str
+    ctx: Context, index: int, first: RunRecord, columns: dict[str, list[RunRecord]], note: str
 ) -> ReportFigure:
-    classes = study.classes(first)
+    classes = ctx.study.classes(first)
     n_seeds = max(len(runs) for runs in columns.values())
-    fig = new_figure(max(7.0, 0.55 * len(classes) * (len(columns) + 1) / 2), 6.4)
-    axes = fig.subplots(2, 1, sharex=True)
+    fig = new_figure(max(5.2, 0.3 * len(classes) * (len(columns) + 1) / 2), 4.2)
+    axes = fig.subplots(2, 1, sharex=True, sharey=True)
     x = np.arange(len(classes))
     width = 0.8 / len(columns)
     tables = []
+    greys = {"clean": "0.6"}
     for ax, (rule, (rule_title, rule_text)) in zip(axes, COUNT_RULES.items(), strict=True):
         counts = {}
         for j, (label, runs) in enumerate(columns.items()):
             # Mean over seeds (one seed in the lab: the counts themselves).
             values = np.mean([r.metrics["per_class"][rule] for r in runs], axis=0)
             counts[label] = [round(float(v), 1) if n_seeds > 1 else int(v) for v in values]
-            color = "0.55" if label == "clean" else f"C{j}"
+            colour = greys.get(label, f"C{j}")
             ax.bar(
-                x + (j - (len(columns) - 1) / 2) * width, values, width, label=label, color=color
+                x + (j - (len(columns) - 1) / 2) * width, values, width, label=label, color=colour
             )
-        ax.set_title(plain(f"{rule_title}: {rule_text}"), fontsize="medium", loc="left")
+        ax.set_title(wrap(f"{rule_title}: {rule_text}", 90), loc="left")
         ax.set_ylabel("test inputs")
         ax.grid(axis="y", alpha=0.3)
         tables.append(per_class_table(classes, counts, rule_title, rule_text))
-    axes[0].legend(title="training set", fontsize="small")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        title="training set",
+        loc="outside lower center",
+        ncols=legend_columns(fig, len(labels)),
+    )
     axes[1].set_xticks(x, [plain(c) for c in classes])
     axes[1].set_xlabel("class")
     seeds = f" Counts are means over {n_seeds} seeds." if n_seeds > 1 else ""
     return ReportFigure(
         f"per_class_{index + 1}",
-        f"Mistakes per class, clean versus poisoned: {_series_title(study, first)}",
+        f"Mistakes per class, clean versus poisoned: {_series_name(ctx, first)}",
         "Top: a wrong prediction counted under the class it was predicted as (how the ML 106 "
         "lab counts). Bottom: counted under its true class. N is the number of poisoned "
-        f"training samples.{seeds}{note}",
+        f"training samples (a fraction first when the spec gave one); undefended runs.{seeds}"
+        f"{note}",
         fig,
         tables,
     )
@@ -291,35 +207,38 @@ def _per_class_figure(
 # ------------------------------------------------------------------- confusion matrices
 
 
-def confusion_figures(study: StudyData) -> list[ReportFigure]:
+def confusion_figures(ctx: Context) -> list[ReportFigure]:
     """Clean, poisoned and defended confusion matrices, and their differences from clean."""
     out = []
-    groups, total = _attack_series(study)
+    groups, left_out = _attack_series(ctx)
     for i, runs in enumerate(groups):
-        poisoned = _showcase(runs)
+        chosen = _chosen_runs(runs, [ctx.roc_budget] if ctx.roc_budget is not None else None)
+        poisoned = _showcase([r for g in chosen[-1:] for r in g] or runs)
         if not poisoned.metrics.get("confusion"):
             continue
-        clean = study.clean_twin(poisoned)
-        defended = [d for d in study.defended_twins(poisoned) if d.metrics.get("confusion")]
-        out.append(_confusion_figure(study, i, poisoned, clean, defended, total, len(groups)))
+        clean = ctx.study.clean_twin(poisoned)
+        defended = [d for d in ctx.study.defended_twins(poisoned) if d.metrics.get("confusion")]
+        out.append(_confusion_figure(ctx, i, poisoned, clean, defended, left_out))
     return out
 
 
-def _confusion_figure(study, index, poisoned, clean, defended, total, shown) -> ReportFigure:
-    classes = study.classes(poisoned)
+def _confusion_figure(ctx, index, poisoned, clean, defended, left_out) -> ReportFigure:
+    classes = ctx.study.classes(poisoned)
     matrices = {}
     if clean is not None and clean.metrics.get("confusion"):
         matrices["clean"] = np.asarray(clean.metrics["confusion"])
-    matrices[f"poisoned (N={budget_of(poisoned)})"] = np.asarray(poisoned.metrics["confusion"])
+    matrices[f"poisoned ({budget_text(poisoned)})"] = np.asarray(poisoned.metrics["confusion"])
     for d in defended:
-        matrices[f"after {defense_label(d)}"] = np.asarray(d.metrics["confusion"])
+        matrices[f"after {ctx.names.short('defense', defense_label(d))}"] = np.asarray(
+            d.metrics["confusion"]
+        )
     has_clean = "clean" in matrices
     n_cols = len(matrices)
-    side = max(3.0, 0.32 * len(classes) + 1.2)
-    fig = new_figure(side * n_cols, side * (2 if has_clean else 1))
+    side = max(2.2, 0.2 * len(classes) + 0.9)
+    fig = new_figure(side * n_cols, (side + 0.5) * (2 if has_clean else 1) + 0.1)
     axes = fig.subplots(2 if has_clean else 1, n_cols, squeeze=False)
     for ax, (title, m) in zip(axes[0], matrices.items(), strict=True):
-        _matrix(ax, m, classes, plain(title), "Blues", vmin=0, vmax=None)
+        _matrix(ax, m, classes, plain(title), "Blues", 0, None, width=int(side * 14))
     if has_clean:
         axes[1][0].set_axis_off()
         axes[1][0].text(
@@ -333,22 +252,25 @@ def _confusion_figure(study, index, poisoned, clean, defended, total, shown) -> 
         diffs = {t: m - base for t, m in matrices.items() if t != "clean"}
         limit = max(1, max(int(np.abs(d).max()) for d in diffs.values()))
         for ax, (title, d) in zip(axes[1][1:], diffs.items(), strict=True):
-            _matrix(ax, d, classes, plain(f"{title} − clean"), "RdBu_r", -limit, limit, signed=True)
+            title = plain(f"{title} − clean")
+            _matrix(
+                ax, d, classes, title, "RdBu_r", -limit, limit, signed=True, width=int(side * 14)
+            )
     caption = (
         "Rows: true class; columns: predicted class; counts of test inputs (empty cells: 0). "
         f"Seed {poisoned.seed}."
         + ("" if has_clean else " The study has no clean run to compare with.")
-        + _left_out(shown, total)
+        + _left_out(left_out)
     )
     return ReportFigure(
         f"confusion_{index + 1}",
-        f"Confusion matrices: {_series_title(study, poisoned)}",
+        f"Confusion matrices: {_series_name(ctx, poisoned)}",
         caption,
         fig,
     )
 
 
-def _matrix(ax, m, classes, title, cmap, vmin, vmax, signed=False) -> None:
+def _matrix(ax, m, classes, title, cmap, vmin, vmax, signed=False, width=40) -> None:
     ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax)
     ticks = np.arange(len(classes))
     names = [plain(c) for c in classes]
@@ -356,7 +278,7 @@ def _matrix(ax, m, classes, title, cmap, vmin, vmax, signed=False) -> None:
     ax.set_yticks(ticks, names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title, fontsize="medium")
+    ax.set_title(wrap(title, width))
     if len(classes) > ANNOTATE_UP_TO:
         return
     top = max(1, np.abs(m).max())
@@ -365,39 +287,39 @@ def _matrix(ax, m, classes, title, cmap, vmin, vmax, signed=False) -> None:
             continue
         text = f"{v:+d}" if signed else str(v)
         dark = abs(v) > 0.6 * top
-        ax.text(c, r, text, ha="center", va="center", fontsize=7, color="w" if dark else "k")
+        ax.text(c, r, text, ha="center", va="center", fontsize=6, color="w" if dark else "k")
 
 
 # ---------------------------------------------------------------------------- galleries
 
 
-def gallery_figures(study: StudyData) -> list[ReportFigure]:
-    """Poisoned training images with their labels; for backdoors, test inputs with and
-    without the trigger and what the poisoned model predicted for each."""
+def gallery_figures(ctx: Context) -> list[ReportFigure]:
+    """Poisoned training images with their labels, once per distinct poisoned set; for
+    backdoors, test inputs with and without the trigger and what each poisoned model
+    predicted."""
     out = []
-    groups, total = _attack_series(study)
-    note = _left_out(len(groups), total)
-    for i, runs in enumerate(groups):
+    seen: dict[tuple, bytes] = {}
+    n_triggers = 0
+    groups, left_out = _attack_series(ctx)
+    note = _left_out(left_out)
+    for runs in groups:
         record = _showcase(runs)
-        arrays = study.arrays(record)
+        arrays = ctx.study.arrays(record)
         if "gallery_images" not in arrays or not len(arrays["gallery_images"]):
             continue
-        out.append(_training_gallery(study, i, record, arrays, note))
+        # Every model of a seed sees the same poisoned set: one gallery for all of them.
+        poisoned_set = (record.dataset, attack_label(record), budget_of(record), record.seed)
+        fingerprint = arrays["gallery_images"].tobytes() + arrays["gallery_y_poisoned"].tobytes()
+        if seen.get(poisoned_set) != fingerprint:
+            seen[poisoned_set] = fingerprint
+            out.append(_training_gallery(ctx, len(seen), record, arrays, note))
         if "gallery_test_triggered" in arrays and "y_pred_triggered" in arrays:
-            out.append(_trigger_gallery(study, i, record, arrays, note))
+            n_triggers += 1
+            out.append(_trigger_gallery(ctx, n_triggers, record, arrays, note))
     return out
 
 
-def show_images(axes_row, images, titles) -> None:
-    """Draw one grey image per axis with its title (galleries of the report and the audit)."""
-    for ax, image, title in zip(axes_row, images, titles, strict=True):
-        ax.imshow(image, cmap="gray_r", interpolation="nearest")
-        ax.set_title(plain(title), fontsize="small")
-        ax.set_xticks([])
-        ax.set_yticks([])
-
-
-def _training_gallery(study, index, record, arrays, note) -> ReportFigure:
+def _training_gallery(ctx, index, record, arrays, note) -> ReportFigure:
     images = arrays["gallery_images"]
     titles = [
         f"{true or 'added'} → {poisoned}"
@@ -405,26 +327,27 @@ def _training_gallery(study, index, record, arrays, note) -> ReportFigure:
             arrays["gallery_y_true"], arrays["gallery_y_poisoned"], strict=True
         )
     ]
-    fig = new_figure(1.3 * len(images) + 0.4, 1.9)
+    fig = new_figure(0.85 * len(images) + 0.3, 1.25)
     axes = fig.subplots(1, len(images), squeeze=False)[0]
     show_images(axes, images, titles)
     return ReportFigure(
-        f"gallery_{index + 1}",
-        f"Poisoned training samples: {_series_title(study, record)}",
+        f"gallery_{index}",
+        f"Poisoned training samples: {_series_name(ctx, record, model=False)}",
         f"The first {len(images)} of the {budget_of(record)} poisoned training samples of "
-        f"seed {record.seed}, as the model saw them; above each: its true label → the label "
-        f"it was trained with ('added': a row the attack inserted).{note}",
+        f"seed {record.seed} ({budget_text(record)}), as every model of that seed saw them; "
+        "above each: its true label → the label it was trained with ('added': a row the "
+        f"attack inserted).{note}",
         fig,
     )
 
 
-def _trigger_gallery(study, index, record, arrays, note) -> ReportFigure:
+def _trigger_gallery(ctx, index, record, arrays, note) -> ReportFigure:
     rows = arrays["gallery_test_rows"]
-    y_pred = study.arrays(record)["y_pred"][rows]
+    y_pred = ctx.study.arrays(record)["y_pred"][rows]
     y_trig = arrays["y_pred_triggered"][rows]
     labels = arrays["gallery_test_labels"]
     n = len(rows)
-    fig = new_figure(1.3 * n + 0.4, 3.6)
+    fig = new_figure(0.85 * n + 0.5, 2.5)
     axes = fig.subplots(2, n, squeeze=False)
     show_images(
         axes[0],
@@ -435,10 +358,10 @@ def _trigger_gallery(study, index, record, arrays, note) -> ReportFigure:
     axes[0][0].set_ylabel("clean")
     axes[1][0].set_ylabel("triggered")
     return ReportFigure(
-        f"trigger_{index + 1}",
-        f"Backdoor: clean and triggered test inputs: {_series_title(study, record)}",
+        f"trigger_{index}",
+        f"Backdoor: clean and triggered test inputs: {_series_name(ctx, record)}",
         f"Top: test inputs as they are; bottom: the same inputs with the trigger. 'pred' is "
-        f"the poisoned model's prediction (N={budget_of(record)}, seed {record.seed}).{note}",
+        f"the poisoned model's prediction ({budget_text(record)}, seed {record.seed}).{note}",
         fig,
     )
 
@@ -493,57 +416,128 @@ def area(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))
 
 
-def detector_figures(study: StudyData) -> list[ReportFigure]:
-    """ROC and precision-recall curves of each detector, at each attack's largest budget."""
-    out = []
+def _curve(study: StudyData, record: RunRecord):
+    """ROC and PR points of one run's detector, or None when they cannot be drawn."""
+    scores = study.arrays(record).get("detector_scores")
+    if scores is None:
+        return None
+    truth = detection_truth(study, record, len(scores))
+    if truth is None or truth.all() or not truth.any():
+        return None
+    return roc_points(truth, scores), pr_points(truth, scores), float(truth.mean())
+
+
+def detector_figures(ctx: Context) -> list[ReportFigure]:
+    """ROC and precision-recall curves of each detector, per attack, at chosen budgets (one
+    panel column per budget; lowest seed). Drawn once for all models when the detectors'
+    scores are the same for every model, as they are when the detector sees only the
+    training set."""
+    study = ctx.study
     defended = [r for r in study.runs if r.defense != "none" and not is_clean(r)]
     by_attack: dict[tuple, list[RunRecord]] = {}
     for r in defended:
-        by_attack.setdefault((r.dataset, r.model, attack_label(r)), []).append(r)
-    keys = sorted(by_attack)
-    for i, key in enumerate(keys[:MAX_SERIES]):
+        by_attack.setdefault((r.dataset, attack_label(r)), []).append(r)
+    out = []
+    left_out = []
+    for key in sorted(by_attack):
         runs = by_attack[key]
-        top = max(budget_of(r) for r in runs)
-        seed = min(r.seed for r in runs if budget_of(r) == top)
-        chosen = [r for r in runs if budget_of(r) == top and r.seed == seed]
-        fig = new_figure(10.0, 4.4)
-        ax_roc, ax_pr = fig.subplots(1, 2)
-        base_rates = []
-        for r in sorted(chosen, key=lambda r: r.run_id):
-            scores = study.arrays(r).get("detector_scores")
-            if scores is None:
-                continue
-            truth = detection_truth(study, r, len(scores))
-            if truth is None or truth.all() or not truth.any():
-                continue
-            fpr, tpr = roc_points(truth, scores)
-            recall, precision = pr_points(truth, scores)
-            label = plain(defense_label(r))
-            ax_roc.plot(fpr, tpr, label=f"{label} (AUC {area(fpr, tpr):.3f})")
-            ax_pr.step(recall, precision, where="pre", label=label)
-            base_rates.append(truth.mean())
-        if not base_rates:
+        models = sorted({r.model for r in runs})
+        subset = [r for r in runs if r.model == models[0]]
+        if len(out) >= MAX_SERIES:
+            left_out.append(_series_name(ctx, subset[0], model=False))
             continue
-        ax_roc.plot([0, 1], [0, 1], color="0.7", linestyle=":", label="chance")
-        ax_roc.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
-        ax_pr.axhline(base_rates[0], color="0.7", linestyle=":", label="chance")
-        ax_pr.set(xlabel="recall", ylabel="precision", title="Precision-recall")
+        budgets = [ctx.roc_budget] if ctx.roc_budget is not None else ctx.budgets
+        if len(models) == 1:
+            note = ""
+        elif _same_scores(study, runs, models):
+            note = " The detectors' scores were the same under every model."
+        else:
+            note = (
+                f" Drawn from the runs with model {ctx.names.short('model', models[0])}: a "
+                "detector is given the poisoned training set, never the model, and its runs "
+                "under the other models differ only in the detector's random seed."
+            )
+        figure = _detector_figure(ctx, len(out) + 1, subset, budgets, note)
+        if figure is not None:
+            out.append(figure)
+    if left_out and out:
+        out[-1].caption += _left_out(left_out)
+    return out
+
+
+def _same_scores(study: StudyData, runs: list[RunRecord], models: list[str]) -> bool:
+    """Whether every model's run of a poisoned set and detector got the same scores."""
+    if len(models) < 2:
+        return True
+    cells: dict[tuple, set] = {}
+    for r in runs:
+        scores = study.arrays(r).get("detector_scores")
+        digest = None if scores is None else scores.tobytes()
+        cells.setdefault((defense_label(r), budget_of(r), r.seed), set()).add(digest)
+    return all(len(d) == 1 for d in cells.values())
+
+
+def _detector_figure(ctx, index, runs, budgets, note) -> ReportFigure | None:
+    study = ctx.study
+    seed = min(r.seed for r in runs)
+    columns = _chosen_runs([r for r in runs if r.seed == seed], budgets)
+    columns = [c for c in columns if any(_curve(study, r) for r in c)]
+    if not columns:
+        return None
+    fig = new_figure(PANEL_WIDTH * len(columns) + 0.3, 2 * PANEL_HEIGHT + 0.6)
+    axes = fig.subplots(2, len(columns), squeeze=False, sharex=True, sharey="row")
+    handles = {}
+    for j, group in enumerate(columns):
+        ax_roc, ax_pr = axes[0][j], axes[1][j]
+        base_rate = None
+        for r in sorted(group, key=lambda r: r.run_id):
+            curve = _curve(study, r)
+            if curve is None:
+                continue
+            (fpr, tpr), (recall, precision), base_rate = curve
+            name = ctx.names.short("defense", defense_label(r))
+            colour = ctx.style.colours.get(defense_label(r), "0.4")
+            (line,) = ax_roc.plot(fpr, tpr, color=colour, label=name)
+            ax_pr.step(recall, precision, where="pre", color=colour)
+            ax_roc.text(
+                0.98,
+                0.02 + 0.09 * len(ax_roc.texts),
+                f"AUC {area(fpr, tpr):.2f}",
+                color=colour,
+                ha="right",
+                va="bottom",
+                transform=ax_roc.transAxes,
+                fontsize=7,
+            )
+            handles.setdefault(name, line)
+        chance = ax_roc.plot([0, 1], [0, 1], color="0.7", linestyle=":")[0]
+        handles.setdefault("chance", chance)
+        if base_rate is not None:
+            ax_pr.axhline(base_rate, color="0.7", linestyle=":")
+        ax_roc.set_title(f"ROC, {budget_text(group[0])}")
+        ax_pr.set_title(f"precision-recall, {budget_text(group[0])}")
+        ax_roc.set_xlabel("false positive rate")
+        ax_pr.set_xlabel("recall")
         for ax in (ax_roc, ax_pr):
             ax.grid(alpha=0.3)
-            ax.legend(fontsize="small")
-        record = chosen[0]
-        out.append(
-            ReportFigure(
-                f"detection_{i + 1}",
-                f"Detectors: {_series_title(study, record)}",
-                "Each detector's scores against the truly poisoned rows: the training rows "
-                "the attack changed or added, or, for a detector of test inputs (e.g. STRIP), "
-                f"the triggered copies of the test inputs. N={top}, seed {seed}."
-                + _left_out(min(len(keys), MAX_SERIES), len(keys)),
-                fig,
-            )
-        )
-    return out
+    axes[0][0].set_ylabel("true positive rate")
+    axes[1][0].set_ylabel("precision")
+    fig.legend(
+        list(handles.values()),
+        [plain(h) for h in handles],
+        loc="outside lower center",
+        ncols=legend_columns(fig, len(handles)),
+        frameon=False,
+    )
+    return ReportFigure(
+        f"detection_{index}",
+        f"Detectors: {_series_name(ctx, runs[0], model=False)}",
+        "Each detector's scores against the truly poisoned rows: the training rows the attack "
+        "changed or added, or, for a detector of test inputs (e.g. STRIP), the triggered copies "
+        f"of the test inputs. Seed {seed}; one column per budget (choose with --roc-budget or "
+        f"--budgets). Dotted: chance (for precision, the share of poisoned rows).{note}",
+        fig,
+    )
 
 
 # --------------------------------------------------------------------- certified accuracy
@@ -557,30 +551,33 @@ def certified_rows(record: RunRecord) -> list[dict] | None:
     return [r for r in rows if isinstance(r, dict) and {"radius", "certified_accuracy"} <= set(r)]
 
 
-def certified_figures(study: StudyData) -> list[ReportFigure]:
+def certified_figures(ctx: Context) -> list[ReportFigure]:
     """Certified accuracy versus radius, one line per series and budget (lowest seed)."""
-    runs = [r for r in study.runs if certified_rows(r)]
+    runs = [r for r in ctx.study.runs if certified_rows(r)]
     if not runs:
         return []
-    fig = new_figure(7.0, 4.6)
+    fig = new_figure(5.2, 3.4)
     ax = fig.subplots()
-    series = study.series(runs)
-    labels, common = legend_labels(list(series), dataset=study.several_datasets)
+    series = ctx.study.series(runs)
+    fields = [
+        f
+        for f in ("dataset", "model", "attack", "defense")
+        if len({getattr(k, f) for k in series}) > 1
+    ]
     for key, group in series.items():
         seed = min(r.seed for r in group)
         for r in (r for r in group if r.seed == seed):
             rows = certified_rows(r)
-            label = ", ".join(t for t in (labels[key], f"N={budget_of(r)}") if t)
+            parts = [ctx.names.short(f, getattr(key, f)) for f in fields]
             ax.step(
                 [row["radius"] for row in rows],
                 [row["certified_accuracy"] for row in rows],
                 where="post",
-                label=label,
+                label=plain(", ".join([*parts, f"N={budget_of(r)}"])),
             )
     ax.set(xlabel="radius (poisoned training samples)", ylabel="certified accuracy")
-    ax.set_title(common, fontsize="medium")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2))
     return [
         ReportFigure(
             "certified",
@@ -592,13 +589,26 @@ def certified_figures(study: StudyData) -> list[ReportFigure]:
     ]
 
 
-def all_figures(study: StudyData, budgets: list[int] | None = None) -> list[ReportFigure]:
-    """Every figure the study has the data for, in report order."""
-    return [
-        *metric_figures(study),
-        *per_class_figures(study, budgets),
-        *confusion_figures(study),
-        *gallery_figures(study),
-        *detector_figures(study),
-        *certified_figures(study),
-    ]
+FIGURES.add("metric", metric_figures)
+FIGURES.add("per_class", per_class_figures)
+FIGURES.add("confusion", confusion_figures)
+FIGURES.add("gallery", gallery_figures)
+FIGURES.add("detection", detector_figures)
+FIGURES.add("certified", certified_figures)
+
+
+def all_figures(ctx: Context, progress=None) -> list[ReportFigure]:
+    """Every figure the study has the data for, in report order.
+
+    Parameters
+    ----------
+    ctx : Context
+    progress : callable, optional
+        ``progress(kind)`` before each kind is built.
+    """
+    out = []
+    for name, kind in FIGURES.items():
+        if progress is not None:
+            progress(name)
+        out += kind(ctx)
+    return out

@@ -11,6 +11,9 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
+
+from markupsafe import Markup
 
 from .figures import ReportFigure
 from .tables import TextTable
@@ -25,6 +28,7 @@ class _EmbeddedFigure:
     caption: str
     uri: str
     tables: list[TextTable]
+    width: int
 
 
 def _environment():
@@ -40,9 +44,22 @@ def _environment():
     return env
 
 
-def data_uri(svg: bytes) -> str:
-    """An SVG as a ``data:`` URI (base64: nothing in it can end the attribute)."""
-    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+def data_uri(svg: bytes, *, compact: bool = False) -> str:
+    """An SVG as a ``data:`` URI for a double-quoted attribute.
+
+    base64 by default (nothing in it can end the attribute). ``compact``: the SVG's own
+    attributes quoted with ``'`` instead of ``"`` and the few characters a URI or the attribute
+    cannot hold percent-encoded, 8% larger than the SVG where base64 is 33%; an SVG that already
+    holds a ``'`` is base64-encoded even then."""
+    if not compact or b"'" in svg:
+        return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    text = svg.replace(b'"', b"'").decode("utf-8")
+    return "data:image/svg+xml," + quote(text, safe=_URI_SAFE)
+
+
+# Everything but what ends a double-quoted attribute or a URI's path ('"', '#', '%', '&', '<',
+# '>', whitespace other than the space, non-ASCII) stays as it is.
+_URI_SAFE = " !$'()*+,-./:;=?@[]^_`{|}~"
 
 
 def render_html(
@@ -56,6 +73,10 @@ def render_html(
     spec: str,
     n_runs: int,
     headline: str = "",
+    filters: str = "",
+    extra: list[TextTable] | None = None,
+    progress=None,
+    compact: bool = False,
 ) -> str:
     """The page's text.
 
@@ -76,11 +97,31 @@ def render_html(
         Finished runs.
     headline : str, optional
         Shown instead of the count of runs, for pages that are not a study (the audit's).
+    filters : str, optional
+        The filters the runs were chosen with, shown in the summary.
+    extra : list of TextTable, optional
+        Tables shown after the summary (the key to short names, the metrics' definitions).
+    progress : callable, optional
+        ``progress(index, figure)`` before each figure is rendered.
+    compact : bool, default=False
+        Percent-encoded instead of base64 SVG URIs (see :func:`data_uri`): a quarter smaller.
     """
-    embedded = [
-        _EmbeddedFigure(f.name, f.title, f.caption, data_uri(f.render("svg")), f.tables)
-        for f in figures
-    ]
+    embedded = []
+    for i, f in enumerate(figures):
+        if progress is not None:
+            progress(i, f)
+        # Shown 1.5 times a paper's size: a 7-inch figure fills the page's width.
+        width = round(f.figure.get_figwidth() * 96 * 1.5)
+        embedded.append(
+            _EmbeddedFigure(
+                f.name,
+                f.title,
+                f.caption,
+                Markup(data_uri(f.render("svg"), compact=compact)),
+                f.tables,
+                width,
+            )
+        )
     template = _environment().get_template("index.html.j2")
     return template.render(
         title=title,
@@ -92,5 +133,7 @@ def render_html(
         spec=spec,
         n_runs=n_runs,
         headline=headline,
+        filters=filters,
+        extra=extra or [],
         n_failed=len(failed.rows) if failed else 0,
     )

@@ -4,20 +4,28 @@ A *series* is every run that shares a dataset, a model, an attack with its param
 the budget, and a defense with its parameters: the runs one line of a metric-versus-budget plot
 is drawn through. Nothing here recomputes a run; values come from the ``runs`` rows and the
 ``arrays`` table of :class:`~poisonlab.experiment.store.ResultStore`.
+
+Budgets keep the unit the spec gave them in: a float in [0, 1] is a fraction of the training
+set, an int a count of samples (see "Budgets" in docs/architecture.md). The store's ``budget``
+column is always the count the attack poisoned; the spec's value is in the run's config.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from .._errors import ParameterError
 from ..experiment.ids import labelled
 from ..experiment.store import ResultStore, RunRecord
+
+#: The fields a run can be filtered (``where``) and faceted by.
+FIELDS = ("dataset", "model", "attack", "defense")
+#: Filters also accept these.
+FILTER_FIELDS = (*FIELDS, "seed", "budget")
 
 
 @dataclass(frozen=True, order=True)
@@ -51,8 +59,41 @@ def series_key(record: RunRecord) -> SeriesKey:
 
 
 def budget_of(record: RunRecord) -> int:
-    """The run's poison budget; a run without one (no attack) counts as 0."""
+    """The number of samples the run's attack poisoned; a run without an attack counts 0."""
     return 0 if record.budget is None else int(record.budget)
+
+
+def budget_spec(record: RunRecord) -> int | float | None:
+    """The budget as the spec gave it: an int count, a float fraction, or None."""
+    value = record.config.get("attack", {}).get("params", {}).get("budget")
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def is_fraction(record: RunRecord) -> bool:
+    """Whether the spec gave the run's budget as a fraction of the training set."""
+    return isinstance(budget_spec(record), float)
+
+
+def budget_value(record: RunRecord, unit: str) -> float:
+    """The run's budget in ``unit``: ``"fraction"`` (of the training set, as the spec gave it)
+    or ``"count"`` (samples poisoned)."""
+    spec = budget_spec(record)
+    if unit == "fraction" and isinstance(spec, float):
+        return spec
+    return float(budget_of(record))
+
+
+def budget_unit(records: Iterable[RunRecord]) -> str:
+    """``"fraction"`` when every attacked run's spec budget is a fraction, else ``"count"``."""
+    attacked = [r for r in records if r.attack != "none"]
+    return "fraction" if attacked and all(is_fraction(r) for r in attacked) else "count"
+
+
+def budget_text(record: RunRecord, prefix: str = "N=") -> str:
+    """``N=30``, or ``0.05 (N=30)`` for a budget given as a fraction."""
+    spec = budget_spec(record)
+    count = f"{prefix}{budget_of(record)}"
+    return f"{spec:g} ({count})" if isinstance(spec, float) else count
 
 
 def is_clean(record: RunRecord) -> bool:
@@ -60,33 +101,92 @@ def is_clean(record: RunRecord) -> bool:
     return record.attack == "none" or budget_of(record) == 0
 
 
-@dataclass(frozen=True)
-class Scalar:
-    """A scalar metric the report plots against the budget and lists in its summary."""
-
-    title: str
-    column: str
-    get: Callable[[dict], Any]
+def sanitizes(record: RunRecord) -> bool:
+    """Whether the model was trained on what the run's detector kept (``sanitize = true``)."""
+    defense = record.config.get("defense", {})
+    return record.defense != "none" and bool(defense.get("sanitize", True))
 
 
-def _detection(field: str) -> Callable[[dict], Any]:
-    return lambda m: (m.get("detection") or {}).get(field)
+def field_value(record: RunRecord, name: str) -> str:
+    """A run's value of one of :data:`FIELDS` (the readable label of its series)."""
+    return getattr(series_key(record), name)
 
 
-SCALARS: dict[str, Scalar] = {
-    "accuracy": Scalar("Clean test accuracy", "accuracy", lambda m: m.get("accuracy")),
-    "success_rate": Scalar("Attack success rate", "success", lambda m: m.get("success_rate")),
-    "detection_f1": Scalar("Detector F1", "det. F1", _detection("f1")),
-    "detection_roc_auc": Scalar("Detector ROC-AUC", "det. ROC-AUC", _detection("roc_auc")),
-}
+# ------------------------------------------------------------------------------- filters
 
 
-def scalar(record: RunRecord, name: str) -> float | None:
-    """A scalar metric of a run, or None when it was not measured or does not apply."""
-    value = SCALARS[name].get(record.metrics)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return float(value)
+def parse_where(items: Iterable[str]) -> dict[str, list[str]]:
+    """``["attack=label_flip", "model=svc", "model=logreg"]`` as ``{field: [values]}``.
+
+    Values of one field are alternatives (any may match); different fields must all match.
+    """
+    where: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise ParameterError.named(
+                "where", f"expected FIELD=VALUE, e.g. model=svc; got {item!r}."
+            )
+        if name not in FILTER_FIELDS:
+            fields = ", ".join(FILTER_FIELDS)
+            raise ParameterError.named("where", f"cannot filter by {name!r}; fields: {fields}.")
+        where.setdefault(name, []).append(value)
+    return where
+
+
+def _names(record: RunRecord, name: str) -> set[str]:
+    """Every spelling of a run's value a filter may give: registry name or full label."""
+    if name == "seed":
+        return {str(record.seed)}
+    if name == "budget":
+        return {
+            str(budget_of(record)),
+            *([f"{budget_spec(record):g}"] if is_fraction(record) else []),
+        }
+    if name == "attack":
+        return {record.attack, attack_label(record)}
+    if name == "defense":
+        return {record.defense, defense_label(record)}
+    if name == "model":
+        return {record.model, str(record.config.get("model", {}).get("name", record.model))}
+    return {record.dataset}
+
+
+def _spellings(value: str, name: str) -> set[str]:
+    if name != "budget":
+        return {value}
+    try:
+        return {value, f"{float(value):g}"}
+    except ValueError:
+        return {value}
+
+
+def select_runs(records: list[RunRecord], where: dict[str, list[str]]) -> list[RunRecord]:
+    """The runs every filter of ``where`` matches; a value no run has is an error."""
+    for name, values in where.items():
+        known = set().union(*(_names(r, name) for r in records)) if records else set()
+        for value in values:
+            if not _spellings(value, name) & known:
+                values = ", ".join(sorted(known, key=_natural)) or "none"
+                raise ParameterError.named(
+                    "where", f"no run has {name}={value!r}; its values: {values}."
+                )
+    return [
+        r
+        for r in records
+        if all(any(_spellings(v, n) & _names(r, n) for v in vs) for n, vs in where.items())
+    ]
+
+
+def _natural(text: str) -> tuple:
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)
+
+
+# ------------------------------------------------------------------------------ the study
 
 
 @dataclass
@@ -100,11 +200,15 @@ class StudyData:
     meta : dict of str to str
         The store's ``meta`` table (``experiment``, ``spec``, ``source``, ...).
     runs : list of RunRecord
-        Runs that finished ``ok``, in run-id order.
+        Runs that finished ``ok`` (and match the filters), in run-id order.
     failed : list of RunRecord
-        Runs that failed.
+        Runs that failed (and match the filters).
     superseded : int
         Rows left out because a later row has the same run id (see :func:`latest_rows`).
+    where : dict of str to list of str
+        The filters the runs were selected with (empty: every run).
+    n_unfiltered : int
+        Finished runs before filtering.
     """
 
     directory: Path
@@ -113,6 +217,8 @@ class StudyData:
     failed: list[RunRecord]
     store: ResultStore
     superseded: int = 0
+    where: dict[str, list[str]] = field(default_factory=dict)
+    n_unfiltered: int = 0
     _arrays: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @property
@@ -122,6 +228,10 @@ class StudyData:
     @property
     def several_datasets(self) -> bool:
         return len({r.dataset for r in self.runs}) > 1
+
+    @property
+    def n_seeds(self) -> int:
+        return len({r.seed for r in self.runs})
 
     def series(self, runs: Iterable[RunRecord] | None = None) -> dict[SeriesKey, list[RunRecord]]:
         """Runs grouped by :class:`SeriesKey`, keys sorted, runs by budget then seed."""
@@ -183,9 +293,21 @@ def latest_rows(records: list[RunRecord]) -> list[RunRecord]:
     return [latest[i] for i in sorted(latest)]
 
 
-def load_study(directory: str | Path, *, include_stale: bool = False) -> StudyData:
+def load_study(
+    directory: str | Path,
+    where: dict[str, list[str]] | None = None,
+    *,
+    include_stale: bool = False,
+) -> StudyData:
     """Open a study's store (a missing store is a ``ValueError``) and read its current runs
     (also the stale ones, computed by other code, with ``include_stale``).
+
+    Parameters
+    ----------
+    directory : str or Path
+    where : dict of str to list of str, optional
+        Filters (see :func:`parse_where`): only matching runs are reported.
+    include_stale : bool, default=False
 
     The caller closes ``result.store`` when done.
     """
@@ -196,10 +318,20 @@ def load_study(directory: str | Path, *, include_stale: bool = False) -> StudyDa
     try:
         records = store.runs(include_stale=include_stale)
         meta = store.meta()
+        kept = latest_rows(records)
+        selected = select_runs(kept, where or {})
     except Exception:
         store.close()
         raise
-    kept = latest_rows(records)
-    runs = [r for r in kept if r.status == "ok"]
-    failed = [r for r in kept if r.status != "ok"]
-    return StudyData(directory, meta, runs, failed, store, len(records) - len(kept))
+    runs = [r for r in selected if r.status == "ok"]
+    failed = [r for r in selected if r.status != "ok"]
+    return StudyData(
+        directory,
+        meta,
+        runs,
+        failed,
+        store,
+        len(records) - len(kept),
+        dict(where or {}),
+        sum(r.status == "ok" for r in kept),
+    )

@@ -1,16 +1,17 @@
 """The report's tables as plain rows of text, shared by the terminal (rich), Markdown and HTML.
 
-Every value is read from the store; means and spreads are over the seeds of a series' runs at
+Every value is read from the store; means and intervals are over the seeds of a series' runs at
 one budget.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from .study import SCALARS, StudyData, budget_of, scalar
+if TYPE_CHECKING:
+    from .facets import Names
+    from .study import StudyData
 
 
 @dataclass(frozen=True)
@@ -23,56 +24,79 @@ class TextTable:
     note: str = ""
 
 
-def mean_text(values: list[float | None], digits: int = 3) -> str:
-    """``mean`` or ``mean ± sd`` (sample sd over seeds); ``–`` when nothing was measured."""
-    present = [v for v in values if v is not None]
-    if not present:
-        return "–"
-    mean = float(np.mean(present))
-    if len(present) == 1:
-        return f"{mean:.{digits}f}"
-    return f"{mean:.{digits}f} ± {float(np.std(present, ddof=1)):.{digits}f}"
-
-
-def summary_table(study: StudyData) -> TextTable:
-    """One row per series and budget: seeds, and the mean of each scalar metric measured.
+def summary_table(study: StudyData, metrics: list[str], names: Names) -> TextTable:
+    """One row per series and budget: seeds, and each chosen metric's mean (and confidence
+    interval over seeds); ``undefined`` where runs measured it but it has no value.
 
     What every row shares (e.g. the only model, attack or defense) goes into the title rather
-    than into a column repeated on every row.
+    than into a column repeated on every row. Names are the short names of ``names``.
     """
-    metrics = [m for m in SCALARS if any(scalar(r, m) is not None for r in study.runs)]
+    from .scalars import SCALARS, estimate, interval_name, scalar
+    from .study import FIELDS, budget_of, budget_text
+
+    metrics = [m for m in metrics if any(SCALARS.get(m).applies(r) for r in study.runs)]
     series = study.series()
-    names = ["dataset", "model", "attack", "defense"]
-    shared = [n for n in names if len({getattr(k, n) for k in series}) == 1]
+    shared = [n for n in FIELDS if len({getattr(k, n) for k in series}) == 1]
     if not study.several_datasets and "dataset" not in shared:
         shared.insert(0, "dataset")
-    varying = [n for n in names if n not in shared]
-    columns = [*varying, "budget", "seeds", *(SCALARS[m].column for m in metrics)]
+    varying = [n for n in FIELDS if n not in shared]
+    columns = [*varying, "budget", "seeds", *(SCALARS.get(m).column for m in metrics)]
     rows = []
     for key, runs in series.items():
         for budget in sorted({budget_of(r) for r in runs}):
             at = [r for r in runs if budget_of(r) == budget]
+            cells = []
+            for m in metrics:
+                values = [v for v in (scalar(r, m) for r in at) if v is not None]
+                measured = any(SCALARS.get(m).applies(r) for r in at)
+                cells.append(
+                    estimate(values).text_pm() if values else ("undefined" if measured else "–")
+                )
             rows.append(
                 [
-                    *(getattr(key, n) for n in varying),
-                    str(budget),
+                    *(names.short(n, getattr(key, n)) for n in varying),
+                    budget_text(at[0], prefix="") if budget else "0",
                     str(len(at)),
-                    *(mean_text([scalar(r, m) for r in at]) for m in metrics),
+                    *cells,
                 ]
             )
     n = len(study.runs)
     title = f"Summary: {n} run{'' if n == 1 else 's'}"
-    common = [getattr(next(iter(series)), name) for name in shared if series]
+    common = [names.short(name, getattr(next(iter(series)), name)) for name in shared if series]
     if common:
         title += " of " + " · ".join(common)
-    n_seeds = len({r.seed for r in study.runs})
-    notes = ["mean ± sample standard deviation over seeds"] if n_seeds > 1 else []
+    notes = []
+    if study.n_seeds > 1:
+        notes.append(f"mean ± half-width of its {interval_name(study.n_seeds)}, over seeds")
+    notes.append(
+        "undefined: measured, but without a value (e.g. detector F1 with nothing poisoned); "
+        "–: not measured"
+    )
     if study.superseded:
         notes.append(
             f"{study.superseded} older row{'s' if study.superseded > 1 else ''} of the same "
             "runs (earlier versions or metric lists) left out"
         )
     return TextTable(title, columns, rows, "; ".join(notes))
+
+
+def definitions_table(study: StudyData, metrics: list[str]) -> TextTable | None:
+    """What each metric on the page means (and success per attack), from the registry."""
+    from .scalars import SCALARS, success_definitions
+
+    shown = [m for m in metrics if any(SCALARS.get(m).applies(r) for r in study.runs)]
+    rows = [[SCALARS.get(m).column, SCALARS.get(m).definition] for m in shown]
+    if "success_rate" in shown:
+        for attack, text in success_definitions([r.attack for r in study.runs]).items():
+            rows.append([f"success ({attack})", text])
+    if not rows:
+        return None
+    return TextTable("What the metrics mean", ["metric", "definition"], rows)
+
+
+def filters_text(study: StudyData) -> str:
+    """The filters a report was made with, e.g. ``model=svc; attack=label_flip``."""
+    return "; ".join(f"{k}={' or '.join(v)}" for k, v in study.where.items())
 
 
 def failed_table(study: StudyData) -> TextTable | None:

@@ -1,0 +1,231 @@
+"""The gate: dataset-level tests, each a p-value, with a stated family-wise false-alarm rate.
+
+Single rows cannot tell poison from natural noise: a mislabelled digit in clean MNIST looks
+exactly like a flipped one. Poisoning is a *pattern*, so the gate tests patterns:
+
+``flip_pattern``
+    For every ordered pair of classes (s, t): ``a_st`` rows labelled t that the label checks
+    say look like s, against ``a_ts`` the other way. Natural confusion between two classes
+    runs both ways, in proportion to the classes' sizes; a flip from s to t runs one way.
+    Under the null, ``a_st ~ Binomial(a_st + a_ts, n_s / (n_s + n_t))``: a one-sided binomial
+    test per pair, Bonferroni-corrected over the ``C (C - 1)`` ordered pairs.
+``group``
+    The same test inside each group (every value of a categorical column with at least
+    :data:`MIN_GROUP` rows, and every k-means cluster of the embedding), Bonferroni-corrected
+    over groups x pairs: a targeted flip inside a subpopulation.
+``label_distribution``
+    Only with ``--reference`` (chi-square homogeneity) or ``--expect`` (goodness of fit): an
+    imbalanced dataset is not a poisoned one, so without either it is reported, not gated.
+``reference_shift`` / ``reference_labels``
+    With a reference: are there more rows far from the reference (or with labels the
+    nearest reference rows dispute) than the reference's own rows show? One-sided binomial
+    test against the reference's own rate.
+
+The audit fails when any gating test's corrected p-value is below ``alpha / m`` (Bonferroni
+over the ``m`` tests that ran): the probability that clean data fails is at most ``alpha``
+(default 0.01) under the tests' nulls; docs/audit.md reports the rate measured on clean
+subsamples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .context import AuditContext
+
+#: Default family-wise false-alarm rate of the gate.
+ALPHA = 0.01
+
+#: A categorical value needs this many rows to be tested as a group.
+MIN_GROUP = 30
+
+#: A pattern must hold at least this many rows to count (a p-value on 3 rows is noise).
+MIN_ROWS = 5
+
+#: Pattern counts are scaled to this many rows before testing (see :func:`pair_test`).
+EFFECTIVE_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One dataset-level test.
+
+    Attributes
+    ----------
+    name : str
+    p_value : float
+        Corrected for the hypotheses inside the test (pairs, groups).
+    gates : bool
+        Whether it counts toward the verdict (label distribution without a reference: no).
+    finding : str
+        One sentence: what the test found (or that it found nothing).
+    detail : dict
+    """
+
+    name: str
+    p_value: float
+    gates: bool
+    finding: str
+    detail: dict[str, Any]
+
+
+def pair_counts(yi: np.ndarray, looks: np.ndarray, disagree: np.ndarray, C: int) -> np.ndarray:
+    """``A[s, t]``: rows labelled t that look like s (disagreeing rows only)."""
+    A = np.zeros((C, C), dtype=np.int64)
+    np.add.at(A, (looks[disagree], yi[disagree]), 1)
+    return A
+
+
+def pair_test(
+    yi: np.ndarray,
+    looks: np.ndarray,
+    disagree: np.ndarray,
+    C: int,
+    sizes: np.ndarray | None = None,
+    n_rows: int | None = None,
+) -> list[dict[str, Any]]:
+    """The per-pair binomial tests, most significant first (raw, uncorrected p-values).
+
+    ``sizes`` are the class sizes of the null's share ``n_s / (n_s + n_t)`` (default: the
+    counts in ``yi``; the group test passes the whole table's, since inside a poisoned group
+    the flipped rows themselves would inflate ``n_t``). ``n_rows`` is the table's size for the
+    scaling to :data:`EFFECTIVE_ROWS` (default ``len(yi)``).
+
+    Returns
+    -------
+    list of dict
+        ``s``, ``t``, ``count`` (a_st), ``reverse`` (a_ts), ``expected`` share and ``p``.
+    """
+    from scipy.stats import binom
+
+    A = pair_counts(yi, looks, disagree, C)
+    # Natural confusion is a little lopsided too (a neighbour vote leans toward the denser
+    # class of an overlapping pair); with enough rows any lean becomes "significant". The
+    # counts are scaled to what a table of EFFECTIVE_ROWS rows would hold, so the gate asks
+    # whether the lean is as strong as a flip that would show in 2,000 rows.
+    scaled = np.rint(A * min(1.0, EFFECTIVE_ROWS / max(n_rows or len(yi), 1))).astype(np.int64)
+    n = np.bincount(yi, minlength=C) if sizes is None else sizes
+    out = []
+    for s, t in zip(*np.nonzero(A), strict=True):
+        trials = scaled[s, t] + scaled[t, s]
+        # Random label noise makes a_st proportional to n_s; confusion at a class boundary
+        # makes it about as large as a_ts whatever the sizes. The gate's null takes the
+        # larger share; the ranking's (p_rank) the size-proportional one, which keeps a flip
+        # that shrank s a lot in view (it only orders rows, it never fails the gate).
+        share = n[s] / max(n[s] + n[t], 1)
+        hits = scaled[s, t]
+        enough = hits >= MIN_ROWS
+        p = float(binom.sf(hits - 1, trials, max(share, 0.5))) if enough else 1.0
+        p_rank = float(binom.sf(hits - 1, trials, share)) if enough else 1.0
+        out.append(
+            {
+                "s": int(s),
+                "t": int(t),
+                "count": int(A[s, t]),
+                "reverse": int(A[t, s]),
+                "p": p,
+                "p_rank": p_rank,
+            }
+        )
+    return sorted(out, key=lambda d: (d["p"], -d["count"], d["s"], d["t"]))
+
+
+def pair_strength(
+    pairs: list[dict], yi: np.ndarray, looks: np.ndarray, disagree: np.ndarray, alpha: float
+) -> np.ndarray:
+    """Per row: ``log p_rank / log alpha`` of its pair (labelled t, looks like s), capped at 1."""
+    strength = np.zeros(len(yi))
+    for pair in pairs:
+        if pair["p_rank"] >= 1.0:
+            continue
+        rows = disagree & (yi == pair["t"]) & (looks == pair["s"])
+        value = min(1.0, np.log(max(pair["p_rank"], 1e-300)) / np.log(alpha))
+        strength[rows] = np.maximum(strength[rows], value)
+    return strength
+
+
+def n_pairs(C: int) -> int:
+    return max(C * (C - 1), 1)
+
+
+def group_test(
+    context: AuditContext, looks: np.ndarray, disagree: np.ndarray
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """The pair test inside every group; findings (most significant first) and row strengths.
+
+    Returns
+    -------
+    findings : list of dict
+        ``group`` (e.g. ``"colour = red"`` or ``"cluster 7"``), ``rows`` (indices), ``size``,
+        ``looks_like``, ``labelled``, ``count``, ``reverse`` and ``p`` (raw).
+    strength : ndarray of shape (n_samples,)
+    """
+    C, classes = context.n_classes, context.classes
+    strength = np.zeros(len(context.yi))
+    sizes = np.bincount(context.yi, minlength=C)
+    findings = []
+    for grouping, ids in context.groups.items():
+        for g in np.unique(ids):
+            members = np.flatnonzero(ids == g)
+            if len(members) < MIN_GROUP:
+                continue
+            pairs = pair_test(
+                context.yi[members], looks[members], disagree[members], C, sizes, len(context.yi)
+            )
+            if not pairs or min(p["p_rank"] for p in pairs) >= 1.0:
+                continue
+            best = pairs[0]
+            local = pair_strength(
+                [min(pairs, key=lambda p: p["p_rank"])],
+                context.yi[members],
+                looks[members],
+                disagree[members],
+                context.group_alpha,
+            )
+            strength[members] = np.maximum(strength[members], local)
+            chosen = members[local > 0]
+            findings.append(
+                {
+                    "group": _group_name(grouping, g),
+                    "rows": chosen,
+                    "size": len(members),
+                    "looks_like": str(classes[best["s"]]),
+                    "labelled": str(classes[best["t"]]),
+                    "count": best["count"],
+                    "reverse": best["reverse"],
+                    "p": best["p"],
+                }
+            )
+    return sorted(findings, key=lambda f: (f["p"], f["group"])), strength
+
+
+def _group_name(grouping: str, g: Any) -> str:
+    if grouping.startswith("cluster"):
+        return f"cluster {g}"
+    return f"{grouping} = {g}"
+
+
+def n_group_tests(context: AuditContext) -> int:
+    """Groups x ordered pairs: the Bonferroni factor of the group test."""
+    groups = 0
+    for ids in context.groups.values():
+        groups += int(np.sum(np.bincount(np.unique(ids, return_inverse=True)[1]) >= MIN_GROUP))
+    return max(groups, 1) * n_pairs(context.n_classes)
+
+
+def binomial_excess(count: int, n: int, own_hits: int, own_n: int) -> float:
+    """One-sided p of ``count`` of ``n`` rows given the reference's own rate (smoothed)."""
+    from scipy.stats import binom
+
+    rate = (own_hits + 1) / (own_n + 2)
+    return float(binom.sf(count - 1, n, rate)) if count > 0 else 1.0
+
+
+def verdict(tests: list[TestResult], alpha: float) -> tuple[bool, float]:
+    """Whether the gate fails, and the per-test threshold ``alpha / m``."""
+    gating = [t for t in tests if t.gates]
+    threshold = alpha / max(len(gating), 1)
+    return any(t.p_value < threshold for t in gating), threshold

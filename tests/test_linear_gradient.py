@@ -1,0 +1,106 @@
+"""logistic_gradient and ridge_gradient: implicit-function gradients and the attacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from poisonlab.attacks import ATTACKS
+from poisonlab.attacks._linear_gradient import LinearLoss, LinearPoisoning
+
+
+def blobs(n, rng, centres=(-1.0, 1.0)):
+    X = np.vstack([rng.normal(c, 1, (n, 2)) for c in centres])
+    return X, np.repeat(np.arange(len(centres)), n)
+
+
+def targets(labels, k):
+    if k == 2:
+        return np.where(labels == 1, 1.0, -1.0)[:, None]
+    return np.where(labels[:, None] == np.arange(k)[None, :], 1.0, -1.0)
+
+
+def numeric_gradient(problem, u, label, h=1e-4):
+    return np.array(
+        [
+            (problem.validation_loss(u + h * e, label) - problem.validation_loss(u - h * e, label))
+            / (2 * h)
+            for e in np.eye(len(u))
+        ]
+    )
+
+
+@pytest.mark.parametrize(("model", "strength"), [("logistic", 1.0), ("ridge", 2.0)])
+@pytest.mark.parametrize("k", [2, 3])
+def test_gradient_matches_finite_differences(model, strength, k):
+    rng = np.random.default_rng(0)
+    centres = (-1.0, 1.0) if k == 2 else (-2.0, 0.0, 2.0)
+    (X_train, y_train), (X_val, y_val) = blobs(15, rng, centres), blobs(40, rng, centres)
+    problem = LinearPoisoning(
+        X_train, targets(y_train, k), X_val, targets(y_val, k), LinearLoss(model, strength)
+    )
+    u = np.array([1.2, 0.9])
+    label = -1 if k == 2 else 0  # a point of the first class deep in the last one
+    _, grad = problem.loss_and_gradient(u, label)
+    assert np.allclose(grad, numeric_gradient(problem, u, label), rtol=1e-4, atol=1e-5)
+    assert np.linalg.norm(grad) > 0.1
+
+
+def test_loss_is_the_scikit_learn_models_validation_loss():
+    rng = np.random.default_rng(1)
+    (X_train, y_train), (X_val, y_val) = blobs(10, rng), blobs(20, rng)
+    u = np.array([0.5, 0.5])
+    for model, reference in (
+        ("logistic", LogisticRegression(C=0.5, tol=1e-10)),
+        ("ridge", Ridge(alpha=0.5)),
+    ):
+        problem = LinearPoisoning(
+            X_train, targets(y_train, 2), X_val, targets(y_val, 2), LinearLoss(model, 0.5)
+        )
+        t_train = np.append(targets(y_train, 2)[:, 0], -1.0)
+        fitted = reference.fit(np.vstack([X_train, u]), t_train)
+        z = fitted.decision_function(X_val) if model == "logistic" else fitted.predict(X_val)
+        t_val = targets(y_val, 2)[:, 0]
+        expected = (
+            np.logaddexp(0, -t_val * z).sum() if model == "logistic" else ((z - t_val) ** 2).sum()
+        )
+        assert problem.validation_loss(u, -1) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["logistic_gradient", "ridge_gradient"])
+def test_ascent_raises_the_loss_inside_the_box(name):
+    rng = np.random.default_rng(0)
+    X, labels = blobs(15, rng)
+    y = np.where(labels == 1, "b", "a")
+    X_val, l_val = blobs(40, rng)
+    attack = ATTACKS.create(
+        name,
+        budget=2,
+        validation=(X_val, np.where(l_val == 1, "b", "a")),
+        box=(-2.0, 2.0),
+        max_iter=20,
+    )
+    result = attack.poison(X, y, random_state=0)
+    assert result.poison_indices.tolist() == [30, 31]
+    assert result.X[30:].min() >= -2.0 and result.X[30:].max() <= 2.0
+    for point, label in zip(result.info["points"], result.y[30:], strict=True):
+        assert point["final_loss"] > point["initial_loss"]
+        assert point["label"] == label and y[point["start_row"]] != label
+
+
+def test_one_vs_rest_on_three_classes(tiny):
+    X, y = tiny
+    keep = np.isin(y, ["0", "1", "2"])
+    attack = ATTACKS.create("logistic_gradient", budget=1, C=0.01, label="2", max_iter=3)
+    result = attack.poison(X[keep], y[keep], random_state=0)
+    assert result.info["classes"] == ["0", "1", "2"]
+    assert result.y[-1] == "2" and y[keep][result.info["points"][0]["start_row"]] != "2"
+    assert result.info["points"][0]["final_loss"] >= result.info["points"][0]["initial_loss"]
+
+
+def test_label_outside_the_attacked_classes_is_named(tiny):
+    X, y = tiny
+    attack = ATTACKS.create("ridge_gradient", classes=("1", "7"), label="3")
+    with pytest.raises(ValueError, match="The 'label' parameter of RidgeGradient"):
+        attack.poison(X, y)
