@@ -1,5 +1,7 @@
 """The command line, through the installed entry point."""
 
+from pathlib import Path
+
 import pytest
 
 from .conftest import run_cli
@@ -55,16 +57,26 @@ def test_attacks_list_and_show():
     assert "Source:" in shown.stdout
 
 
-def test_main_does_not_hide_a_type_error_as_a_user_error(monkeypatch):
-    # A TypeError is a bug, not a user's mistake: it must surface as one, not as "error: ...".
+def test_main_does_not_hide_a_type_error_as_a_user_error(monkeypatch, tmp_path, capsys):
+    # A TypeError is a bug, not a user's mistake: status 3 (not 2, not audit's 1), one line that
+    # says so and where the whole traceback was written.
     from poisonlab import cli
 
     def broken(**kwargs):
         raise TypeError("a bug")
 
     monkeypatch.setattr(cli, "app", broken)
-    with pytest.raises(TypeError, match="a bug"):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr("platformdirs.user_log_dir", lambda name: str(tmp_path / "log"))
+    with pytest.raises(SystemExit) as exited:
         cli.main([])
+    assert exited.value.code == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a bug in poisonlab" in err and "TypeError: a bug" in err
+    written = Path(err.rsplit(" ", 1)[1].strip())
+    assert written.parent == tmp_path / "log"
+    assert "Traceback" in written.read_text() and "raise TypeError" in written.read_text()
 
 
 def test_library_parameter_names_become_option_names(tmp_path):

@@ -137,14 +137,15 @@ def test_metrics_of_a_run(tmp_path):
 
 
 def test_failures_are_recorded_retried_and_never_cached(tmp_path):
-    text = SPEC.replace('name = "knn"', 'name = "sklearn.svm.SVC"\nparams = { kernel = "bogus" }')
-    study = study_of(tmp_path, text)
+    # Each parameter is valid alone (so the spec passes validation); together fit refuses them.
+    model = 'name = "sklearn.svm.LinearSVC"\nparams = { penalty = "l1", loss = "hinge" }'
+    study = study_of(tmp_path, SPEC.replace('name = "knn"', model))
     first = run_study(study, tmp_path / "o")
     assert (first.ok, first.failed) == (8, 8)
     with ResultStore(tmp_path / "o", create=False) as store:
         failed = store.runs(status="failed")
-        assert len(failed) == 8 and all(r.model == "SVC[kernel=bogus]" for r in failed)
-        assert "InvalidParameterError" in failed[0].error and "kernel" in failed[0].error
+        assert len(failed) == 8 and all(r.model.startswith("LinearSVC[") for r in failed)
+        assert "ValueError" in failed[0].error and "penalty" in failed[0].error
         assert failed[0].metrics == {} and store.arrays(failed[0].key) == {}
     executed = []
     again = run_study(study, tmp_path / "o", on_result=lambda r: executed.append(r.run_id))

@@ -137,7 +137,10 @@ def test_sweeps_ranges_repetitions_and_several_datasets():
             ("seeds = [0, 1]", 'metrics = ["accuracy", "speed"]'),
             "metrics[1]: unknown metric 'speed'",
         ),
-        (('name = "t"', 'name = "a b"'), "name: name must hold only letters, digits"),
+        (
+            ('name = "t"', 'name = "a b"'),
+            "name: name must start with a letter or digit and hold only letters, digits",
+        ),
         (
             ("split = { train = [0, 1000], ", "split = { train = [0], "),
             "dataset.split.train: must be [start, stop]",

@@ -99,10 +99,19 @@ def test_a_version_1_store_is_upgraded_with_its_rows_stale(tmp_path):
         "UPDATE meta SET value = '1' WHERE key = 'schema_version';"
     )
     db.close()
-    with ResultStore(tmp_path, create=False) as store:
+    before = (tmp_path / STORE_NAME).read_bytes()
+    with ResultStore(tmp_path, create=False) as store:  # read-only: read as version 2
         assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
         assert store.runs() == [] and store.count_stale() == 1
         assert store.runs(include_stale=True)[0].budget == 10
+    assert (tmp_path / STORE_NAME).read_bytes() == before
+    with ResultStore(tmp_path) as store:  # a writer upgrades the file
+        assert store.meta()["schema_version"] == str(SCHEMA_VERSION)
+        assert store.runs() == [] and store.count_stale() == 1
+        assert store.runs(include_stale=True)[0].budget == 10
+    with sqlite3.connect(tmp_path / STORE_NAME) as db:
+        version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert version == (str(SCHEMA_VERSION),)
 
 
 def test_write_and_read_back(tmp_path):

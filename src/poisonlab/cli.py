@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import re
 import signal
 import sys
@@ -25,6 +26,10 @@ from rich.text import Text
 from typer.core import TyperCommand
 
 from ._errors import ParameterError
+
+#: Exit statuses of every command (docs/reliability.md): success, findings (audit) or failed
+#: runs (run), a user's error, a bug in poisonlab, an interrupt (128 + SIGINT).
+EXIT_OK, EXIT_FINDINGS, EXIT_USER, EXIT_BUG, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 # -h as well as --help, on every command (click passes help_option_names on to subcommands).
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -481,6 +486,13 @@ def run_command(
         bool,
         typer.Option("--json", help="End with the summary as one JSON document on stdout."),
     ] = False,
+    max_runs: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Refuse a grid of more than N runs (default: the spec's max_runs, else 100000).",
+        ),
+    ] = None,
 ) -> None:
     """Run a study's grid; finished runs are skipped, so an interrupted study resumes."""
     from .experiment.progress import SweepProgress
@@ -494,31 +506,47 @@ def run_command(
     if dask is not None and dask_local is not None:
         raise ValueError("--dask and --dask-local: give one of them, not both.")
     memory_budget = _parse_memory(memory)
+    if dask is not None:
+        _check_dask_address(dask)
+    if max_runs is not None and max_runs < 1:
+        raise ValueError(f"--max-runs: must be at least 1; got {max_runs}.")
     try:
-        study = prepare_study(spec)
+        study = prepare_study(spec, max_runs=max_runs)
     except SpecError as exc:  # every problem, one per line; nothing ran or was written
         for line in exc.errors:
             sys.stderr.write(f"poisonlab: error: {line}\n")
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USER) from None
     out = out if out is not None else default_out(study)
-    # `kill PID` stops a sweep as Ctrl-C does: worker processes are stopped, finished runs stay.
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     # The bar and messages go to stderr, so stdout holds only the summary (or its JSON).
     messages = Console(stderr=True, highlight=False, markup=False)
-    with SweepProgress(messages, study.spec.name) as progress, _stops_cleanly():
-        summary = run_study(
-            study,
-            out,
-            n_jobs=jobs,
-            dask=dask,
-            dask_local=dask_local,
-            force=force,
-            fast_path=fast_path,
-            memory_budget=memory_budget,
-            dashboard=dashboard,
-            on_start=progress.start,
-            on_result=progress.update,
+    kept = 0
+
+    def stored(record) -> None:
+        nonlocal kept
+        kept += 1
+        progress.update(record)
+
+    try:
+        with SweepProgress(messages, study.spec.name) as progress, _stops_cleanly():
+            summary = run_study(
+                study,
+                out,
+                n_jobs=jobs,
+                dask=dask,
+                dask_local=dask_local,
+                force=force,
+                fast_path=fast_path,
+                memory_budget=memory_budget,
+                dashboard=dashboard,
+                on_start=progress.start,
+                on_result=stored,
+            )
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what was kept, and how to go on
+        sys.stderr.write(
+            f"poisonlab: interrupted; {kept} runs finished in this session are kept in {out}/; "
+            "rerun the same command to resume.\n"
         )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     if as_json:
         from dataclasses import asdict
 
@@ -535,6 +563,21 @@ def run_command(
         messages.print(f"See the errors: poisonlab results {out} --status failed", soft_wrap=True)
     if report:
         _write_report_and_say(out, messages if as_json else console)
+    if summary.failed:  # a CI job must not read failed runs as success
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _check_dask_address(address: str) -> None:
+    """Refuse an address that names no scheduler before anything is written."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        parse_host_port(parse_address(address)[1])
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"--dask: {str(exc).rstrip('.')}; give a scheduler's address such as "
+            "tcp://127.0.0.1:8786."
+        ) from None
 
 
 def _raise_keyboard_interrupt(signum, frame) -> None:
@@ -903,7 +946,9 @@ def audit(
             metavar="[drop|relabel]", help="drop or relabel the flagged rows in --write-clean."
         ),
     ] = "drop",
-    seed: Annotated[int, typer.Option(help="Seed for the checks' randomness.")] = 0,
+    seed: Annotated[
+        int, typer.Option(min=0, max=2**32 - 1, help="Seed for the checks' randomness.")
+    ] = 0,
     top: Annotated[int, typer.Option(min=0, help="Rows shown in the terminal.")] = 10,
 ) -> None:
     """Scan a training set for signs of poisoning; exit 1 when a poisoning pattern is found.
@@ -912,6 +957,8 @@ def audit(
     """
     from .audit import cli_support as support
 
+    if fail_on is not None and not math.isfinite(fail_on):  # before anything is written
+        raise ValueError(f"--fail-on: must be a finite score >= 0; got {fail_on}.")
     code = support.audit_command(
         data,
         label=label,
@@ -1138,23 +1185,76 @@ def _option_message(message: str, argv: list[str]) -> str:
     return f"{option}: {reason.rstrip('.')}{got}."
 
 
+def _os_error_message(exc: OSError) -> str:
+    """``cannot write '/x/y': No space left on device.``: the path and the cause, one line."""
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    path = exc.filename if exc.filename is not None else getattr(exc, "path", None)
+    return f"{str(path)!r}: {cause}." if path is not None else f"{cause}."
+
+
+def _report_bug(exc: BaseException) -> None:
+    """One line saying it is a bug and where the whole traceback went; exit status 3."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    try:
+        from platformdirs import user_log_dir
+
+        folder = Path(user_log_dir("poisonlab"))
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix="crash-", suffix=".txt", dir=folder)
+    except OSError:  # no writable log folder: the system's temporary folder
+        handle, name = tempfile.mkstemp(prefix="poisonlab-crash-", suffix=".txt")
+    with open(handle, "w") as file:
+        file.write(f"poisonlab {' '.join(sys.argv[1:])}\n\n{text}")
+    summary = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+    sys.stderr.write(
+        f"poisonlab: internal error (a bug in poisonlab, please report it): {summary}; "
+        f"traceback written to {name}\n"
+    )
+    sys.exit(EXIT_BUG)
+
+
+def _commands_of(exc: Exception) -> str:
+    """``; commands: ml106`` after click's "No such command 'ml999'.": what there is."""
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None or not exc.format_message().startswith("No such command"):
+        return ""
+    names = ctx.command.list_commands(ctx)
+    return f" Commands of {ctx.command_path}: {', '.join(names)}." if names else ""
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app, turning user errors into one line and exit 2."""
+    """Console-script entry point: run the app, turning every error into one line and the exit
+    status of docs/reliability.md (2 for a user's error, 3 for a bug, 130 for an interrupt)."""
+    # `kill PID` stops any command as Ctrl-C does (a sweep keeps its finished runs), with one
+    # line and status 130.
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         code = app(args=argv, prog_name="poisonlab", standalone_mode=False)
-    except typer.Abort:
-        _fail("aborted", 130)
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("interrupted.", EXIT_INTERRUPTED)
     except _ClickException as exc:  # bad options or arguments: click's own message
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare group: show its help
             sys.stdout.write(exc.ctx.get_help() + "\n")
             sys.exit(0)
         message = _option_message(exc.format_message(), sys.argv[1:] if argv is None else argv)
-        _fail(message, 2 if isinstance(exc, _UsageError) else exc.exit_code)
+        message += _commands_of(exc)
+        _fail(message, EXIT_USER if isinstance(exc, _UsageError) else exc.exit_code)
     except ParameterError as exc:  # named by the library's parameter: say the CLI's name
         option = _OPTION_NAMES.get(exc.path[0]) if exc.detail is not None else None
         _fail(f"{option}: {exc.detail}" if option else str(exc))
     except ValueError as exc:  # errors a user can cause, raised by the library
         _fail(str(exc))
+    except OSError as exc:  # a path that cannot be read or written, a full disk
+        _fail(_os_error_message(exc))
+    except MemoryError:
+        _fail("out of memory; make the study or the data smaller.")
+    except Exception as exc:
+        _report_bug(exc)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     # Exit without a last cyclic garbage collection over the ~1,400 modules scikit-learn
     # imports (0.2 s per command); every file we write is closed before this point.
     gc.freeze()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,17 +62,44 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
 
     A reader never sees a half-written file, and a failure leaves nothing behind.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    write_files_atomically({path: write})
+
+
+def write_files_atomically(files: Mapping[Path, Callable[[Path], None] | bytes]) -> None:
+    """Write several files so that they are all written or none is.
+
+    Every file is first written to a temporary sibling; only when all are written (a full disk
+    or a read-only folder fails here, leaving nothing) are they renamed into place, one
+    ``os.replace`` each. An error names the file asked for, not the temporary one.
+
+    Parameters
+    ----------
+    files : mapping of Path to bytes or callable
+        Each file's final path, and its contents or a function that writes them to the path
+        it is given.
+    """
+    written: list[tuple[Path, Path]] = []
     try:
-        write(tmp)
-        # mkstemp makes the file private (0600); give it the permissions open() would.
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
+        for path, contents in files.items():
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                os.close(fd)
+                tmp = Path(name)
+                written.append((tmp, path))
+                if isinstance(contents, bytes):
+                    tmp.write_bytes(contents)
+                else:
+                    contents(tmp)
+                # mkstemp makes the file private (0600); give it the permissions open() would.
+                os.chmod(tmp, 0o666 & ~_umask())
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        for tmp, path in written:
+            os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        for tmp, _ in written:
+            tmp.unlink(missing_ok=True)
 
 
 def _umask() -> int:

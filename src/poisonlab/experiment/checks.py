@@ -7,8 +7,14 @@ anything runs or is written.
 from __future__ import annotations
 
 from .._validation import ParameterError
-from .components import load_split, make_attack
-from .grid import attack_variants
+from .components import (
+    estimator_size_errors,
+    load_split,
+    make_attack,
+    make_detector,
+    make_estimator,
+)
+from .grid import attack_variants, defense_variants
 from .schema import Spec, SpecError
 
 
@@ -30,6 +36,7 @@ def check_against_data(spec: Spec) -> None:
             where = ".split" if _parameter_of(exc) == "split" else ".name"
             errors.append(f"{path}{where}: {str(exc).rstrip('.')}.")
             continue
+        errors += _model_size_errors(spec, split.X_train.shape[0], path)
         for i, attack in enumerate(spec.attacks):
             if attack.name == "none":
                 continue  # no poisoning: nothing to check against the data
@@ -42,6 +49,25 @@ def check_against_data(spec: Spec) -> None:
                     errors.append(_data_error(f"attacks[{i}]", origin, params, exc, path))
     if errors:
         raise SpecError(list(dict.fromkeys(errors)))
+
+
+def _model_size_errors(spec: Spec, n_train: int, dataset: str) -> list[str]:
+    """Model parameters the training split is too small for, with their key paths."""
+    errors = []
+    on = f" (on {dataset})" if dataset != "dataset" else ""
+    for i, model in enumerate(spec.models):
+        for config, origin in zip(model.variants(), model.sweep_origins(), strict=True):
+            for message in estimator_size_errors(make_estimator(config), n_train):
+                where = origin or ".params"
+                errors.append(f"models[{i}]{where}{on}: {message}.")
+    for i, defense in enumerate(spec.defenses):
+        for params in defense_variants(defense):
+            detector = make_detector({"name": defense.name, "params": params}, run_seed=0)
+            if detector is None:
+                continue
+            for message in estimator_size_errors(detector, n_train):
+                errors.append(f"defenses[{i}]{on}: {message}.")
+    return list(dict.fromkeys(errors))
 
 
 def _largest_budgets(variants: list[tuple[dict, dict]]) -> list[tuple[dict, dict]]:

@@ -11,6 +11,7 @@ import functools
 import importlib
 import inspect
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -102,6 +103,58 @@ def make_estimator(model: Mapping[str, Any]) -> Any:
             path=(unknown[0],),
         )
     return cls(**params)
+
+
+def check_estimator(estimator: Any) -> None:
+    """Refuse what scikit-learn itself would refuse at ``fit``, before anything runs: each
+    (nested) estimator's parameters through its own ``_validate_params``, and a model that is
+    not a classifier (a regressor "works" and fails every run).
+
+    Raises
+    ------
+    ValueError
+        scikit-learn's message, which names the parameter, the value and what is allowed.
+    """
+    from sklearn.base import BaseEstimator, is_classifier
+
+    parts = [estimator] + [
+        v for v in estimator.get_params(deep=True).values() if isinstance(v, BaseEstimator)
+    ]
+    for part in parts:
+        # poisonlab's own classes check their constraints themselves (house-style messages).
+        if hasattr(part, "_validate_params") and not type(part).__module__.startswith("poisonlab."):
+            try:
+                part._validate_params()
+            except (ValueError, TypeError) as exc:
+                named = re.match(r"The '(\w+)' parameter", str(exc))
+                path = (named.group(1),) if named else ("params",)
+                raise ParameterError(str(exc).rstrip("."), path=path) from None
+    if not is_classifier(estimator):
+        raise ValueError(
+            f"{type(_final_step(estimator)).__name__} is not a classifier; a study's model "
+            "must predict classes (e.g. svc, logreg, sklearn.tree.DecisionTreeClassifier)"
+        )
+
+
+def _final_step(estimator: Any) -> Any:
+    steps = getattr(estimator, "steps", None)
+    return steps[-1][1] if steps else estimator
+
+
+def estimator_size_errors(estimator: Any, n_train: int) -> list[str]:
+    """Parameters that need more training rows than there are (``n_neighbors = 100000`` on
+    600 rows), as messages naming the parameter, its value and the limit."""
+    nested = estimator.get_params(deep=True).values() if hasattr(estimator, "get_params") else []
+    parts = [estimator, *nested]
+    errors = []
+    for part in parts:
+        value = getattr(part, "n_neighbors", None)
+        if isinstance(value, int) and value > n_train:
+            errors.append(
+                f"n_neighbors = {value} of {type(part).__name__} needs at least that many "
+                f"training rows; the training split has {n_train}"
+            )
+    return list(dict.fromkeys(errors))
 
 
 def _make_mitigation(name: str, params: dict[str, Any]) -> Any:

@@ -7,17 +7,25 @@ Stage 1 of validation (types, required and unknown keys); :mod:`.spec` parses TO
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Mapping
 from numbers import Integral, Real
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .ids import labelled
 from .measure import DEFAULT_METRICS
 
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
+# A study's name is its results folder's name: it starts with a letter or digit, so "." and
+# ".." (which would escape results/) are refused, and it holds no slash.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+#: The most runs a study may hold unless its spec says ``max_runs = N`` (or ``run --max-runs``):
+#: a typo such as ``repetitions = 100000000`` is refused in one line, before anything is built.
+DEFAULT_MAX_RUNS = 100_000
 
 
 class SpecError(ValueError):
@@ -156,6 +164,16 @@ class BudgetRange(_Strict):
     stop: int
     step: int
 
+    @field_validator("step")
+    @classmethod
+    def _step_positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be at least 1; got {value}")
+        return value
+
+    def __len__(self) -> int:
+        return len(range(self.start, self.stop + 1, self.step))
+
     def values(self) -> list[int]:
         return list(range(self.start, self.stop + 1, self.step))
 
@@ -204,20 +222,21 @@ class Spec(_Strict):
     description: str = ""
     dataset: DatasetSpec | None = None
     datasets: list[DatasetSpec] | None = None
-    models: list[ModelSpec]
-    attacks: list[AttackSpec]
-    defenses: list[DefenseSpec] = [DefenseSpec(name="none")]
-    seeds: list[int] | None = None
-    repetitions: int | None = None
+    models: list[ModelSpec] = Field(min_length=1)
+    attacks: list[AttackSpec] = Field(min_length=1)
+    defenses: list[DefenseSpec] = Field([DefenseSpec(name="none")], min_length=1)
+    seeds: list[int] | None = Field(None, min_length=1)
+    repetitions: int | None = Field(None, ge=1)
     metrics: list[str] = list(DEFAULT_METRICS)
+    max_runs: int = Field(DEFAULT_MAX_RUNS, ge=1)
 
     @field_validator("name")
     @classmethod
     def _name_form(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError(
-                f"name must hold only letters, digits and _ . - (it starts every run id); "
-                f"got {value!r}"
+                f"name must start with a letter or digit and hold only letters, digits and "
+                f"_ . - (it names the results folder and starts every run id); got {value!r}"
             )
         return value
 
@@ -238,6 +257,23 @@ class Spec(_Strict):
             if self.dataset is not None
             else [f"datasets[{i}]" for i in range(len(self.datasets or []))]
         )
+
+    def n_runs(self) -> int:
+        """The number of runs in the grid, counted without building it."""
+
+        def product(sweep: Mapping[str, list]) -> int:
+            return math.prod(len(values) for values in sweep.values())
+
+        def n_budgets(a: AttackSpec) -> int:
+            if a.budget is None:
+                return 1
+            return len(a.budget) if isinstance(a.budget, BudgetRange | list) else 1
+
+        models = sum(product(m.sweep) for m in self.models)
+        attacks = sum(product(a.sweep) * n_budgets(a) for a in self.attacks)
+        defenses = sum(product(d.sweep) for d in self.defenses)
+        seeds = len(self.seeds) if self.seeds is not None else (self.repetitions or 1)
+        return len(self.dataset_list()) * models * attacks * defenses * seeds
 
     def seed_list(self) -> list[int]:
         if self.seeds is not None:

@@ -46,6 +46,7 @@ from pydantic import ValidationError
 from .._errors import ParameterError
 from .components import (
     ALLOWED_MODEL_PACKAGES,
+    check_estimator,
     make_estimator,
     model_mitigations,
     registry_for,
@@ -82,7 +83,7 @@ __all__ = [
 # ------------------------------------------------------------------------------- loading
 
 
-def load_spec(path: str | Path) -> tuple[Spec, str]:
+def load_spec(path: str | Path, *, max_runs: int | None = None) -> tuple[Spec, str]:
     """Read and validate a spec file (stages 1 and 2; see :func:`check_against_data`).
 
     Returns
@@ -96,19 +97,35 @@ def load_spec(path: str | Path) -> tuple[Spec, str]:
         text = path.read_text()
     except OSError as exc:
         raise ParameterError.named("spec", f"cannot read {str(path)!r}: {exc.strerror}.") from None
-    return parse_spec(text, source=str(path)), text
+    except UnicodeDecodeError as exc:
+        raise ParameterError.named(
+            "spec", f"{str(path)!r} is not UTF-8 text (byte {exc.start}); a spec is TOML text."
+        ) from None
+    return parse_spec(text, source=str(path), max_runs=max_runs), text
 
 
-def parse_spec(text: str, *, source: str = "<spec>") -> Spec:
-    """Validate spec text (TOML) against the structure and the registries."""
+def parse_spec(text: str, *, source: str = "<spec>", max_runs: int | None = None) -> Spec:
+    """Validate spec text (TOML) against the structure and the registries.
+
+    Parameters
+    ----------
+    text : str
+    source : str
+        Where the text came from, for messages.
+    max_runs : int, optional
+        The most runs the grid may hold; default: the spec's ``max_runs``
+        (:data:`~poisonlab.experiment.schema.DEFAULT_MAX_RUNS` unless it says otherwise).
+    """
     try:
         data = tomllib.loads(text)
+        spec = Spec.model_validate(data)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError([f"{source}: not valid TOML: {exc}"]) from None
-    try:
-        spec = Spec.model_validate(data)
+    except RecursionError:  # e.g. 2,000 nested brackets
+        raise SpecError([f"{source}: nested too deeply to be a study spec."]) from None
     except ValidationError as exc:
         raise SpecError([_format_pydantic(e) for e in exc.errors()]) from None
+    check_size(spec, spec.max_runs if max_runs is None else max_runs)
     errors = check_names(spec)
     if errors:
         raise SpecError(errors)
@@ -124,6 +141,20 @@ def _format_pydantic(error: Mapping[str, Any]) -> str:
     if error["type"] == "value_error":
         return f"{path}: {msg}."
     return f"{path}: {msg[0].lower()}{msg[1:]}; got {error.get('input')!r}."
+
+
+def check_size(spec: Spec, max_runs: int) -> None:
+    """Refuse a grid of more than ``max_runs`` runs, counted before anything is built."""
+    if max_runs < 1:
+        raise ParameterError.named("max_runs", f"must be at least 1; got {max_runs}.")
+    n = spec.n_runs()
+    if n > max_runs:
+        raise SpecError(
+            [
+                f"the grid holds {n:,} runs, more than max_runs = {max_runs:,}; make the study "
+                "smaller, or raise the limit with max_runs = N in the spec or run --max-runs N."
+            ]
+        )
 
 
 # ---------------------------------------------------------------- names and parameters
@@ -195,7 +226,7 @@ def _check_model(path: str, m: ModelSpec) -> list[str]:
         return errors
     for config, origin in zip(m.variants(), m.sweep_origins(), strict=True):
         try:
-            make_estimator(config)
+            check_estimator(make_estimator(config))
         except (ValueError, TypeError) as exc:
             named = isinstance(exc, ParameterError) and m.params
             where = origin or (".params" if named else ".name")

@@ -235,38 +235,72 @@ class ResultStore:
         path = Path(path)
         if path.is_dir() or (not path.suffix and not path.exists()):
             path = path / STORE_NAME
-        if not path.exists():
-            if not create:
-                raise ValueError(f"no results store at {str(path)!r}; run a study there first.")
-            path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
-        self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL in WAL mode: a committed run survives a killed process (Ctrl-C, kill -9); only
-        # a power cut or OS crash may lose the last runs (never corrupt the file), and those
-        # are recomputed on the next run. FULL would cost an fsync per run (~15 ms).
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        with self._transaction():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._db.execute(statement)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+        if not create:
+            self._db = _open_read_only(path)
+            found = self._read_version()
+            self._check_version(found)
+            if found == "1":
+                self._read_version_1()
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists() and path.stat().st_size:  # never add tables to another database
+                ResultStore(path, create=False).close()
+            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a committed run survives a killed process (Ctrl-C, kill -9);
+            # only a power cut or OS crash may lose the last runs (never corrupt the file), and
+            # those are recomputed on the next run. FULL would cost an fsync per run (~15 ms).
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            with self._transaction():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+        except sqlite3.DatabaseError as exc:
+            raise store_os_error(exc, path) from None
         found = self.meta().get("schema_version")
         if found == "1":
             self._upgrade_from_1()
             found = str(SCHEMA_VERSION)
-        if found != str(SCHEMA_VERSION):
+        self._check_version(found)
+
+    def _read_version(self) -> str | None:
+        try:
+            return self.meta().get("schema_version")
+        except sqlite3.DatabaseError:  # no meta table, or not a database at all
             self.close()
             raise ValueError(
-                f"the results store {str(path)!r} has schema version {found}; this poisonlab "
-                f"reads version {SCHEMA_VERSION}."
+                f"{str(self.path)!r} is not a poisonlab results store (no schema_version)."
+            ) from None
+
+    def _check_version(self, found: str | None) -> None:
+        if found not in (str(SCHEMA_VERSION), "1"):
+            self.close()
+            if found is None:
+                raise ValueError(
+                    f"{str(self.path)!r} is not a poisonlab results store (no schema_version)."
+                )
+            raise ValueError(
+                f"the results store {str(self.path)!r} has schema version {found}; this "
+                f"poisonlab reads version {SCHEMA_VERSION}."
             )
+
+    def _read_version_1(self) -> None:
+        # Read-only: version 1 is read as version 2 through temporary views (in SQLite's temp
+        # schema, which shadows main), its rows stale; the file itself is not upgraded.
+        self._db.executescript(
+            "CREATE TEMP VIEW runs AS SELECT *, '' AS code, '{}' AS environment FROM main.runs;"
+            "CREATE TEMP VIEW meta AS SELECT key, CASE key WHEN 'schema_version' THEN "
+            f"'{SCHEMA_VERSION}' ELSE value END AS value FROM main.meta;"
+        )
 
     def _upgrade_from_1(self) -> None:
         # Version 1 rows carry no code fingerprint: they stay readable, as stale rows.
@@ -289,7 +323,7 @@ class ResultStore:
         self.close()
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+        return _Transaction(self._db, self.path)
 
     # -- meta ---------------------------------------------------------------------------------
 
@@ -403,14 +437,72 @@ class ResultStore:
         return self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
 
 
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection: a reading command never creates or changes a file.
+
+    A store without a write-ahead log (no sweep is writing it: every writer keeps one while it
+    is open) opens ``immutable``, so SQLite creates no ``-shm``/``-wal`` files beside it, even
+    in a read-only folder; a store being written opens ``mode=ro``, which reads the log.
+    """
+    if not path.is_file():
+        raise ValueError(f"no results store at {str(path)!r}; run a study there first.")
+    _check_is_store_file(path)
+    uri = path.resolve().as_uri()
+    wal = path.with_name(path.name + "-wal")
+    tries = ("mode=ro", "mode=ro&immutable=1") if wal.exists() else ("mode=ro&immutable=1",)
+    for options in tries:
+        try:
+            db = sqlite3.connect(f"{uri}?{options}", uri=True, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.DatabaseError as exc:
+            error = exc
+    raise store_os_error(error, path)
+
+
+#: The first bytes of every SQLite database file.
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _check_is_store_file(path: Path) -> None:
+    """Refuse a file that is not an SQLite database (and so cannot be a store), without
+    letting SQLite write to it."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    if head and head != _SQLITE_MAGIC:
+        raise ValueError(f"{str(path)!r} is not a poisonlab results store (not SQLite).")
+
+
+def store_os_error(exc: sqlite3.Error, path: Path) -> OSError:
+    """An SQLite error on the store file as an ``OSError`` naming the file and the cause
+    (``database or disk is full``, ``attempt to write a readonly database``)."""
+    cause = str(exc)
+    if getattr(exc, "sqlite_errorname", "").startswith("SQLITE_IOERR_WRITE"):
+        cause += " while writing (the disk is full or the file size limit reached)"
+    return OSError(None, cause, str(path))
+
+
 class _Transaction:
     """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on an exception."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
+        self._db, self._path = db, path
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise store_os_error(exc, self._path) from None
 
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        except sqlite3.OperationalError as error:  # a full disk, a read-only file
+            if exc_type is None:
+                raise store_os_error(error, self._path) from None
+        if isinstance(exc, sqlite3.OperationalError):
+            raise store_os_error(exc, self._path) from None

@@ -27,15 +27,17 @@ class Study:
     command: str
 
 
-def prepare_study(path: str | Path) -> Study:
+def prepare_study(path: str | Path, *, max_runs: int | None = None) -> Study:
     """Validate a spec file completely (structure, registries, data) and expand its grid.
+
+    ``max_runs`` overrides the spec's limit on the grid's size (see ``spec.check_size``).
 
     Raises
     ------
     SpecError
         Nothing has run or been written.
     """
-    spec, text = load_spec(path)
+    spec, text = load_spec(path, max_runs=max_runs)
     return _prepared(spec, text, f"poisonlab run {path}")
 
 
@@ -62,11 +64,14 @@ def open_study_store(study: Study, out: Path) -> ResultStore:
     store = ResultStore(out)
     meta = store.meta()
     found = meta.get("experiment")
-    if found is not None and found != study.spec.name:
+    written_by = _writer(meta.get("source", study.command))
+    if found is not None and (found != study.spec.name or written_by != _writer(study.command)):
         store.close()
+        ours = _writer(study.command)
+        theirs, mine = (f" of `{written_by}`", f" of `{ours}`") if written_by != ours else ("", "")
         raise ParameterError.named(
             "out",
-            f"{str(out)!r} holds the study {found!r}, not {study.spec.name!r}; "
+            f"{str(out)!r} holds the study {found!r}{theirs}, not {study.spec.name!r}{mine}; "
             "choose another directory.",
         )
     store.set_meta(
@@ -79,6 +84,12 @@ def open_study_store(study: Study, out: Path) -> ResultStore:
         }
     )
     return store
+
+
+def _writer(command: str) -> str:
+    """What kind of command wrote a store: ``poisonlab run`` (any spec file of the study) or
+    the lab's own command (``poisonlab lab ml106``), whose stores must not mix."""
+    return command if not command.startswith("poisonlab run ") else "poisonlab run"
 
 
 def run_study(

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from .._errors import ParameterError
-from ..datasets.base import write_atomically
+from ..datasets.base import write_files_atomically
 from ..report.lab_tables import LabResult
 
 
@@ -32,8 +32,7 @@ def write_lab_results(result: LabResult, out: Path) -> None:
         "summary.csv": _csv(_summary_rows(result)),
         "per_class.csv": _csv(_per_class_rows(result)),
     }
-    for name, text in files.items():
-        write_atomically(out / name, lambda tmp, text=text: tmp.write_text(text))
+    write_files_atomically({out / name: text.encode() for name, text in files.items()})
 
 
 def _csv(rows: list[list]) -> str:

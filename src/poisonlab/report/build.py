@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._errors import ParameterError
-from ..datasets.base import write_atomically
+from ..datasets.base import write_files_atomically
 from .canvas import IMAGE_FORMATS, PAPER_RC, Context, ReportFigure
 from .facets import Names, Style, check_facets
 from .figures import all_figures, check_budgets
@@ -276,10 +276,9 @@ def write_report(
             files = render_files(report, fmt, progress=progress)
     finally:
         study.store.close()
-    paths = []
-    for name, data in files.items():
-        write_atomically(target / name, lambda tmp, data=data: tmp.write_bytes(data))
-        paths.append(target / name)
+    # All files or none: a full disk never leaves half a report (e.g. 10 of md's 21 files).
+    paths = [target / name for name in files]
+    write_files_atomically(dict(zip(paths, files.values(), strict=True)))
     return report, paths
 
 
