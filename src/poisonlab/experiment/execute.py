@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,18 +94,40 @@ def execute_run(run: RunSpec, fitter: _Fitter, classes: np.ndarray) -> RunOutput
         return _execute_run(run, fitter, classes)
 
 
-def fixed_threads() -> AbstractContextManager:
+@contextmanager
+def fixed_threads() -> Iterator[None]:
     """One BLAS and one OpenMP thread for a run's numerical work, whatever the backend.
 
     Results must not depend on where a run executes: scikit-learn's nearest-neighbour search
     splits its work by the OpenMP thread count and breaks distance ties per chunk, so on
     integer pixels (ties are common) one ``digits`` kNN prediction differed between a serial
-    sweep (two OpenMP threads) and worker processes. OpenMP's count is per thread, so the
-    limit is set in the thread that executes the run (batch threads included).
+    sweep (two OpenMP threads) and worker processes. OpenMP's count is per thread, so its
+    limit is set in the thread that executes the run. OpenBLAS's count is one setting for the
+    whole process: runs executing in several threads at once share one limit, set by the first
+    to start and restored by the last to finish (a per-thread enter and exit restored it while
+    other runs were computing, and their PCA scores changed in the last bits).
     """
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=RUN_THREADS)
+    global _blas_runs, _blas_limit
+    with _BLAS_LOCK:
+        if _blas_runs == 0:
+            _blas_limit = threadpool_limits(limits=RUN_THREADS, user_api="blas")
+        _blas_runs += 1
+    try:
+        with threadpool_limits(limits=RUN_THREADS, user_api="openmp"):
+            yield
+    finally:
+        with _BLAS_LOCK:
+            _blas_runs -= 1
+            if _blas_runs == 0:
+                _blas_limit.restore_original_limits()
+                _blas_limit = None
+
+
+_BLAS_LOCK = threading.Lock()
+_blas_runs = 0  # runs of this process inside fixed_threads()
+_blas_limit: Any = None  # their shared BLAS limit, while any is
 
 
 def _execute_run(run: RunSpec, fitter: _Fitter, classes: np.ndarray) -> RunOutput:
