@@ -58,6 +58,25 @@ class PercentileSanitizer(BaseDetector):
     centroids) and ``_measure(X, y) -> ndarray`` (``beta`` for each row).
     """
 
+    _parameter_constraints = {
+        "percentile": PERCENTILE,
+        **FLAG_CONSTRAINTS,
+        "random_state": RANDOM_STATE,
+    }
+
+    def __init__(
+        self,
+        *,
+        percentile: float = 95.0,
+        threshold: float | None = None,
+        contamination: float | None = None,
+        random_state=None,
+    ) -> None:
+        self.percentile = percentile
+        self.threshold = threshold
+        self.contamination = contamination
+        self.random_state = random_state
+
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         self.classes_ = np.unique(y)
         X = np.asarray(X, dtype=np.float64)
@@ -118,24 +137,6 @@ class SphereFilter(PercentileSanitizer):
     """
 
     reference = _REFERENCE
-    _parameter_constraints = {
-        "percentile": PERCENTILE,
-        **FLAG_CONSTRAINTS,
-        "random_state": RANDOM_STATE,
-    }
-
-    def __init__(
-        self,
-        *,
-        percentile: float = 95.0,
-        threshold: float | None = None,
-        contamination: float | None = None,
-        random_state=None,
-    ) -> None:
-        self.percentile = percentile
-        self.threshold = threshold
-        self.contamination = contamination
-        self.random_state = random_state
 
     def _fit_measure(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         self.centroids_ = class_centroids(X, y, self.classes_)
@@ -163,24 +164,6 @@ class SlabFilter(PercentileSanitizer):
     """
 
     reference = _REFERENCE
-    _parameter_constraints = {
-        "percentile": PERCENTILE,
-        **FLAG_CONSTRAINTS,
-        "random_state": RANDOM_STATE,
-    }
-
-    def __init__(
-        self,
-        *,
-        percentile: float = 95.0,
-        threshold: float | None = None,
-        contamination: float | None = None,
-        random_state=None,
-    ) -> None:
-        self.percentile = percentile
-        self.threshold = threshold
-        self.contamination = contamination
-        self.random_state = random_state
 
     def _fit_measure(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         self.centroids_ = class_centroids(X, y, self.classes_)
