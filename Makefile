@@ -20,8 +20,11 @@ $(STAMP): pyproject.toml Makefile
 demo: venv
 	$(BIN)/poisonlab lab ml106
 
+# Tests run in one process per core (pytest-xdist); each test is independent of the others.
+TEST_WORKERS ?= auto
+
 test: venv chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The report tests open the HTML report in headless Chromium (Debian's package); as root, install
 # it when missing (SKIP_CHROMIUM=1 skips that). If it is not possible those tests skip and say
@@ -33,7 +36,7 @@ chromium:
 	fi
 
 test-fast: venv
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow"
 
 lint: venv
 	$(BIN)/ruff check src tests benchmarks examples tools

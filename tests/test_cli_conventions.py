@@ -240,8 +240,11 @@ def test_shell_completion_completes_commands():
         }
     )
     assert proc.returncode == 0 and proc.stdout.split() == ["attacks"]
-    # The shell is named, not detected from the parent processes (CI may run in none).
-    script = run_cli("--show-completion", "bash", env={"SHELL": "/bin/bash"})
+    # The shell is named, not detected from the parent processes (CI, or a pytest-xdist worker,
+    # may run under none): typer's switch turns `--show-completion` into an option taking it.
+    script = run_cli(
+        "--show-completion", "bash", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    )
     assert script.returncode == 0 and "_poisonlab_completion" in script.stdout
 
 
