@@ -107,5 +107,7 @@ def test_split_errors_name_the_key(sizes, attack, params, message):
 
 
 def test_ranges_without_a_draw_are_unchanged():
-    spec = parse_spec(_spec("", "label_flip", '{ source = "1", target = "7" }').replace(",  }", " }"))
+    spec = parse_spec(
+        _spec("", "label_flip", '{ source = "1", target = "7" }').replace(",  }", " }")
+    )
     assert spec.dataset.as_config(3)["split"] == {"train": [0, 1000], "test": [1000, 1797]}
