@@ -14,7 +14,9 @@ checked:
   on any difference;
 - ``slow``: deterministic but long; checked by a ``slow`` test (``tests/test_docs_tool.py``);
 - ``timing``: measured times, which no rerun reproduces exactly; ``make docs`` regenerates
-  them, nothing compares them.
+  them, nothing compares them. The body ends with a line giving when it ran and the load
+  average before and after (the machine is shared: times are only comparable at a similar
+  load, ratios within one block).
 
 Usage: ``python tools/docs.py [--check] [--kinds fast,slow,timing] [FILE ...]``. Without
 ``--check`` the files are rewritten in place (atomically); with it nothing is written and the
@@ -30,6 +32,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +91,21 @@ def run(command: str) -> str:
     return done.stdout if done.stdout.endswith("\n") or not done.stdout else done.stdout + "\n"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, e.g. ``"3.1 2.5 1.9"``."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def timed(command: str) -> str:
+    """What ``command`` prints, followed by when it ran and the load average around it."""
+    before, started = load_average(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    body = run(command)
+    return (
+        f"{body}\n_Measured {started}; load average (1, 5, 15 min) {before} before, "
+        f"{load_average()} after, on the shared 2-core machine._\n"
+    )
+
+
 def regenerate(path: Path, kinds: tuple[str, ...]) -> tuple[str, list[str]]:
     """(new text of ``path``, a diff per block that changed)."""
     text = path.read_text(encoding="utf-8")
@@ -96,7 +114,7 @@ def regenerate(path: Path, kinds: tuple[str, ...]) -> tuple[str, list[str]]:
         if block.kind not in kinds:
             continue
         print(f"{shown(path)}: {block.command}", file=sys.stderr)
-        body = run(block.command)
+        body = timed(block.command) if block.kind == "timing" else run(block.command)
         if body != block.body:
             diffs.append(
                 "".join(
