@@ -84,7 +84,7 @@ def test_a_failing_command_is_an_error_naming_it(tmp_path):
 def test_an_unknown_kind_is_refused(tmp_path):
     path = page(tmp_path, "x\n", kind="sometimes")
     done = docs("--check", str(path))
-    assert done.returncode == 1 and "allowed: fast, slow, timing" in done.stderr
+    assert done.returncode == 1 and "allowed: fast, slow, long, timing" in done.stderr
 
 
 @pytest.mark.slow
