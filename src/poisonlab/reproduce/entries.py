@@ -446,7 +446,8 @@ STEINHARDT2017 = Reproduction(
     ),
     differences=(
         "The paper's curve is a plot whose values are not here, so only its claim is checked, "
-        "by poisonlab's reading, and at two of its fractions (larger ones cost minutes more). Its radii, step size and step count differ from poisonlab's "
+        "by poisonlab's reading, and at two of its fractions (larger ones cost minutes "
+        "more). Its radii, step size and step count differ from poisonlab's "
         "(at least 500 dual-averaging steps, rho = 2, not tuned). A bound equal to 1 + "
         "epsilon means the dual averaging found no theta better than 0: the bound is valid "
         "but says nothing. Computed with the Python API, outside the study runner: "
