@@ -5,7 +5,8 @@
 (c) ``poisonlab lab ml106 --poison 0,5,...,220``.
 
 Each variant runs in its own process, which prints the lab's counts as JSON; the benchmark
-checks the three agree on every number and prints the times and ratios. All three read MNIST
+checks the three agree on every number and prints a Markdown table of the wall and CPU
+times and the ratios. All three read MNIST
 from poisonlab's cache (run ``poisonlab datasets show mnist`` once first), so the comparison is
 of the computation, not of the download.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -98,6 +100,21 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, dict]:
     return elapsed, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def cpu_seconds(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(wall, user + sys CPU) seconds of one run of ``cmd``, and what it printed.
+
+    CPU time is what the process computed, whoever else shares the cores; its wall time also
+    holds the waits for a core, which vary with the load (see docs/benchmarks.md).
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, used, proc.stdout
+
+
 def counts(doc: dict) -> list[tuple]:
     return [(r["n_poisoned"], r["correct"], r["incorrect"]) for r in doc["runs"]]
 
@@ -128,28 +145,35 @@ def main() -> None:
     # Repeats are interleaved (each round runs every variant once), so a change in the
     # machine's load affects all variants alike.
     results, times = {}, dict.fromkeys(variants, float("inf"))
+    cpu = dict.fromkeys(variants, float("inf"))
     for _ in range(args.repeat):
         for name, cmd in variants.items():
             env = envs.get(name)
-            if name.startswith("(c"):
-                start = time.perf_counter()
-                subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
-                elapsed = time.perf_counter() - start
+            elapsed, seconds, printed = cpu_seconds(cmd, env)
+            if name.startswith("(c"):  # it prints tables for a user; a JSON twin run for us
                 _, doc = timed([*cmd, "--json"], env)
             else:
-                elapsed, doc = timed(cmd)
+                doc = json.loads(printed.strip().splitlines()[-1])
             times[name], results[name] = min(times[name], elapsed), counts(doc)
-    for name, best in times.items():
-        print(f"{name:34s} {best:8.2f} s", flush=True)
+            cpu[name] = min(cpu[name], seconds)
     reference = results["(c) poisonlab lab ml106"]
     for name, value in results.items():
         if value != reference:
             raise SystemExit(f"MISMATCH: {name} disagrees with poisonlab on the lab's counts")
-    print(f"all variants agree on every count of all {len(BUDGETS)} models")
-    fast = times["(c) poisonlab lab ml106"]
-    for name, elapsed in times.items():
-        if not name.startswith("(c)"):
-            print(f"(c) is {elapsed / fast:5.1f}x faster than {name}")
+    fast, fast_cpu = times["(c) poisonlab lab ml106"], cpu["(c) poisonlab lab ml106"]
+    print(
+        f"Best of {args.repeat} run(s) each; all variants agree on every count of all "
+        f"{len(BUDGETS)} models.\n"
+    )
+    print("| variant | wall | (c) faster by (wall) | CPU, user + sys | (c) cheaper by (CPU) |")
+    print("| --- | --- | --- | --- | --- |")
+    for name in variants:
+        ours = name.startswith("(c)")
+        print(
+            f"| {name} | {times[name]:.2f} s | {'' if ours else f'{times[name] / fast:.1f}x'} "
+            f"| {cpu[name]:.2f} s | {'' if ours else f'{cpu[name] / fast_cpu:.1f}x'} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

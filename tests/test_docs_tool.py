@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,6 +60,20 @@ def test_kinds_select_which_blocks_run(tmp_path):
     assert docs("--check", "--kinds", "timing", str(path)).returncode == 1
 
 
+def test_a_timing_block_says_when_it_ran_and_the_load(tmp_path):
+    path = page(tmp_path, "stale\n", kind="timing")
+    assert docs(str(path)).returncode == 0
+    body = path.read_text().split("timing -->\n")[1].split("<!-- docs: end -->")[0]
+    output, stamp = body.split("\n\n")
+    assert output == "a | b"
+    assert re.fullmatch(
+        r"_Measured \d{4}-\d\d-\d\d \d\d:\d\d UTC; load average \(1, 5, 15 min\) "
+        r"[\d.]+ [\d.]+ [\d.]+ before, [\d.]+ [\d.]+ [\d.]+ after, on the shared 2-core "
+        r"machine\._\n",
+        stamp,
+    ), stamp
+
+
 def test_a_failing_command_is_an_error_naming_it(tmp_path):
     path = page(tmp_path, "x\n", command="echo oops >&2; exit 3")
     done = docs("--check", str(path))
@@ -69,7 +84,7 @@ def test_a_failing_command_is_an_error_naming_it(tmp_path):
 def test_an_unknown_kind_is_refused(tmp_path):
     path = page(tmp_path, "x\n", kind="sometimes")
     done = docs("--check", str(path))
-    assert done.returncode == 1 and "allowed: fast, slow, timing" in done.stderr
+    assert done.returncode == 1 and "allowed: fast, slow, long, timing" in done.stderr
 
 
 @pytest.mark.slow

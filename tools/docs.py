@@ -13,10 +13,15 @@ checked:
 - ``fast``: deterministic and quick; ``make docs-check`` (run by CI) regenerates it and fails
   on any difference;
 - ``slow``: deterministic but long; checked by a ``slow`` test (``tests/test_docs_tool.py``);
+- ``long``: deterministic, but minutes (the reproductions of certificates and defense-aware
+  attacks): too long for the test suite; ``make docs`` regenerates them and
+  ``python tools/docs.py --check --kinds long`` checks them;
 - ``timing``: measured times, which no rerun reproduces exactly; ``make docs`` regenerates
-  them, nothing compares them.
+  them, nothing compares them. The body ends with a line giving when it ran and the load
+  average before and after (the machine is shared: times are only comparable at a similar
+  load, ratios within one block).
 
-Usage: ``python tools/docs.py [--check] [--kinds fast,slow,timing] [FILE ...]``. Without
+Usage: ``python tools/docs.py [--check] [--kinds fast,slow,long,timing] [FILE ...]``. Without
 ``--check`` the files are rewritten in place (atomically); with it nothing is written and the
 exit status is 1 when a block differs from what its command prints now.
 """
@@ -30,11 +35,12 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("fast", "slow", "timing")
+KINDS = ("fast", "slow", "long", "timing")
 BLOCK = re.compile(
     r"(?P<head><!-- docs: begin `(?P<command>[^`]+)` (?P<kind>\w+) -->\n)"
     r"(?P<body>.*?)"
@@ -88,6 +94,21 @@ def run(command: str) -> str:
     return done.stdout if done.stdout.endswith("\n") or not done.stdout else done.stdout + "\n"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, e.g. ``"3.1 2.5 1.9"``."""
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def timed(command: str) -> str:
+    """What ``command`` prints, followed by when it ran and the load average around it."""
+    before, started = load_average(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    body = run(command)
+    return (
+        f"{body}\n_Measured {started}; load average (1, 5, 15 min) {before} before, "
+        f"{load_average()} after, on the shared 2-core machine._\n"
+    )
+
+
 def regenerate(path: Path, kinds: tuple[str, ...]) -> tuple[str, list[str]]:
     """(new text of ``path``, a diff per block that changed)."""
     text = path.read_text(encoding="utf-8")
@@ -96,7 +117,7 @@ def regenerate(path: Path, kinds: tuple[str, ...]) -> tuple[str, list[str]]:
         if block.kind not in kinds:
             continue
         print(f"{shown(path)}: {block.command}", file=sys.stderr)
-        body = run(block.command)
+        body = timed(block.command) if block.kind == "timing" else run(block.command)
         if body != block.body:
             diffs.append(
                 "".join(
@@ -131,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path, help="Markdown files (default: all)")
     parser.add_argument("--check", action="store_true", help="compare, write nothing")
-    parser.add_argument("--kinds", default=",".join(KINDS), help="fast,slow,timing")
+    parser.add_argument("--kinds", default=",".join(KINDS), help=",".join(KINDS))
     args = parser.parse_args(argv)
     kinds = tuple(args.kinds.split(","))
     unknown = [kind for kind in kinds if kind not in KINDS]

@@ -875,6 +875,9 @@ def _reproduce_one(entry, out: Path, messages: Console, where: Console | None):
 
     if entry.pending:
         return reproduce(entry, out)
+    if entry.measure is not None:  # computed outside the study runner: no store, no report
+        messages.print(f"{entry.name}: computing (outside the study runner) ...")
+        return reproduce(entry, out)
     with SweepProgress(messages, entry.name) as progress:
         result = reproduce(entry, out, on_start=progress.start, on_result=progress.update)
     if where is not None:

@@ -10,9 +10,11 @@ from .._validation import ParameterError
 from .components import (
     estimator_size_errors,
     load_split,
+    load_validation,
     make_attack,
     make_detector,
     make_estimator,
+    takes_validation,
 )
 from .grid import attack_variants, defense_variants
 from .schema import Spec, SpecError
@@ -31,24 +33,45 @@ def check_against_data(spec: Spec) -> None:
     errors: list[str] = []
     for path, dataset in zip(spec.dataset_paths(), spec.dataset_list(), strict=True):
         try:
-            split, _ = load_split(dataset.as_config())
+            config = dataset.as_config(spec.seed_list()[0])
+            split, _ = load_split(config)
         except (ValueError, TypeError) as exc:
             where = ".split" if _parameter_of(exc) == "split" else ".name"
             errors.append(f"{path}{where}: {str(exc).rstrip('.')}.")
             continue
+        validation = load_validation(config)
+        errors += _validation_errors(spec, dataset, path)
         errors += _model_size_errors(spec, split.X_train.shape[0], path)
         for i, attack in enumerate(spec.attacks):
             if attack.name == "none":
                 continue  # no poisoning: nothing to check against the data
             for params, origin in _largest_budgets(attack_variants(attack)):
                 try:
-                    make_attack({"name": attack.name, "params": params}).poison(
+                    make_attack({"name": attack.name, "params": params}, validation).poison(
                         split.X_train, split.y_train, random_state=0
                     )
                 except (ValueError, TypeError) as exc:
                     errors.append(_data_error(f"attacks[{i}]", origin, params, exc, path))
     if errors:
         raise SpecError(list(dict.fromkeys(errors)))
+
+
+def _validation_errors(spec: Spec, dataset, path: str) -> list[str]:
+    """A split's validation set that no attack takes, or that an attack also sets itself."""
+    if dataset.split.validation_size is None:
+        return []
+    takers = [i for i, a in enumerate(spec.attacks) if takes_validation(a.name)]
+    if not takers:
+        return [
+            f"{path}.split.validation_size: no attack of the spec takes an attacker's "
+            "validation set (attacks with a validation parameter, e.g. svm_gradient, do)."
+        ]
+    return [
+        f"attacks[{i}].params.validation: the split's validation_size gives the validation "
+        "set; remove one of them."
+        for i in takers
+        if "validation" in spec.attacks[i].params
+    ]
 
 
 def _model_size_errors(spec: Spec, n_train: int, dataset: str) -> list[str]:

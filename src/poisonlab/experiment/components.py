@@ -31,23 +31,67 @@ _MODEL_KEYS = ("name", "params", "label")
 # ------------------------------------------------------------------------------- data
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _load_split_cached(dataset_json: str):
-    from ..datasets import load, split_by_ranges, split_stratified
+    from ..datasets import split_by_ranges, split_stratified
 
     config = json.loads(dataset_json)
-    ds = load(config["name"], label=config.get("label"))
-    split = config["split"]
-    if "train" in split:
+    ds = _load_dataset(config["name"], config.get("label"))
+    split, validation = config["split"], None
+    if "seed" in split and "train" in split:
+        s, validation = draw_split(ds, split)
+    elif "train" in split:
         s = split_by_ranges(ds, tuple(split["train"]), tuple(split["test"]))
     else:
         s = split_stratified(ds, split["train_size"], split["test_size"], seed=split["seed"])
-    return s, np.unique(ds.y)
+    return s, np.unique(ds.y), validation
+
+
+@functools.lru_cache(maxsize=2)
+def _load_dataset(name: str, label: str | None):
+    # Kept apart from the splits: a study drawing one split per seed loads its dataset once.
+    from ..datasets import load
+
+    return load(name, label=label)
+
+
+def draw_split(ds, split: Mapping[str, Any]):
+    """A split whose training rows (``train_size``, default: the rest) and validation rows
+    (``validation_size``, default none) are drawn at random (``seed``) from the train range;
+    the test rows are the whole test range.
+
+    Returns
+    -------
+    split : Split
+        Training rows in dataset order.
+    validation : (X_val, y_val) or None
+        The attacker's validation set: X_val of shape (validation_size, n_features).
+    """
+    from ..datasets import Split, split_by_ranges
+
+    whole = split_by_ranges(ds, tuple(split["train"]), tuple(split["test"]))
+    n_val = split.get("validation_size", 0)
+    n_train = split.get("train_size", len(whole.train_rows) - n_val)
+    if n_train < 1 or n_train + n_val > len(whole.train_rows):
+        raise ParameterError(
+            f"train_size ({n_train}) + validation_size ({n_val}) must be at most the "
+            f"{len(whole.train_rows)} rows of the train range, with at least one to train on.",
+            path=("split",),
+        )
+    rows = np.random.default_rng(split["seed"]).choice(whole.train_rows, n_train + n_val, False)
+    train, val = np.sort(rows[:n_train]), np.sort(rows[n_train:])
+    drawn = Split(ds.X[train], ds.y[train], whole.X_test, whole.y_test, train, whole.test_rows)
+    return drawn, ((ds.X[val], ds.y[val]) if n_val else None)
 
 
 def load_split(dataset_config: Mapping[str, Any]):
     """``(Split, classes)`` of a run's dataset config, cached per process (workers load once)."""
-    return _load_split_cached(canonical_json(dataset_config))
+    return _load_split_cached(canonical_json(dataset_config))[:2]
+
+
+def load_validation(dataset_config: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The attacker's validation set ``(X_val, y_val)`` of a run's split, or None."""
+    return _load_split_cached(canonical_json(dataset_config))[2]
 
 
 # ----------------------------------------------------------------------------- models
@@ -197,11 +241,23 @@ def ordered_params(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: params[k] for k in order if k in params}
 
 
-def make_attack(attack_config: Mapping[str, Any]) -> Any:
-    """The attack instance of a run, or None for the attack ``none``."""
+def make_attack(attack_config: Mapping[str, Any], validation: tuple | None = None) -> Any:
+    """The attack instance of a run, or None for the attack ``none``; ``validation`` (the
+    split's attacker validation set) goes to an attack with a ``validation`` parameter."""
     if attack_config["name"] == "none":
         return None
-    return registry_for("attack").create(attack_config["name"], **attack_config["params"])
+    params = dict(attack_config["params"])
+    if validation is not None and takes_validation(attack_config["name"]):
+        params["validation"] = validation
+    return registry_for("attack").create(attack_config["name"], **params)
+
+
+def takes_validation(attack: str) -> bool:
+    """Whether the attack named ``attack`` has a ``validation`` parameter (an attacker's
+    validation set, e.g. ``svm_gradient``)."""
+    if attack == "none":
+        return False
+    return "validation" in inspect.signature(registry_for("attack").get(attack)).parameters
 
 
 def make_detector(defense_config: Mapping[str, Any], run_seed: int) -> Any:

@@ -17,7 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from .components import canonical_json, load_split, make_attack, make_detector, make_estimator
+from .components import (
+    canonical_json,
+    load_split,
+    load_validation,
+    make_attack,
+    make_detector,
+    make_estimator,
+)
 from .gallery import gallery_arrays
 from .grid import RunSpec
 from .measure import KnownPredictions, Outcome, measure, measure_stored, run_arrays
@@ -183,7 +190,7 @@ def _timed(timings: dict[str, float], name: str, func: Callable, *args: Any) -> 
 
 def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[str, float]):
     split = fitter.split
-    attack = make_attack(run.config["attack"])
+    attack = make_attack(run.config["attack"], load_validation(run.config["dataset"]))
     X, y, poison_indices = split.X_train, split.y_train, np.empty(0, dtype=np.int64)
     if attack is not None:
         result = _timed(

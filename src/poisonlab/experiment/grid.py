@@ -187,7 +187,7 @@ def _run(
         defense_config["sanitize"] = defense.sanitize
     config = run_config(
         experiment=spec.name,
-        dataset=dataset.as_config(),
+        dataset=dataset.as_config(seed),
         model=model_config,
         attack={"name": attack.name, "params": attack_params},
         defense=defense_config,
@@ -200,7 +200,7 @@ def _run(
         "attack_params": attack_origin,
         "defense": f"defenses[{defense_index}]",
     }
-    attack_seed = derive_seed(seed, attack_seed_id(dataset.as_config(), attack.name, attack_params))
+    attack_seed = derive_seed(seed, attack_seed_id(config["dataset"], attack.name, attack_params))
     run_seed = derive_seed(seed, content_id(config))
     return RunSpec(
         run_id, run_key(config), config, run_seed, attack_seed, origin, tuple(spec.metrics)

@@ -61,13 +61,20 @@ class _Strict(BaseModel):
 
 
 class SplitSpec(_Strict):
-    """Index ranges (``train``/``test``, half-open) or a stratified random split (sizes)."""
+    """Index ranges (``train``/``test``, half-open) or a stratified random split (sizes).
+
+    With ranges, ``train_size`` and ``validation_size`` draw that many rows at random from the
+    train range (``seed``) instead of training on all of it: the training rows and, apart from
+    them, the attacker's validation set (given to attacks with a ``validation`` parameter; the
+    model never sees it). ``seed = "repetition"`` draws anew for each repetition seed.
+    """
 
     train: list[int] | None = None
     test: list[int] | None = None
     train_size: int | None = None
     test_size: int | None = None
-    seed: int | None = None
+    validation_size: int | None = None
+    seed: int | str | None = None
 
     @field_validator("train", "test")
     @classmethod
@@ -76,25 +83,54 @@ class SplitSpec(_Strict):
             raise ValueError(f"must be [start, stop], two row numbers; got {value!r}")
         return value
 
+    @field_validator("train_size", "test_size", "validation_size")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"must be at least 1; got {value}")
+        return value
+
+    @field_validator("seed")
+    @classmethod
+    def _seed_form(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, str) and value != REPETITION:
+            raise ValueError(f"must be an int or {REPETITION!r} (a draw per seed); got {value!r}")
+        return value
+
     @model_validator(mode="after")
     def _one_form(self) -> SplitSpec:
         ranges = self.train is not None or self.test is not None
-        sizes = self.train_size is not None or self.test_size is not None
-        if ranges == sizes or (ranges and None in (self.train, self.test)):
-            raise ValueError(
-                "give either train = [start, stop] and test = [start, stop] (row ranges), or "
-                "train_size and test_size (a stratified random split, optional seed)"
-            )
-        if sizes and None in (self.train_size, self.test_size):
-            raise ValueError("a stratified split needs both train_size and test_size")
-        if ranges and self.seed is not None:
-            raise ValueError("seed applies only to a stratified split (train_size, test_size)")
+        if ranges:
+            if None in (self.train, self.test) or self.test_size is not None:
+                raise ValueError(_SPLIT_FORMS)
+            if self.seed is not None and self.train_size is self.validation_size is None:
+                raise ValueError(
+                    "seed applies to a stratified split or a draw from the train range "
+                    "(train_size or validation_size)"
+                )
+        elif None in (self.train_size, self.test_size) or self.validation_size is not None:
+            raise ValueError(_SPLIT_FORMS)
         return self
 
-    def as_config(self) -> dict[str, Any]:
-        if self.train is not None:
-            return {"train": list(self.train), "test": list(self.test)}
-        return {"train_size": self.train_size, "test_size": self.test_size, "seed": self.seed or 0}
+    def as_config(self, repetition: int | None = None) -> dict[str, Any]:
+        """The split as plain data; ``seed = "repetition"`` becomes ``repetition``."""
+        seed = repetition if self.seed == REPETITION else self.seed
+        if self.train is None:
+            return {"train_size": self.train_size, "test_size": self.test_size, "seed": seed or 0}
+        config: dict[str, Any] = {"train": list(self.train), "test": list(self.test)}
+        if self.train_size is not None or self.validation_size is not None:
+            sizes = {"train_size": self.train_size, "validation_size": self.validation_size}
+            config.update({k: v for k, v in sizes.items() if v is not None}, seed=seed or 0)
+        return config
+
+
+#: ``seed = "repetition"`` in a split: one draw per repetition seed.
+REPETITION = "repetition"
+_SPLIT_FORMS = (
+    "give either train = [start, stop] and test = [start, stop] (row ranges; optional "
+    "train_size and validation_size drawn from the train range, and seed), or train_size and "
+    "test_size (a stratified random split, optional seed)"
+)
 
 
 class DatasetSpec(_Strict):
@@ -102,8 +138,9 @@ class DatasetSpec(_Strict):
     split: SplitSpec
     label: str | None = None  # label column of a file: dataset
 
-    def as_config(self) -> dict[str, Any]:
-        config = {"name": self.name, "split": self.split.as_config()}
+    def as_config(self, repetition: int | None = None) -> dict[str, Any]:
+        """The dataset as plain data, its split drawn for ``repetition`` when it says so."""
+        config = {"name": self.name, "split": self.split.as_config(repetition)}
         if self.label is not None:
             config["label"] = self.label
         return config

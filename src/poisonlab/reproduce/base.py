@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -92,8 +93,13 @@ def within_seeds(value: float, tolerance: float = 0.0) -> Rule:
     return Rule("within_seeds", value, tolerance=tolerance)
 
 
-#: Reads one figure from a study's current ``ok`` runs: one value per seed or draw.
-Reader = Callable[[list[RunRecord]], Sequence[float]]
+#: Reads one figure from a study's current ``ok`` runs (or, for an entry computed outside the
+#: study runner, from its ``measure``'s values by name): one value per seed or draw.
+Reader = Callable[[Any], Sequence[float]]
+
+#: Computes an entry outside the study runner (certificates are not in study specs yet):
+#: values by name, each a list of floats, which its figures read.
+Measure = Callable[[], dict[str, list[float]]]
 
 
 @dataclass(frozen=True)
@@ -138,13 +144,17 @@ class Reproduction:
     setup : str
         The set-up in words (the spec says it exactly).
     spec : str
-        The study spec (TOML), run by the study runner; empty for a pending entry.
+        The study spec (TOML), run by the study runner; empty for a pending entry and for one
+        computed by ``measure``.
     figures : tuple of Figure
     differences : str
         Why poisonlab's figures differ from the published ones, where they do, and what of
         the published set-up is not available here.
     pending : str
         Why the entry cannot run yet (empty when it can).
+    measure : Measure or None
+        Computes the entry with the Python API instead of a study spec (its values are
+        written to ``measured.json`` in the output directory and recomputed on every run).
     """
 
     name: str
@@ -155,6 +165,7 @@ class Reproduction:
     figures: tuple[Figure, ...] = ()
     differences: str = ""
     pending: str = ""
+    measure: Measure | None = None
 
 
 @dataclass(frozen=True)
@@ -209,8 +220,9 @@ class Result:
         }
 
 
-def check_figure(figure: Figure, runs: list[RunRecord]) -> FigureResult:
-    """Read poisonlab's values of ``figure`` from ``runs`` and apply its rule."""
+def check_figure(figure: Figure, runs: Any) -> FigureResult:
+    """Read poisonlab's values of ``figure`` from ``runs`` (or an entry's measured values) and
+    apply its rule."""
     values = tuple(float(v) for v in figure.read(runs))
     if figure.rule is None:
         return FigureResult(figure, values, NOT_COMPARABLE)
@@ -264,6 +276,8 @@ def reproduce(
     """
     if entry.pending:
         return Result(entry, PENDING, reason=entry.pending)
+    if entry.measure is not None:
+        return _measure(entry, out)
     study = prepare_study_text(
         with_published(entry.spec, entry), command=f"poisonlab reproduce {entry.name}"
     )
@@ -277,4 +291,17 @@ def reproduce(
             entry, FAIL, reason=f"run {failed[0].run_id} failed: {failed[0].error}", out=out
         )
     figures = tuple(check_figure(f, records) for f in entry.figures)
+    return Result(entry, overall(figures), figures, out=out)
+
+
+def _measure(entry: Reproduction, out: Path) -> Result:
+    """Compute ``entry`` with its ``measure``, write the values to ``out/measured.json`` and
+    check its figures."""
+    from ..datasets.base import write_atomically
+
+    measured = entry.measure()
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"entry": entry.name, "values": measured}, indent=2, sort_keys=True)
+    write_atomically(out / "measured.json", lambda tmp: tmp.write_text(text + "\n"))
+    figures = tuple(check_figure(f, measured) for f in entry.figures)
     return Result(entry, overall(figures), figures, out=out)

@@ -86,6 +86,13 @@ def markdown_result(result: Result) -> str:
     ]
     if entry.spec:
         out += ["The study spec it runs:", "", "```toml", entry.spec.rstrip("\n"), "```", ""]
+    if entry.measure is not None:
+        where = f"{entry.measure.__module__}.{entry.measure.__qualname__}"
+        out += [
+            f"Computed by `{where}` with the Python API, outside the study runner "
+            "(certificates are not in study specs yet).",
+            "",
+        ]
     reason = result.reason[:1].upper() + result.reason[1:]
     out += [f"**Status: {result.status}.**" + (f" {reason}" if reason else ""), ""]
     if result.figures:
