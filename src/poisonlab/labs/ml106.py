@@ -127,7 +127,9 @@ def run_ml106(
     source = _check_class("source", source, classes)
     target = _check_class("target", target, classes)
     if source == target:
-        raise ParameterError.named("target", f"must differ from the source class; both are {source!r}.")
+        raise ParameterError.named(
+            "target", f"must differ from the source class; both are {source!r}."
+        )
     budgets = _check_budgets(poison, int((split.y_train == source).sum()), source)
     text = lab_spec_text(
         budgets, source=source, target=target, train_size=train_size, test_size=test_size
