@@ -744,6 +744,10 @@ def report_command(
     include_stale: Annotated[
         bool, typer.Option("--include-stale", help="Also report rows computed by other code.")
     ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the tables and the files written as one JSON document."),
+    ] = False,
 ) -> None:
     """Plots, tables and an HTML page of a stored study, written into DIR/report/."""
     from .report.build import ReportOptions, check_format, print_report, write_report
@@ -762,6 +766,12 @@ def report_command(
     report, paths = write_report(
         directory, fmt, options=options, out=out, progress=progress, include_stale=include_stale
     )
+    if as_json:
+        from ._terminal import print_json
+        from .report.build import tables_json
+
+        print_json({"tables": tables_json(report), "written": [str(p) for p in paths]})
+        return
     if not quiet:
         print_report(report, console)
     _say_written(paths)

@@ -308,9 +308,7 @@ def _check_attack(path: str, a: AttackSpec) -> list[str]:
             "not also in params or sweep."
         ]
     if not budgets:
-        empty = (
-            f"the range {a.budget.model_dump()}" if isinstance(a.budget, BudgetRange) else "[]"
-        )
+        empty = f"the range {a.budget.model_dump()}" if isinstance(a.budget, BudgetRange) else "[]"
         return [f"{path}.{a.budget_key}: {empty} holds no budget."]
     for j, b in enumerate(budgets):
         errors += _check_value(budget_path(path, a, j), cls, "budget", b)
