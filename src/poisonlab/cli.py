@@ -306,14 +306,12 @@ def _lab_rerun(ctx: typer.Context, budgets: list[int], out: Path) -> str:
     import shlex
 
     words = ["poisonlab", "lab", "ml106"]
-    for param in ctx.command.params:
-        source = ctx.get_parameter_source(param.name)
-        given = source is not None and source.name != "DEFAULT"
-        if param.name in _LAB_RESULT_OPTIONS and given:
-            value = (
-                ",".join(map(str, budgets)) if param.name == "poison" else ctx.params[param.name]
-            )
-            words += [_OPTION_NAMES[param.name], str(value)]
+    for name in _LAB_RESULT_OPTIONS:
+        source = ctx.get_parameter_source(name)
+        if source is None or source.name == "DEFAULT":
+            continue
+        value = ",".join(map(str, budgets)) if name == "poison" else ctx.params[name]
+        words += [_OPTION_NAMES[name], str(value)]
     return shlex.join([*words, "--out", str(out)])
 
 
