@@ -116,7 +116,12 @@ def cpu_seconds(cmd: list[str], env: dict | None = None) -> tuple[float, float, 
 
 
 def counts(doc: dict) -> list[tuple]:
-    return [(r["n_poisoned"], r["correct"], r["incorrect"]) for r in doc["runs"]]
+    # poisonlab's --json names the lab's count as the store does (incorrect_by_predicted); the
+    # lab's own code, the plain loop and older poisonlab (--baseline-src) call it incorrect.
+    return [
+        (r["n_poisoned"], r["correct"], r.get("incorrect_by_predicted", r.get("incorrect")))
+        for r in doc["runs"]
+    ]
 
 
 def main() -> None:

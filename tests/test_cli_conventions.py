@@ -9,8 +9,10 @@ import re
 from importlib.metadata import version
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
+from poisonlab._errors import ParameterError
 from poisonlab.cli import RunStatus, app
 from poisonlab.experiment.store import STATUSES
 
@@ -141,9 +143,26 @@ def test_errors_name_the_option_as_typed_with_the_value():
         assert proc.returncode == 2, (args, proc.stderr)
         assert proc.stderr.startswith(f"poisonlab: error: {start}"), proc.stderr
         assert proc.stderr.rstrip().endswith(end) and proc.stderr.count("\n") == 1
-    # The library's own message names its parameter; the command names the option instead.
+    # The library's own error names its parameter (a ParameterError); main() names the option.
     lab = CliRunner().invoke(app, ["lab", "ml106", "--poison", "9999"])
-    assert str(lab.exception).startswith("--poison: 9999 is not a valid number")
+    assert isinstance(lab.exception, ParameterError) and lab.exception.path == ("poison",)
+    assert str(lab.exception).startswith("poison: 9999 is not a valid number")
+
+
+def test_every_library_parameter_the_cli_names_is_an_option_of_some_command():
+    """_OPTION_NAMES is the one mapping from library parameters to options: each entry is an
+    option (or an argument) some command really has."""
+    from poisonlab.cli import _OPTION_NAMES
+
+    names: set[str] = set()
+    stack = [typer.main.get_command(app)]
+    while stack:
+        command = stack.pop()
+        stack += list(getattr(command, "commands", {}).values())
+        for param in command.params:
+            is_option = param.param_type_name == "option"
+            names.update(param.opts if is_option else [(param.name or "").upper()])
+    assert set(_OPTION_NAMES.values()) <= names
 
 
 @pytest.mark.parametrize(

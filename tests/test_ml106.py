@@ -20,15 +20,20 @@ def test_published_figures_through_the_command(tmp_path):
     runs = {r["n_poisoned"]: r for r in json.loads(proc.stdout)["runs"]}
     assert sorted(runs) == [0, 10, 30, 100]
     for n, (ones, twos) in PUBLISHED.items():
-        assert (runs[n]["incorrect"][1], runs[n]["incorrect"][2]) == (ones, twos)
+        incorrect = runs[n]["incorrect_by_predicted"]
+        assert (incorrect[1], incorrect[2]) == (ones, twos)
     assert runs[0]["train_counts"][1:3] == [220, 198]  # "220 1's and 198 2's"
     assert runs[10]["train_counts"][1:3] == [210, 208]
     assert runs[0]["accuracy"] == pytest.approx(0.905)
     written = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert written["runs"] == json.loads(proc.stdout)["runs"]
+    assert written == json.loads(proc.stdout)
     summary = (tmp_path / "out" / "summary.csv").read_text().splitlines()
-    assert summary[0] == "n_poisoned,incorrect_1,incorrect_2,accuracy"
-    assert summary[1] == "0,2,12,0.9050"
+    assert summary[0] == (
+        "run_id,n_poisoned,source,target,accuracy,source_incorrect_by_predicted,"
+        "source_missed_by_true,source_predicted_as_target,target_incorrect_by_predicted,"
+        "target_missed_by_true"
+    )
+    assert summary[1].endswith(",0,1,2,0.9050,2,2,0,12,13")
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ escaping of names that come from data, Markdown, atomic writes and the CLI."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -664,3 +665,17 @@ def test_certified_accuracy_is_drawn_from_the_stored_rows(tmp_path):
     assert sorted(lines) == ["N=0", "N=20"]
     expected = [row["certified_accuracy"] for row in run.metrics["certified_accuracy"]]
     np.testing.assert_allclose(lines["N=20"].get_ydata(), expected)
+
+
+def test_report_json_is_one_document_of_its_tables(evil_dir, tmp_path):
+    out = tmp_path / "r"
+    proc = run_cli("report", str(evil_dir), "--json", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)  # nothing but the document on stdout
+    assert doc["written"] == [str(out / "index.html")]
+    report, _ = write_report(evil_dir, "html", out=tmp_path / "again")
+    assert doc["tables"] == [
+        {"title": t.title, "columns": t.columns, "rows": t.rows, "note": t.note}
+        for t in report.tables()
+    ]
+    assert doc["tables"][0]["title"].startswith("Summary") and doc["tables"][0]["rows"]

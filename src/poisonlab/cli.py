@@ -14,7 +14,6 @@ import math
 import re
 import signal
 import sys
-from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -141,20 +140,6 @@ def _main_options(
     """Investigate data poisoning: attacks, defenses, studies and audits."""
 
 
-@contextmanager
-def _options_named(*params: str) -> Iterator[None]:
-    """Errors the library raises about ``param`` (``"train_size: ..."``) name the option the
-    user typed instead (``"--train-size: ..."``)."""
-    try:
-        yield
-    except ValueError as exc:
-        text = str(exc)
-        for param in params:
-            if text.startswith(f"{param}:"):
-                raise ValueError(f"--{param.replace('_', '-')}{text[len(param) :]}") from None
-        raise
-
-
 _SIZE_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -250,6 +235,7 @@ def datasets_show(
 
 @lab_app.command("ml106", cls=PlainHelp)
 def lab_ml106(
+    ctx: typer.Context,
     poison: Annotated[
         str,
         typer.Option(
@@ -278,16 +264,17 @@ def lab_ml106(
     """The ML 106 lab: relabel the first N '1's as '2' and watch the SVC's mistakes."""
     from .labs.ml106 import run_ml106
 
-    with _options_named("poison", "source", "target", "train_size", "test_size"):
-        result = run_ml106(
-            poison=_parse_int_list(poison, "--poison"),
-            source=source,
-            target=target,
-            train_size=train_size,
-            test_size=test_size,
-            out=out,
-            memory=_parse_memory(memory),
-        )
+    budgets = _parse_int_list(poison, "--poison")
+    result = run_ml106(
+        poison=budgets,
+        source=source,
+        target=target,
+        train_size=train_size,
+        test_size=test_size,
+        out=out,
+        memory=_parse_memory(memory),
+        rerun=None if out is None else _lab_rerun(ctx, budgets, out),
+    )
     if out is not None:
         from .labs.output import write_lab_results
 
@@ -306,6 +293,26 @@ def lab_ml106(
         console.print(f"Results written to {out}/", soft_wrap=True)
         if report:
             _write_report_and_say(out, console)
+
+
+#: The lab's options that change its results, as the rerun command repeats them.
+_LAB_RESULT_OPTIONS = ("poison", "source", "target", "train_size", "test_size")
+
+
+def _lab_rerun(ctx: typer.Context, budgets: list[int], out: Path) -> str:
+    """The command that reruns this lab into ``out`` and so rewrites its report: the options
+    that change results which the user gave (``--poison`` as the parsed list), then ``--out``.
+    """
+    import shlex
+
+    words = ["poisonlab", "lab", "ml106"]
+    for name in _LAB_RESULT_OPTIONS:
+        source = ctx.get_parameter_source(name)
+        if source is None or source.name == "DEFAULT":
+            continue
+        value = ",".join(map(str, budgets)) if name == "poison" else ctx.params[name]
+        words += [_OPTION_NAMES[name], str(value)]
+    return shlex.join([*words, "--out", str(out)])
 
 
 # ---------------------------------------------------------------------- attacks and defenses
@@ -735,6 +742,10 @@ def report_command(
     include_stale: Annotated[
         bool, typer.Option("--include-stale", help="Also report rows computed by other code.")
     ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the tables and the files written as one JSON document."),
+    ] = False,
 ) -> None:
     """Plots, tables and an HTML page of a stored study, written into DIR/report/."""
     from .report.build import ReportOptions, check_format, print_report, write_report
@@ -753,6 +764,12 @@ def report_command(
     report, paths = write_report(
         directory, fmt, options=options, out=out, progress=progress, include_stale=include_stale
     )
+    if as_json:
+        from ._terminal import print_json
+        from .report.build import tables_json
+
+        print_json({"tables": tables_json(report), "written": [str(p) for p in paths]})
+        return
     if not quiet:
         print_report(report, console)
     _say_written(paths)
@@ -1159,7 +1176,9 @@ _CLICK_BASES = {c.__name__: c for c in typer.BadParameter.__mro__}
 _ClickException, _UsageError = _CLICK_BASES["ClickException"], _CLICK_BASES["UsageError"]
 
 
-#: The library's parameter names that the CLI spells otherwise (options and arguments).
+#: The library's parameter names that the CLI spells otherwise (options and arguments): the one
+#: place a library parameter becomes an option name. A ``ParameterError.named(param, ...)``
+#: from the library is printed as ``OPTION: ...`` (``main``).
 _OPTION_NAMES = {
     "out": "--out",
     "where": "--where",
@@ -1169,6 +1188,11 @@ _OPTION_NAMES = {
     "facet": "--facet",
     "budgets": "--budgets",
     "roc_budget": "--roc-budget",
+    "poison": "--poison",
+    "source": "--source",
+    "target": "--target",
+    "train_size": "--train-size",
+    "test_size": "--test-size",
 }
 
 

@@ -87,7 +87,7 @@ def attack_variants(a: AttackSpec) -> list[tuple[dict[str, Any], dict[str, Any]]
             where = dict(origin)
             if budget is not None:
                 params["budget"] = budget
-                where["budget"] = ".budget" + (f"[{j}]" if isinstance(a.budget, list) else "")
+                where["budget"] = a.budget_origin(j)
             out.append((ordered_params(cls, params), where))
     return out
 

@@ -219,6 +219,7 @@ class AttackSpec(_Strict):
     name: str
     params: dict[str, Any] = {}
     budget: Any = None  # an int, a float, a list of them, or {start, stop, step}
+    fraction: Any = None  # a fraction of the training set in [0, 1), or a list of them
     sweep: dict[str, list[Any]] = {}
 
     @field_validator("budget", mode="before")
@@ -236,8 +237,46 @@ class AttackSpec(_Strict):
                 )
         return value
 
+    @field_validator("fraction", mode="before")
+    @classmethod
+    def _fraction_form(cls, value: Any) -> Any:
+        # Explicitly a fraction of the training set, so `fraction = 1` cannot be read as one
+        # sample (or `budget = 1.0` as all of them): ints 0 and floats alike are fractions.
+        if value is None:
+            return None
+        values = value if isinstance(value, list) else [value]
+        for i, v in enumerate(values):
+            if isinstance(v, bool) or not isinstance(v, Integral | Real) or not 0 <= v < 1:
+                where = f"[{i}] " if isinstance(value, list) else ""
+                raise ValueError(
+                    f"fraction {where}must be a fraction of the training set, a number >= 0 "
+                    f"and < 1 (budget = N poisons N samples); got {v!r}"
+                )
+        return [float(v) for v in value] if isinstance(value, list) else float(value)
+
+    @model_validator(mode="after")
+    def _one_budget_key(self) -> AttackSpec:
+        if self.fraction is not None and self.budget is not None:
+            raise ValueError(
+                "give budget = (a count or fraction) or fraction = (of the training set), not both"
+            )
+        return self
+
+    @property
+    def budget_key(self) -> str:
+        """The key the spec gives the budgets with: ``budget`` or ``fraction``."""
+        return "fraction" if self.fraction is not None else "budget"
+
+    def budget_origin(self, j: int) -> str:
+        """Key path suffix of the ``j``-th budget: ``.budget``, ``.budget[3]``, ``.fraction[1]``."""
+        listed = isinstance(self.fraction if self.fraction is not None else self.budget, list)
+        return f".{self.budget_key}" + (f"[{j}]" if listed else "")
+
     def budgets(self) -> list[int | float] | None:
-        """The budgets to sweep, or None when the spec leaves the attack's default."""
+        """The budgets to sweep, or None when the spec leaves the attack's default; ``fraction``
+        values are floats (fractions of the training set)."""
+        if self.fraction is not None:
+            return list(self.fraction) if isinstance(self.fraction, list) else [self.fraction]
         if self.budget is None:
             return None
         if isinstance(self.budget, BudgetRange):
@@ -302,6 +341,8 @@ class Spec(_Strict):
             return math.prod(len(values) for values in sweep.values())
 
         def n_budgets(a: AttackSpec) -> int:
+            if a.fraction is not None:
+                return len(a.budgets() or [])
             if a.budget is None:
                 return 1
             return len(a.budget) if isinstance(a.budget, BudgetRange | list) else 1

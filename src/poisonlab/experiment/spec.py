@@ -291,7 +291,7 @@ def _check_value(where: str, cls: type, key: str, value: Any) -> list[str]:
 
 def _check_attack(path: str, a: AttackSpec) -> list[str]:
     if a.name == "none":
-        if a.params or a.sweep or a.budget is not None:
+        if a.params or a.sweep or a.budgets() is not None:
             return [f"{path}: the attack 'none' (no poisoning) takes no params, sweep or budget."]
         return []
     errors, cls = _check_component(path, "attack", a.name, a.params, a.sweep)
@@ -301,19 +301,24 @@ def _check_attack(path: str, a: AttackSpec) -> list[str]:
     if budgets is None:
         return []
     if "budget" not in inspect.signature(cls.__init__).parameters:
-        return [f"{path}.budget: attack {a.name!r} has no 'budget' parameter."]
+        return [f"{path}.{a.budget_key}: attack {a.name!r} has no 'budget' parameter."]
     if "budget" in a.params or "budget" in a.sweep:
-        return [f"{path}.budget: give the budget as budget = ..., not also in params or sweep."]
+        return [
+            f"{path}.{a.budget_key}: give the budget as budget = ... or fraction = ..., "
+            "not also in params or sweep."
+        ]
     if not budgets:
-        return [f"{path}.budget: the range {a.budget.model_dump()} holds no budget."]
+        empty = f"the range {a.budget.model_dump()}" if isinstance(a.budget, BudgetRange) else "[]"
+        return [f"{path}.{a.budget_key}: {empty} holds no budget."]
     for j, b in enumerate(budgets):
         errors += _check_value(budget_path(path, a, j), cls, "budget", b)
     return errors
 
 
 def budget_path(path: str, a: AttackSpec, j: int) -> str:
-    """Key path of an attack's ``j``-th budget: ``attacks[1].budget`` or ``...budget[3]``."""
-    return f"{path}.budget" + (f"[{j}]" if isinstance(a.budget, list) else "")
+    """Key path of an attack's ``j``-th budget: ``attacks[1].budget``, ``...budget[3]`` or
+    ``...fraction[0]``."""
+    return path + a.budget_origin(j)
 
 
 def _check_defense(path: str, d: DefenseSpec) -> list[str]:

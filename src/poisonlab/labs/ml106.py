@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._errors import ParameterError
 from ..experiment.components import load_split
 from ..experiment.store import ResultStore
 from ..experiment.study import Study, prepare_study_text, run_study
@@ -59,18 +60,18 @@ def _check_budgets(poison: Sequence[int], available: int, source: str) -> list[i
     budgets = sorted({0, *(int(n) for n in poison)})
     bad = [n for n in budgets if n < 0 or n > available]
     if bad:
-        raise ValueError(
-            f"poison: {bad[0]} is not a valid number of images to poison; the "
-            f"training set has {available} images of class {source!r}, so the "
-            f"maximum is {available}."
+        raise ParameterError.named(
+            "poison",
+            f"{bad[0]} is not a valid number of images to poison; the training set has "
+            f"{available} images of class {source!r}, so the maximum is {available}.",
         )
     return budgets
 
 
 def _check_class(name: str, value: str, classes: np.ndarray) -> str:
     if str(value) not in classes:
-        raise ValueError(
-            f"{name}: unknown class label {value!r}; the classes are {', '.join(classes)}."
+        raise ParameterError.named(
+            name, f"unknown class label {value!r}; the classes are {', '.join(classes)}."
         )
     return str(value)
 
@@ -84,6 +85,7 @@ def run_ml106(
     test_size: int = 1000,
     out: Path | None = None,
     memory: int | None = None,
+    rerun: str | None = None,
 ) -> LabResult:
     """Run the lab through the study runner.
 
@@ -103,6 +105,10 @@ def run_ml106(
     memory : int, optional
         Bytes the shared kernel may use (default: half the machine's RAM); above the whole
         Gram matrix's size, class-pair blocks are computed on demand within it.
+    rerun : str, optional
+        The command that reruns this lab into ``out`` (and so rewrites its report), as the
+        front end spells it; recorded in the store's ``meta`` as ``rerun``, which the report
+        shows.
 
     Returns
     -------
@@ -110,9 +116,9 @@ def run_ml106(
         Read back from the store's ``per_class`` metric and prediction arrays.
     """
     if not 1 <= train_size <= TEST_START:
-        raise ValueError(f"train_size: must be in [1, {TEST_START}]; got {train_size}.")
+        raise ParameterError.named("train_size", f"must be in [1, {TEST_START}]; got {train_size}.")
     if not 1 <= test_size <= 10_000:
-        raise ValueError(f"test_size: must be in [1, 10000]; got {test_size}.")
+        raise ParameterError.named("test_size", f"must be in [1, 10000]; got {test_size}.")
     split_config = {
         "name": "mnist",
         "split": {"train": [0, train_size], "test": [TEST_START, TEST_START + test_size]},
@@ -121,20 +127,25 @@ def run_ml106(
     source = _check_class("source", source, classes)
     target = _check_class("target", target, classes)
     if source == target:
-        raise ValueError(f"target: must differ from source; both are {source!r}.")
+        raise ParameterError.named(
+            "target", f"must differ from the source class; both are {source!r}."
+        )
     budgets = _check_budgets(poison, int((split.y_train == source).sum()), source)
     text = lab_spec_text(
         budgets, source=source, target=target, train_size=train_size, test_size=test_size
     )
     study = prepare_study_text(text, command=COMMAND)
     if out is not None:
-        return _run_into(study, out, memory)
+        return _run_into(study, out, memory, rerun)
     with tempfile.TemporaryDirectory(prefix="poisonlab-ml106-") as tmp:
-        return _run_into(study, Path(tmp), memory)
+        return _run_into(study, Path(tmp), memory, rerun)
 
 
-def _run_into(study: Study, out: Path, memory: int | None) -> LabResult:
+def _run_into(study: Study, out: Path, memory: int | None, rerun: str | None) -> LabResult:
     summary = run_study(study, out, memory_budget=memory)
+    if rerun is not None:
+        with ResultStore(out) as store:
+            store.set_meta({"rerun": rerun})
     with ResultStore(out, create=False) as store:
         if summary.failed:
             [failed, *_] = store.runs(status="failed")

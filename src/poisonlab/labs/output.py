@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .._errors import ParameterError
 from ..datasets.base import write_files_atomically
-from ..report.lab_tables import LabResult
+from ..report.lab_tables import STORY_FIELDS, LabResult
 
 
 def write_lab_results(result: LabResult, out: Path) -> None:
@@ -21,9 +21,11 @@ def write_lab_results(result: LabResult, out: Path) -> None:
     results.json
         The ``--json`` document.
     summary.csv
-        One row per N: incorrect source/target (by predicted class), accuracy.
+        One row per N: its run id, accuracy and the source's and target's counts
+        (:data:`~poisonlab.report.lab_tables.STORY_FIELDS`), named as in the ``--json`` runs.
     per_class.csv
-        One row per (N, class): train count, correct, incorrect (by predicted), missed (by true).
+        One row per (N, class): the elements of the store's ``per_class`` arrays (``class`` is
+        the element of ``classes``).
     """
     if out.exists() and not out.is_dir():
         raise ParameterError.named("out", f"{str(out)!r} exists and is not a directory.")
@@ -42,27 +44,32 @@ def _csv(rows: list[list]) -> str:
 
 
 def _summary_rows(result: LabResult) -> list[list]:
-    src = list(result.classes).index(result.source)
-    tgt = list(result.classes).index(result.target)
-    rows = [["n_poisoned", f"incorrect_{result.source}", f"incorrect_{result.target}", "accuracy"]]
+    """One row per N: the ``--json`` run's scalars (the store's names)."""
+    header = ["run_id", "n_poisoned", "source", "target", "accuracy", *STORY_FIELDS]
+    rows = [header]
     for run in result.runs:
+        story = result.story(run)
         rows.append(
             [
+                run.run_id,
                 run.n_poisoned,
-                int(run.table.incorrect[src]),
-                int(run.table.incorrect[tgt]),
+                result.source,
+                result.target,
                 f"{run.table.accuracy:.4f}",
+                *(story[name] for name in STORY_FIELDS),
             ]
         )
     return rows
 
 
 def _per_class_rows(result: LabResult) -> list[list]:
+    """One row per (N, class): the elements of the store's ``per_class`` arrays."""
     rows = [
         [
             "n_poisoned",
             "class",
-            "train_count",
+            "train_counts",
+            "test_counts",
             "correct",
             "incorrect_by_predicted",
             "missed_by_true",
@@ -76,6 +83,7 @@ def _per_class_rows(result: LabResult) -> list[list]:
                     run.n_poisoned,
                     cls,
                     int(run.train_counts[i]),
+                    int(result.test_counts[i]),
                     int(t.correct[i]),
                     int(t.incorrect[i]),
                     int(t.missed[i]),

@@ -7,7 +7,7 @@ file renamed into place): an error while rendering leaves ``DIR/report/`` as it 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .._errors import ParameterError
@@ -280,6 +280,12 @@ def write_report(
     paths = [target / name for name in files]
     write_files_atomically(dict(zip(paths, files.values(), strict=True)))
     return report, paths
+
+
+def tables_json(report: Report) -> list[dict]:
+    """The report's tables for ``--json``: each ``title``, ``columns``, ``rows`` (lists of
+    cells, as printed) and ``note``."""
+    return [asdict(table) for table in report.tables()]
 
 
 def print_report(report: Report, console) -> None:

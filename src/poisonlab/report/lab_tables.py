@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from rich.console import Console
@@ -25,6 +25,20 @@ class LabRun:
     poison_indices: np.ndarray
     y_pred: np.ndarray  # (n_test,) predictions on the test set
     seconds: float = 0.0  # wall time of the run (poisoning, fitting, predicting, measuring)
+    run_id: str = ""  # the store's run id
+    source_predicted_as_target: int = 0  # test images of the source class predicted as target
+
+
+#: Each run's story in one row: the source class's and the target class's counts under both
+#: counting rules, and where the source's misses went. The ``--json`` keys and summary.csv's
+#: columns (the store's ``per_class`` names, prefixed by the class's role).
+STORY_FIELDS = (
+    "source_incorrect_by_predicted",
+    "source_missed_by_true",
+    "source_predicted_as_target",
+    "target_incorrect_by_predicted",
+    "target_missed_by_true",
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,10 @@ class LabResult:
         (true, predicted) for the first five test images, by the clean model.
     runs : list of LabRun
         One per N, in increasing order (N = 0 first).
+    setup : dict
+        What the runs share, in the store's names: ``experiment``, ``dataset``, ``split``
+        (``train``, ``test``: [start, stop) rows), ``model``, ``attack``, ``select``, ``seed``,
+        ``package_version``, ``environment`` (Python's and the libraries' versions).
     """
 
     classes: np.ndarray
@@ -50,21 +68,53 @@ class LabResult:
     test_counts: np.ndarray
     first_predictions: list[tuple[str, str]]
     runs: list[LabRun]
+    setup: dict = field(default_factory=dict)
+
+    def story(self, run: LabRun) -> dict[str, int]:
+        """:data:`STORY_FIELDS` of one run: what happened to the source and the target class."""
+        i_src = list(self.classes).index(self.source)
+        i_tgt = list(self.classes).index(self.target)
+        t = run.table
+        return {
+            "source_incorrect_by_predicted": int(t.incorrect[i_src]),
+            "source_missed_by_true": int(t.missed[i_src]),
+            "source_predicted_as_target": run.source_predicted_as_target,
+            "target_incorrect_by_predicted": int(t.incorrect[i_tgt]),
+            "target_missed_by_true": int(t.missed[i_tgt]),
+        }
 
     def to_json(self) -> dict:
-        """The ``--json`` document: correct/incorrect indexed by predicted class (the lab's)."""
+        """The ``--json`` document (and results.json): what the lab is, then one entry per N.
+
+        Field names are the store's: ``per_class``'s ``classes``, ``correct``,
+        ``incorrect_by_predicted`` (the lab's count), ``missed_by_true``, ``train_counts``,
+        ``test_counts``; the run's ``run_id``, ``accuracy`` and ``n_poisoned``; the attack's
+        ``source`` and ``target``; the row's ``package_version``.
+        """
+        split = self.setup.get("split", {})
+        train, test = split.get("train", [0, 0]), split.get("test", [0, 0])
         return {
+            **self.setup,
+            "train_size": train[1] - train[0],
+            "test_size": test[1] - test[0],
+            "source": self.source,
+            "target": self.target,
+            "classes": [str(c) for c in self.classes],
+            "train_counts": self.train_counts.tolist(),
+            "test_counts": self.test_counts.tolist(),
             "runs": [
                 {
+                    "run_id": run.run_id,
                     "n_poisoned": run.n_poisoned,
-                    "correct": run.table.correct.tolist(),
-                    "incorrect": run.table.incorrect.tolist(),
                     "accuracy": run.table.accuracy,
+                    **self.story(run),
+                    "correct": run.table.correct.tolist(),
+                    "incorrect_by_predicted": run.table.incorrect.tolist(),
+                    "missed_by_true": run.table.missed.tolist(),
                     "train_counts": run.train_counts.tolist(),
-                    "missed_by_true_class": run.table.missed.tolist(),
                 }
                 for run in self.runs
-            ]
+            ],
         }
 
 
@@ -78,7 +128,10 @@ def lab_result(store: ResultStore, keys: Iterable[str]) -> LabResult:
     records = sorted(
         (r for r in store.runs(status="ok") if r.key in wanted), key=lambda r: r.budget
     )
-    params = records[0].config["attack"]["params"]
+    config = records[0].config
+    params = config["attack"]["params"]
+    y_test = store.arrays(records[0].key, ["y_test"])["y_test"]
+    source_rows = y_test == params["source"]
     runs = []
     for record in records:
         per_class = record.metrics["per_class"]
@@ -98,11 +151,23 @@ def lab_result(store: ResultStore, keys: Iterable[str]) -> LabResult:
                 arrays["poison_indices"],
                 arrays["y_pred"],
                 record.total_seconds,
+                record.run_id,
+                int(np.sum(arrays["y_pred"][source_rows] == params["target"])),
             )
         )
     clean = records[0].metrics["per_class"]
-    y_test = store.arrays(records[0].key, ["y_test"])["y_test"]
     first = [(str(t), str(p)) for t, p in zip(y_test[:5], runs[0].y_pred, strict=False)]
+    setup = {
+        "experiment": records[0].experiment,
+        "dataset": config["dataset"]["name"],
+        "split": config["dataset"]["split"],
+        "model": records[0].model,
+        "attack": records[0].attack,
+        "select": params.get("select"),
+        "seed": records[0].seed,
+        "package_version": records[0].package_version,
+        "environment": records[0].environment,
+    }
     return LabResult(
         np.asarray(clean["classes"]),
         params["source"],
@@ -111,6 +176,7 @@ def lab_result(store: ResultStore, keys: Iterable[str]) -> LabResult:
         np.asarray(clean["test_counts"]),
         first,
         runs,
+        setup,
     )
 
 
@@ -181,14 +247,41 @@ def print_lab(result: LabResult, console: Console) -> None:
         console.print(Text.assemble("\n", (heading, "bold")))
         console.print(columns_block(MODEL_COLUMNS, rows))
 
-    i_src, i_tgt = list(result.classes).index(src), list(result.classes).index(tgt)
-    summary = Table("N poisoned", f"incorrect {src}'s", f"incorrect {tgt}'s", "accuracy")
+    # The whole story per N: the lab's "incorrect 7's" falls as the model stops predicting 7,
+    # while the 7's it misses (most of them now predicted 1) and the false 1's rise.
+    rows = []
     for run in result.runs:
-        summary.add_row(
-            str(run.n_poisoned),
-            str(run.table.incorrect[i_src]),
-            str(run.table.incorrect[i_tgt]),
-            f"{run.table.accuracy:.3f}",
+        story = result.story(run)
+        rows.append(
+            [
+                str(run.n_poisoned),
+                f"{run.table.accuracy:.3f}",
+                *(str(story[name]) for name in STORY_FIELDS),
+            ]
         )
-    _section(console, "Summary", summary)
-    console.print(COUNTING_NOTE)
+    console.print(Text.assemble("\n", ("Summary", "bold")))
+    console.print(columns_block(story_columns(src, tgt), rows))
+    console.print(story_note(src, tgt))
+
+
+def story_columns(src: str, tgt: str) -> tuple[str, ...]:
+    """The summary's column headings, in the order of ``["N", "accuracy", *STORY_FIELDS]``."""
+    return (
+        "N",
+        "accuracy",
+        f"incorrect {src}'s",
+        f"{src}'s missed",
+        f"{src}'s as {tgt}'s",
+        f"incorrect {tgt}'s",
+        f"{tgt}'s missed",
+    )
+
+
+def story_note(src: str, tgt: str) -> str:
+    """What each summary column counts, on the test set."""
+    return (
+        f"incorrect {src}'s = predicted {src}, true label differs (the lab's count); "
+        f"{src}'s missed = test {src}'s predicted otherwise, {src}'s as {tgt}'s of them "
+        f"predicted {tgt}; incorrect {tgt}'s = predicted {tgt}, not a {tgt} (false "
+        f"positives of {tgt}). In each model's table, {COUNTING_NOTE}"
+    )
