@@ -15,5 +15,6 @@ from __future__ import annotations
 from . import _aggregation, _bagging, _knn, _label_flip, _sphere_slab  # noqa: F401
 from .base import CERTIFICATES, BaseCertificate, Certification
 from .features import FEATURES
+from .model import CertifiedClassifier
 
-__all__ = ["CERTIFICATES", "FEATURES", "BaseCertificate", "Certification"]
+__all__ = ["CERTIFICATES", "FEATURES", "BaseCertificate", "Certification", "CertifiedClassifier"]

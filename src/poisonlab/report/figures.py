@@ -589,12 +589,64 @@ def certified_figures(ctx: Context) -> list[ReportFigure]:
     ]
 
 
+def certificate_figures(ctx: Context) -> list[ReportFigure]:
+    """The study's certificates (``[[certificates]]``) compared on the clean training set:
+    certified accuracy versus radius, one line per certificate (lowest seed), one panel per
+    unit of radius (poisoned samples, flipped labels)."""
+    from ..certify import CERTIFICATES
+    from ..experiment.components import CERTIFICATE_PREFIX
+
+    panels: dict[str, dict[str, RunRecord]] = {}
+    for r in sorted(ctx.study.runs, key=lambda r: r.seed):
+        name = str(r.config.get("model", {}).get("name", ""))
+        method = name.removeprefix(CERTIFICATE_PREFIX)
+        if name.startswith(CERTIFICATE_PREFIX) and is_clean(r) and certified_rows(r):
+            unit = CERTIFICATES.get(method).radius_unit if method in CERTIFICATES else "radius"
+            key = r.model if not ctx.study.several_datasets else f"{r.dataset} · {r.model}"
+            panels.setdefault(unit, {}).setdefault(key, r)
+    if not panels:
+        return []
+    fig = new_figure(5.2 * len(panels), 3.6)
+    for ax, (unit, runs) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels.items()):
+        for label, r in runs.items():
+            rows = certified_rows(r)
+            accuracy = r.metrics.get("accuracy")
+            clean = f" (clean {accuracy:.3f})" if isinstance(accuracy, float) else ""
+            ax.step(
+                [row["radius"] for row in rows],
+                [row["certified_accuracy"] for row in rows],
+                where="post",
+                label=plain(f"{_short_label(ctx, label, CERTIFICATE_PREFIX)}{clean}"),
+            )
+        ax.set(xlabel=f"radius ({unit})", ylabel="certified accuracy", ylim=(0, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return [
+        ReportFigure(
+            "certificates",
+            "Certificates compared: certified accuracy versus radius",
+            "Fraction of the clean test inputs each certificate predicts correctly with a radius "
+            "of at least r, trained on the unpoisoned training set (lowest seed). One panel per "
+            "unit of radius; dpa and finite_aggregation count inserted or removed samples, knn "
+            "and bagging also modified ones (bagging's radii hold with the confidence it "
+            "states). Clean accuracy in brackets.",
+            fig,
+        )
+    ]
+
+
+def _short_label(ctx: Context, label: str, prefix: str) -> str:
+    """A certificate's label as given, or the report's short name when it is long."""
+    return label if len(label) <= 40 else ctx.names.short("model", label).removeprefix(prefix)
+
+
 FIGURES.add("metric", metric_figures)
 FIGURES.add("per_class", per_class_figures)
 FIGURES.add("confusion", confusion_figures)
 FIGURES.add("gallery", gallery_figures)
 FIGURES.add("detection", detector_figures)
 FIGURES.add("certified", certified_figures)
+FIGURES.add("certificates", certificate_figures)
 
 
 def all_figures(ctx: Context, progress=None) -> list[ReportFigure]:
