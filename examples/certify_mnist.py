@@ -88,7 +88,8 @@ def main() -> None:
     F = features(args.cache)
     y = load("mnist").y[:61000]
     if args.probe:
-        probe(F, y, [int(v) for v in args.partitions.split(",")], args.models.split(","), args.probe)
+        ks = [int(v) for v in args.partitions.split(",")]
+        probe(F, y, ks, args.models.split(","), args.probe)
         return
     print("| k | base model | clean accuracy | median radius | seconds |")
     print("| --- | --- | --- | --- | --- |")

@@ -120,7 +120,7 @@ def _errors(text: str) -> list[str]:
     [
         ('name = "knn"\nsweep', 'name = "knm"\nsweep', "certificates[1].name: "),
         ('name = "knn"\nsweep', 'name = "sphere_slab_bound"\nsweep', "bounds a loss"),
-        ('name = "knn", params', 'name = "knm", params', "certificates[0].params: unknown model 'knm'"),
+        ('name = "knn", params', 'name = "knm", params', "certificates[0].params: unknown model"),
         ("n_partitions = 10", "n_partitions = 0", "certificates[0].params"),
         ("[3, 9]", "[3, 0]", "certificates[1].sweep.n_neighbors[1]"),
         ("n_partitions = 10", "n_parts = 10", "has no parameter 'n_parts'"),

@@ -1,8 +1,9 @@
 """Certified robustness to poisoning: certificates by name.
 
 >>> from poisonlab.certify import CERTIFICATES
->>> CERTIFICATES.names()
-['bagging', 'dpa', 'finite_aggregation', 'knn', 'label_flip_linear', 'sphere_slab_bound', 'two_means']
+>>> CERTIFICATES.names()  # doctest: +NORMALIZE_WHITESPACE
+['bagging', 'dpa', 'finite_aggregation', 'knn', 'label_flip_linear', 'sphere_slab_bound',
+ 'two_means']
 
 Each certificate is a class with keyword parameters; ``certify(X_train, y_train, X_test,
 y_test)`` returns a :class:`Certification` (predictions, radii, certified accuracy, median

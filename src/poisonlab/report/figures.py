@@ -607,7 +607,8 @@ def certificate_figures(ctx: Context) -> list[ReportFigure]:
     if not panels:
         return []
     fig = new_figure(5.2 * len(panels), 3.6)
-    for ax, (unit, runs) in zip(np.atleast_1d(fig.subplots(1, len(panels))), panels.items()):
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (unit, runs) in zip(axes, panels.items(), strict=True):
         for label, r in runs.items():
             rows = certified_rows(r)
             accuracy = r.metrics.get("accuracy")
