@@ -33,6 +33,8 @@ MODELS = {
     "svc": lambda: SVC(random_state=42),
     "svc_c10": lambda: SVC(C=10, random_state=42),
     "svc_poly": lambda: SVC(kernel="poly", degree=2, coef0=1, C=10, random_state=42),
+    "svc_poly3": lambda: SVC(kernel="poly", degree=3, coef0=1, C=10, random_state=42),
+    "svc_rbf_g05": lambda: SVC(gamma=0.05, C=10, random_state=42),
     "logreg": lambda: LogisticRegression(C=10, max_iter=2000),
     "extra_trees": lambda: ExtraTreesClassifier(300, random_state=42),
 }
