@@ -31,13 +31,13 @@ from poisonlab.certify._sphere_slab import (
 from poisonlab.datasets import load
 
 
-def curve(fractions: list[float], rho: float) -> list[dict[str, float]]:
+def curve(fractions: list[float], rho: float, quantile: float) -> list[dict[str, float]]:
     """Upper bound and the candidate attack's losses for each fraction."""
     ds = load("mnist:1,7")
     X, y = ds.X[:13007], ds.y[:13007]
     X_test, y_test = ds.X[13007:], ds.y[13007:]
     signs, signs_test = np.where(y == "7", 1, -1), np.where(y_test == "7", 1, -1)
-    defence = SphereSlab.fit(X, signs, 1.0)
+    defence = SphereSlab.fit(X, signs, quantile)
     rows = []
     for epsilon in fractions:
         start = time.perf_counter()
@@ -82,6 +82,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fractions", default="0.01,0.02,0.05,0.1,0.15,0.2,0.3")
     parser.add_argument("--rho", type=float, default=2.0)
+    parser.add_argument("--quantile", type=float, default=1.0, help="sphere and slab radii")
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument(
         "--rows-from",
@@ -93,8 +94,9 @@ def main() -> None:
     if args.rows_from is not None:
         lines = args.rows_from.read_text().splitlines()
         rows = [ast.literal_eval(line) for line in lines if line.startswith("{")]
+        rows.sort(key=lambda row: row["epsilon"])
     else:
-        rows = curve([float(v) for v in args.fractions.split(",")], args.rho)
+        rows = curve([float(v) for v in args.fractions.split(",")], args.rho, args.quantile)
     print("| epsilon | upper bound | attack: train loss | attack: test loss | test error |")
     print("| --- | --- | --- | --- | --- |")
     for r in rows:
