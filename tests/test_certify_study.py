@@ -93,7 +93,10 @@ def test_the_report_compares_the_certificates_on_one_figure(study_dir):
     [figure] = [f for f in report.figures if f.name == "certificates"]
     [ax] = figure.figure.axes
     lines = {line.get_label().split(" (clean")[0]: line for line in ax.get_lines()}
-    assert sorted(lines) == ["dpa_1nn", "knn[n_neighbors=3]", "knn[n_neighbors=9]"]
+    clean = ["dpa_1nn", "knn[n_neighbors=3]", "knn[n_neighbors=9]"]
+    poisoned = [f"{name} · label_flip[select=first,source=1,target=7] N=10" for name in clean]
+    assert sorted(lines) == sorted(clean + poisoned), sorted(lines)
+    assert not any(f.name == "certified" for f in report.figures)  # drawn here, not twice
     run = _clean_row(study_dir, "dpa_1nn")
     expected = [row["certified_accuracy"] for row in run.metrics["certified_accuracy"]]
     np.testing.assert_allclose(lines["dpa_1nn"].get_ydata(), expected)
