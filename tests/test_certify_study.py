@@ -81,6 +81,7 @@ def test_certificates_are_resumed_like_every_run(study_dir):
     assert (summary.skipped, summary.ok) == (6, 0)
 
 
+@pytest.mark.slow  # builds every figure of the report: 17 s at a load average of 28
 def test_the_report_compares_the_certificates_on_one_figure(study_dir):
     from poisonlab.report.build import build_report
     from poisonlab.report.study import load_study
