@@ -142,3 +142,13 @@ def test_a_spec_needs_a_model_or_a_certificate(tmp_path):
     result = run_cli("run", str(tmp_path / "spec.toml"), "-o", str(tmp_path / "o"))
     assert result.returncode == 2 and "[[models]] or [[certificates]]" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_the_classifier_refuses_a_bound_and_predicting_before_fit():
+    from sklearn.exceptions import NotFittedError
+
+    X, y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array(["a", "b"])
+    with pytest.raises(ValueError, match="must be a per-input certificate.*'sphere_slab_bound'"):
+        CertifiedClassifier(CERTIFICATES.create("sphere_slab_bound")).fit(X, y)
+    with pytest.raises(NotFittedError):
+        CertifiedClassifier(CERTIFICATES.create("knn")).predict(X)

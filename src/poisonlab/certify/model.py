@@ -62,6 +62,9 @@ class CertifiedClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_test,), optional
             True labels (for the certified accuracy); default: the predictions.
         """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "X_train_")
         X = np.ascontiguousarray(X)
         digest = hashlib.sha256(X.tobytes() + str((X.shape, X.dtype)).encode()).hexdigest()
         if self._certified is None or self._certified[0] != digest:
