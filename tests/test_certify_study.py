@@ -148,7 +148,7 @@ def test_the_classifier_refuses_a_bound_and_predicting_before_fit():
     from sklearn.exceptions import NotFittedError
 
     X, y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array(["a", "b"])
-    with pytest.raises(ValueError, match="must be a per-input certificate.*'sphere_slab_bound'"):
+    with pytest.raises(ValueError, match=r"must be a per-input certificate.*'sphere_slab_bound'"):
         CertifiedClassifier(CERTIFICATES.create("sphere_slab_bound")).fit(X, y)
     with pytest.raises(NotFittedError):
         CertifiedClassifier(CERTIFICATES.create("knn")).predict(X)
