@@ -58,7 +58,7 @@ def curve(fractions: list[float], rho: float, quantile: float) -> list[dict[str,
     return rows
 
 
-def plot(rows: list[dict[str, float]], path: Path) -> None:
+def plot(rows: list[dict[str, float]], path: Path, quantile: float) -> None:
     """Bound and attack against epsilon, as the paper's Figure 2 draws them."""
     from matplotlib.figure import Figure
 
@@ -71,7 +71,8 @@ def plot(rows: list[dict[str, float]], path: Path) -> None:
         eps, [r["attack_test_error"] for r in rows], "s--", label="candidate attack: test error"
     )
     ax.set(xlabel="epsilon (poisoned points per clean point)", ylabel="hinge loss / error")
-    ax.set_title("MNIST 1 vs 7, sphere + slab defense (poisonlab)", fontsize="medium")
+    title = f"MNIST 1 vs 7, sphere + slab radii at quantile {quantile} (poisonlab)"
+    ax.set_title(title, fontsize="medium")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +106,7 @@ def main() -> None:
             f"{r['attack_test_loss']:.3f} | {r['attack_test_error']:.3f} |"
         )
     if args.plot is not None:
-        plot(rows, args.plot)
+        plot(rows, args.plot, args.quantile)
 
 
 if __name__ == "__main__":
