@@ -445,6 +445,42 @@ def test_sphere_slab_bound_holds_for_attacks_within_budget_and_not_beyond():
     assert many > bound
 
 
+# ------------------------------------------------------------------------------ two_means
+
+
+def test_two_means_holds_for_every_flip_set_within_radius_and_falls_just_above():
+    # Blobs of three and four; one '1' sits in the '7' blob: 6 of 7 labels agree, d = 5, radius
+    # 2 (an odd count leaves no tie between the two namings).
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 0.1, (3, 2)), rng.normal(3, 0.1, (4, 2))]
+    y = np.array(["1", "1", "1", "7", "7", "7", "1"])
+    X_test = np.array([[0.0, 0.0], [3.0, 3.0]])
+    two_means = CERTIFICATES.create("two_means", n_init=1)
+    clean = two_means.certify(X, y, X_test, np.array(["1", "7"]))
+    assert clean.radius.tolist() == [2, 2] and clean.predictions.tolist() == ["1", "7"]
+    changed_at = []
+    for size in range(4):
+        for flips in itertools.combinations(range(7), size):
+            y_p = y.copy()
+            y_p[list(flips)] = np.where(y[list(flips)] == "1", "7", "1")
+            if len(set(y_p)) < 2:
+                continue  # a one-class training set is refused, not mispredicted
+            poisoned = two_means.certify(X, y_p, X_test, np.array(["1", "7"]))
+            if not np.array_equal(poisoned.predictions, clean.predictions):
+                changed_at.append(size)
+    assert min(changed_at) == 3  # none within the radius; three flips rename the clusters
+
+
+def test_two_means_radius_exact_cases():
+    from poisonlab.certify._clusters import cluster_assignment_radius
+
+    agree = np.array([0, 0, 1, 1, 1])
+    assert cluster_assignment_radius(agree, np.array([0, 0, 1, 1, 1])) == (False, 2)
+    assert cluster_assignment_radius(agree, np.array([1, 1, 0, 0, 0])) == (True, 2)
+    assert cluster_assignment_radius(agree, np.array([0, 0, 1, 0, 0])) == (False, 0)
+    assert cluster_assignment_radius(agree, np.array([1, 0, 0, 0, 1])) == (True, 0)
+
+
 # ------------------------------------------------------------------------------ common checks
 
 COMMON = {
@@ -454,6 +490,7 @@ COMMON = {
     "knn": {"n_neighbors": 3},
     "label_flip_linear": {"q": 0.05},
     "sphere_slab_bound": {"fractions": [0.1]},
+    "two_means": {"n_init": 2},
 }
 
 

@@ -88,6 +88,7 @@ def test_report_registries_keep_page_order():
         "gallery",
         "detection",
         "certified",
+        "certificates",
     ]
     assert "detection_f1" in SCALARS
 

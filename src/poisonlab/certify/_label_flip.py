@@ -138,6 +138,7 @@ class LabelFlipLinear(BaseCertificate):
         "Rosenfeld, Winston, Ravikumar & Kolter, 'Certified Robustness to Label-Flipping "
         "Attacks via Randomized Smoothing', ICML 2020 (arXiv:2002.03018)."
     )
+    radius_unit = "flipped training labels"
     _parameter_constraints = {
         "q": [Interval(Real, 0, 0.5, closed="neither")],
         "ridge": [Interval(Real, 0, None, closed="neither")],

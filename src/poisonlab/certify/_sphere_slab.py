@@ -173,6 +173,7 @@ class SphereSlabBound(BaseCertificate):
         "Steinhardt, Koh & Liang, 'Certified Defenses for Data Poisoning Attacks', NeurIPS "
         "2017 (arXiv:1706.03691)."
     )
+    per_input = False
     _parameter_constraints = {
         "fractions": [Predicate(_fractions_ok, "a non-empty list of floats in (0, 1]")],
         "rho": [Interval(Real, 0, None, closed="neither")],

@@ -143,6 +143,10 @@ class BaseCertificate(BaseEstimator):
     #: What one unit of the radius is and what the attacker may do, one sentence.
     threat_model: ClassVar[str] = ""
     reference: ClassVar[str] = ""
+    #: What the radius counts, for axis labels (label-flip certificates count flipped labels).
+    radius_unit: ClassVar[str] = "poisoned training samples"
+    #: Whether each prediction gets a radius (False: a dataset-level bound, no radii).
+    per_input: ClassVar[bool] = True
     _parameter_constraints: ClassVar[Mapping[str, list[Constraint]]] = {}
 
     def certify(self, X_train: Any, y_train: Any, X_test: Any, y_test: Any) -> Certification:

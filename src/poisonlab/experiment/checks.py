@@ -78,11 +78,11 @@ def _model_size_errors(spec: Spec, n_train: int, dataset: str) -> list[str]:
     """Model parameters the training split is too small for, with their key paths."""
     errors = []
     on = f" (on {dataset})" if dataset != "dataset" else ""
-    for i, model in enumerate(spec.models):
+    for path, model in spec.model_entries():
         for config, origin in zip(model.variants(), model.sweep_origins(), strict=True):
             for message in estimator_size_errors(make_estimator(config), n_train):
                 where = origin or ".params"
-                errors.append(f"models[{i}]{where}{on}: {message}.")
+                errors.append(f"{path}{where}{on}: {message}.")
     for i, defense in enumerate(spec.defenses):
         for params in defense_variants(defense):
             detector = make_detector({"name": defense.name, "params": params}, run_seed=0)

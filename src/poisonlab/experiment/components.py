@@ -26,6 +26,8 @@ ALLOWED_MODEL_PACKAGES = ("sklearn", "xgboost", "lightgbm")
 #: Kinds of mitigations that are classifiers, usable as a study's model.
 MODEL_MITIGATION_KINDS = ("certified", "robust training")
 _MODEL_KEYS = ("name", "params", "label")
+#: A model config whose name starts with this is a certificate (a ``[[certificates]]`` entry).
+CERTIFICATE_PREFIX = "certificate:"
 
 
 # ------------------------------------------------------------------------------- data
@@ -129,14 +131,19 @@ def make_estimator(model: Mapping[str, Any]) -> Any:
 
     ``name`` is a zoo name, a classifier mitigation (e.g. ``partition_ensemble``, whose
     ``estimator`` parameter is itself a model config such as ``{"name": "svc"}``) or an allowed
-    import path.
+    import path; or ``certificate:NAME``, a certificate of the ``CERTIFICATES`` registry as a
+    :class:`~poisonlab.certify.CertifiedClassifier` (its ``estimator``, too, a model config).
     """
     name, params = model["name"], dict(model.get("params", {}))
+    if name.startswith(CERTIFICATE_PREFIX):
+        return _make_certified(name.removeprefix(CERTIFICATE_PREFIX), params)
     if "." not in name:
         from ..models.zoo import MODELS, make_model
 
         if name in MODELS:
             return make_model(name, **params)
+        if name not in model_mitigations():  # e.g. a nested estimator = { name = "knm" }
+            raise MODELS.unknown(name, also=f"the mitigations {', '.join(model_mitigations())}")
         return _make_mitigation(name, params)
     cls = model_class(name)
     valid = cls().get_params(deep=False)
@@ -206,6 +213,34 @@ def _make_mitigation(name: str, params: dict[str, Any]) -> Any:
     from ..defenses import MITIGATIONS
 
     cls = model_mitigations()[name]
+    estimator = MITIGATIONS.create(name, **_inner_estimator(name, params))
+    check_params(cls.__name__, estimator.get_params(deep=False), cls._parameter_constraints)
+    return estimator
+
+
+def _make_certified(name: str, params: dict[str, Any]) -> Any:
+    """A certificate as a classifier (:class:`~poisonlab.certify.CertifiedClassifier`)."""
+    from .._validation import check_params
+    from ..certify import CERTIFICATES, CertifiedClassifier
+    from ..certify.model import per_input_certificates
+
+    if name not in per_input_certificates():
+        why = ""
+        if name in CERTIFICATES:
+            why = f"; {name!r} bounds a loss and certifies no prediction: use poisonlab certify"
+        raise ParameterError(
+            f"a study's certificate must be one of {', '.join(per_input_certificates())}; "
+            f"got {name!r}{why}",
+            path=("name",),
+        )
+    certificate = CERTIFICATES.create(name, **_inner_estimator(name, params))
+    cls = type(certificate)
+    check_params(cls.__name__, certificate.get_params(deep=False), cls._parameter_constraints)
+    return CertifiedClassifier(certificate)
+
+
+def _inner_estimator(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with a nested model entry ``estimator = { name = "svc" }`` built."""
     inner = params.get("estimator")
     if isinstance(inner, Mapping):
         unknown = [k for k in inner if k not in _MODEL_KEYS]
@@ -214,21 +249,24 @@ def _make_mitigation(name: str, params: dict[str, Any]) -> Any:
                 f"the estimator of {name!r} must be a model entry with keys "
                 f"{', '.join(_MODEL_KEYS)} (name required); got {dict(inner)!r}"
             )
-        params["estimator"] = make_estimator(inner)
-    estimator = MITIGATIONS.create(name, **params)
-    check_params(cls.__name__, estimator.get_params(deep=False), cls._parameter_constraints)
-    return estimator
+        params = {**params, "estimator": make_estimator(inner)}
+    return params
 
 
 # ----------------------------------------------------------------- attacks and detectors
 
 
 def registry_for(kind: str):
-    """The registry of a spec section's component kind: ``"attack"`` or ``"detector"``."""
+    """The registry of a spec section's component kind: ``"attack"``, ``"detector"`` or
+    ``"certificate"``."""
     if kind == "attack":
         from ..attacks import ATTACKS
 
         return ATTACKS
+    if kind == "certificate":
+        from ..certify import CERTIFICATES
+
+        return CERTIFICATES
     from ..defenses import DETECTORS
 
     return DETECTORS

@@ -122,15 +122,15 @@ def expand(spec: Spec) -> list[RunSpec]:
         for params in defense_variants(defense)
     ]
     models = [
-        (mi, config, origin)
-        for mi, model in enumerate(spec.models)
+        (path, config, origin)
+        for path, model in spec.model_entries()
         for config, origin in zip(model.variants(), model.sweep_origins(), strict=True)
     ]
     runs = [
         _run(
             spec,
             dataset_index=di,
-            model_index=mi,
+            model_path=model_path,
             model_config=model_config,
             model_origin=model_origin,
             attack_index=ai,
@@ -140,7 +140,7 @@ def expand(spec: Spec) -> list[RunSpec]:
             defense_params=defense_params,
             seed=seed,
         )
-        for di, (mi, model_config, model_origin), (ai, attack_params, attack_origin), (
+        for di, (model_path, model_config, model_origin), (ai, attack_params, attack_origin), (
             fi,
             defense_params,
         ), seed in itertools.product(
@@ -159,7 +159,7 @@ def _run(
     spec: Spec,
     *,
     dataset_index: int,
-    model_index: int,
+    model_path: str,
     model_config: dict[str, Any],
     model_origin: str,
     attack_index: int,
@@ -195,7 +195,7 @@ def _run(
     )
     origin = {
         "dataset": spec.dataset_paths()[dataset_index],
-        "model": f"models[{model_index}]{model_origin}",
+        "model": f"{model_path}{model_origin}",
         "attack": f"attacks[{attack_index}]",
         "attack_params": attack_origin,
         "defense": f"defenses[{defense_index}]",

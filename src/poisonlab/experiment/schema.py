@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .components import CERTIFICATE_PREFIX
 from .ids import labelled
 from .measure import DEFAULT_METRICS
 
@@ -194,6 +195,17 @@ class ModelSpec(_Strict):
         ]
 
 
+class CertificateSpec(ModelSpec):
+    """A ``[[certificates]]`` entry: a certificate trained and evaluated as one of the study's
+    models (``name`` from the certificate registry, ``params``, ``sweep``, ``label``); its runs
+    store the certified accuracy at every radius."""
+
+    def variants(self) -> list[dict[str, Any]]:
+        return [
+            {**variant, "name": CERTIFICATE_PREFIX + self.name} for variant in super().variants()
+        ]
+
+
 class BudgetRange(_Strict):
     """Budgets ``start, start + step, ...`` up to and including ``stop``."""
 
@@ -298,7 +310,8 @@ class Spec(_Strict):
     description: str = ""
     dataset: DatasetSpec | None = None
     datasets: list[DatasetSpec] | None = None
-    models: list[ModelSpec] = Field(min_length=1)
+    models: list[ModelSpec] = []
+    certificates: list[CertificateSpec] = []
     attacks: list[AttackSpec] = Field(min_length=1)
     defenses: list[DefenseSpec] = Field([DefenseSpec(name="none")], min_length=1)
     seeds: list[int] | None = Field(None, min_length=1)
@@ -322,7 +335,15 @@ class Spec(_Strict):
             raise ValueError("give either [dataset] or [[datasets]], not both and not neither")
         if self.seeds is not None and self.repetitions is not None:
             raise ValueError("give either seeds = [...] or repetitions = N, not both")
+        if not self.models and not self.certificates:
+            raise ValueError("give at least one [[models]] or [[certificates]] entry")
         return self
+
+    def model_entries(self) -> list[tuple[str, ModelSpec]]:
+        """``(key path, entry)`` of every model: the ``[[models]]``, then the certificates."""
+        return [(f"models[{i}]", m) for i, m in enumerate(self.models)] + [
+            (f"certificates[{i}]", c) for i, c in enumerate(self.certificates)
+        ]
 
     def dataset_list(self) -> list[DatasetSpec]:
         return [self.dataset] if self.dataset is not None else list(self.datasets or [])
@@ -347,7 +368,7 @@ class Spec(_Strict):
                 return 1
             return len(a.budget) if isinstance(a.budget, BudgetRange | list) else 1
 
-        models = sum(product(m.sweep) for m in self.models)
+        models = sum(product(m.sweep) for _, m in self.model_entries())
         attacks = sum(product(a.sweep) * n_budgets(a) for a in self.attacks)
         defenses = sum(product(d.sweep) for d in self.defenses)
         seeds = len(self.seeds) if self.seeds is not None else (self.repetitions or 1)

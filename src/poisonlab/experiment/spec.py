@@ -55,6 +55,7 @@ from .measure import METRICS
 from .schema import (
     AttackSpec,
     BudgetRange,
+    CertificateSpec,
     DatasetSpec,
     DefenseSpec,
     ModelSpec,
@@ -67,6 +68,7 @@ from .schema import (
 __all__ = [
     "AttackSpec",
     "BudgetRange",
+    "CertificateSpec",
     "DatasetSpec",
     "DefenseSpec",
     "ModelSpec",
@@ -168,6 +170,8 @@ def check_names(spec: Spec) -> list[str]:
         errors += _check_dataset_name(spec.dataset_paths()[i], d)
     for i, m in enumerate(spec.models):
         errors += _check_model(f"models[{i}]", m)
+    for i, c in enumerate(spec.certificates):
+        errors += _check_certificate(f"certificates[{i}]", c)
     for i, a in enumerate(spec.attacks):
         errors += _check_attack(f"attacks[{i}]", a)
     for i, d in enumerate(spec.defenses):
@@ -180,17 +184,17 @@ def check_names(spec: Spec) -> list[str]:
 
 def _check_unique_labels(spec: Spec) -> list[str]:
     errors, seen = [], {}
-    for i, m in enumerate(spec.models):
+    for path, m in spec.model_entries():
         if m.sweep and any(not values for values in m.sweep.values()):
             continue  # reported by _check_model
         for variant in m.variants():
             label = variant["label"]
             if label in seen:
                 errors.append(
-                    f"models[{i}]: the label {label!r} is also models[{seen[label]}]'s; "
+                    f"{path}: the label {label!r} is also {seen[label]}'s; "
                     "give one of them a distinct label = ..."
                 )
-            seen.setdefault(label, i)
+            seen.setdefault(label, path)
     names = [d.name for d in spec.dataset_list()]
     for i, name in enumerate(names):
         if name in names[:i]:
@@ -231,6 +235,27 @@ def _check_model(path: str, m: ModelSpec) -> list[str]:
             named = isinstance(exc, ParameterError) and m.params
             where = origin or (".params" if named else ".name")
             errors.append(f"{path}{where}: {str(exc).rstrip('.')}.")
+    return list(dict.fromkeys(errors))
+
+
+def _check_certificate(path: str, c: CertificateSpec) -> list[str]:
+    """A certificate entry: its name, parameter names and values, and its base model."""
+    try:
+        make_estimator(c.as_config())
+    except ParameterError as exc:
+        if exc.path == ("name",):  # not a per-input certificate
+            return [f"{path}.name: {exc}."]
+    except (ValueError, TypeError):
+        pass  # a parameter's error: placed at its key below
+    plain = {k: v for k, v in c.params.items() if k != "estimator"}
+    errors, _ = _check_component(path, "certificate", c.name, plain, c.sweep)
+    if errors:
+        return errors
+    for config, origin in zip(c.variants(), c.sweep_origins(), strict=True):
+        try:
+            check_estimator(make_estimator(config))
+        except (ValueError, TypeError) as exc:
+            errors.append(f"{path}{origin or '.params'}: {str(exc).rstrip('.')}.")
     return list(dict.fromkeys(errors))
 
 

@@ -552,8 +552,9 @@ def certified_rows(record: RunRecord) -> list[dict] | None:
 
 
 def certified_figures(ctx: Context) -> list[ReportFigure]:
-    """Certified accuracy versus radius, one line per series and budget (lowest seed)."""
-    runs = [r for r in ctx.study.runs if certified_rows(r)]
+    """Certified accuracy versus radius, one line per series and budget (lowest seed); the
+    certificates of ``[[certificates]]`` are drawn by :func:`certificate_figures` instead."""
+    runs = [r for r in ctx.study.runs if certified_rows(r) and not is_certificate(r)]
     if not runs:
         return []
     fig = new_figure(5.2, 3.4)
@@ -589,12 +590,77 @@ def certified_figures(ctx: Context) -> list[ReportFigure]:
     ]
 
 
+def certificate_figures(ctx: Context) -> list[ReportFigure]:
+    """The study's certificates (``[[certificates]]``) compared: certified accuracy versus
+    radius, one line per certificate and poisoned training set (lowest seed), one panel per
+    unit of radius (poisoned samples, flipped labels)."""
+    from ..certify import CERTIFICATES
+    from ..experiment.components import CERTIFICATE_PREFIX
+
+    panels: dict[str, dict[str, RunRecord]] = {}
+    for r in sorted(ctx.study.runs, key=lambda r: r.seed):
+        if not (is_certificate(r) and certified_rows(r)):
+            continue
+        method = r.config["model"]["name"].removeprefix(CERTIFICATE_PREFIX)
+        unit = CERTIFICATES.get(method).radius_unit if method in CERTIFICATES else "radius"
+        key = r.model if not ctx.study.several_datasets else f"{r.dataset} · {r.model}"
+        if not is_clean(r):
+            key += f" · {attack_label(r)} {budget_text(r)}"
+        if r.defense != "none":
+            key += f" · {defense_label(r)}"
+        panels.setdefault(unit, {}).setdefault(key, r)
+    if not panels:
+        return []
+    fig = new_figure(5.2 * len(panels), 3.6)
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (unit, runs) in zip(axes, panels.items(), strict=True):
+        for label, r in runs.items():
+            rows = certified_rows(r)
+            accuracy = r.metrics.get("accuracy")
+            clean = f" (clean {accuracy:.3f})" if isinstance(accuracy, float) else ""
+            ax.step(
+                [row["radius"] for row in rows],
+                [row["certified_accuracy"] for row in rows],
+                where="post",
+                label=plain(f"{_short_label(ctx, label, CERTIFICATE_PREFIX)}{clean}"),
+            )
+        ax.set(xlabel=f"radius ({unit})", ylabel="certified accuracy", ylim=(0, 1.02))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return [
+        ReportFigure(
+            "certificates",
+            "Certificates compared: certified accuracy versus radius",
+            "Fraction of the clean test inputs each certificate predicts correctly with a radius "
+            "of at least r, trained on the training set of its run (unpoisoned unless an attack "
+            "and budget are named; lowest seed). One panel per "
+            "unit of radius; dpa and finite_aggregation count inserted or removed samples, knn "
+            "and bagging also modified ones (bagging's radii hold with the confidence it "
+            "states). Clean accuracy in brackets.",
+            fig,
+        )
+    ]
+
+
+def is_certificate(record: RunRecord) -> bool:
+    """Whether the run's model is a certificate (a ``[[certificates]]`` entry of its spec)."""
+    from ..experiment.components import CERTIFICATE_PREFIX
+
+    return str(record.config.get("model", {}).get("name", "")).startswith(CERTIFICATE_PREFIX)
+
+
+def _short_label(ctx: Context, label: str, prefix: str) -> str:
+    """A certificate's label as given, or the report's short name when it is long."""
+    return label if len(label) <= 40 else ctx.names.short("model", label).removeprefix(prefix)
+
+
 FIGURES.add("metric", metric_figures)
 FIGURES.add("per_class", per_class_figures)
 FIGURES.add("confusion", confusion_figures)
 FIGURES.add("gallery", gallery_figures)
 FIGURES.add("detection", detector_figures)
 FIGURES.add("certified", certified_figures)
+FIGURES.add("certificates", certificate_figures)
 
 
 def all_figures(ctx: Context, progress=None) -> list[ReportFigure]:
