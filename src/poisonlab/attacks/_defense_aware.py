@@ -27,7 +27,10 @@ subspace), so every step below is a convex program, solved with cvxpy (Clarabel)
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 
@@ -232,6 +235,7 @@ class DefenseAware(BaseAttack):
         "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
         "defense": DEFENSE,
         "percentile": [Interval(Real, 0.0, 100.0, closed="right")],
+        "n_components": [Interval(Integral, 1, None)],
         "C": [Interval(Real, 0.0, None, closed="neither")],
         "box": [Options(None), Predicate(_is_box, "a pair (low, high) of finite low < high")],
         "random_state": RANDOM_STATE,
@@ -246,9 +250,55 @@ class DefenseAware(BaseAttack):
         box = self.box if self.box is not None else (float(X.min()), float(X.max()))
         X_pair = np.asarray(X[view.rows], dtype=float)
         feasible = FeasibleSet(
-            X_pair, view.signs, defense_names(self.defense), float(self.percentile), box
+            X_pair,
+            view.signs,
+            defense_names(self.defense),
+            float(self.percentile),
+            box,
+            int(self.n_components),
         )
         return view, count, box, X_pair, feasible
+
+    @classmethod
+    def adapt_to(cls, defense: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters of an attacker who knows the defense it faces (``adaptive = true``).
+
+        Against a sanitizer it can model (:data:`MODELLED_DEFENSES`) the attack evades exactly
+        that one, with its percentile (and ``svd_filter``'s rank); against no defense it keeps
+        only to the box. Against any other detector it cannot model the kept set, so it keeps
+        its own ``defense`` parameter: ``{}``.
+
+        Parameters
+        ----------
+        defense : str
+            The study's detector name, or ``"none"``.
+        params : mapping
+            That detector's parameters as the spec gives them (defaults left out).
+
+        Raises
+        ------
+        ValueError
+            When the sanitizer flags by ``threshold`` or ``contamination`` rather than its
+            percentile rule, which the feasible set does not model.
+        """
+        if defense == "none":
+            return {"defense": None}
+        if defense not in MODELLED_DEFENSES:
+            return {}
+        ruled = [k for k in ("threshold", "contamination") if params.get(k) is not None]
+        if ruled:
+            raise ValueError(
+                f"{cls.__name__} models {defense}'s percentile rule only; got "
+                f"{ruled[0]} = {params[ruled[0]]!r}. Remove it or set adaptive = false."
+            )
+        defaults = inspect.signature(cls.__init__).parameters
+        out = {
+            "defense": defense,
+            "percentile": params.get("percentile", defaults["percentile"].default),
+        }
+        if defense == "svd_filter":
+            out["n_components"] = params.get("n_components", defaults["n_components"].default)
+        return out
 
     def _result(
         self,
@@ -284,6 +334,8 @@ _SHARED_DOC = """
         feasible sets are computed on the clean training data. None: only the box.
     percentile : float, default=95
         The defenses' per-class percentile (as the detectors' parameter).
+    n_components : int, default=10
+        Rank of ``svd_filter``'s subspace (as that detector's parameter).
     {model}C : float, default=1.0
         The model's regularization (as scikit-learn's ``C``).
     box : None or (low, high), default=None
@@ -324,6 +376,7 @@ class MinMax(DefenseAware):
         budget: int | float = 0.03,
         defense=("sphere_filter", "slab_filter"),
         percentile: float = 95.0,
+        n_components: int = 10,
         loss: str = "hinge",
         C: float = 1.0,
         box: tuple | None = None,
@@ -333,6 +386,7 @@ class MinMax(DefenseAware):
         self.budget = budget
         self.defense = defense
         self.percentile = percentile
+        self.n_components = n_components
         self.loss = loss
         self.C = C
         self.box = box
@@ -385,6 +439,7 @@ class KKT(DefenseAware):
         budget: int | float = 0.03,
         defense=("sphere_filter", "slab_filter"),
         percentile: float = 95.0,
+        n_components: int = 10,
         C: float = 1.0,
         box: tuple | None = None,
         random_state=None,
@@ -393,6 +448,7 @@ class KKT(DefenseAware):
         self.budget = budget
         self.defense = defense
         self.percentile = percentile
+        self.n_components = n_components
         self.C = C
         self.box = box
         self.random_state = random_state
@@ -499,6 +555,7 @@ class Influence(DefenseAware):
         budget: int | float = 0.03,
         defense=("sphere_filter", "slab_filter"),
         percentile: float = 95.0,
+        n_components: int = 10,
         C: float = 1.0,
         box: tuple | None = None,
         step: float = 0.05,
@@ -509,6 +566,7 @@ class Influence(DefenseAware):
         self.budget = budget
         self.defense = defense
         self.percentile = percentile
+        self.n_components = n_components
         self.C = C
         self.box = box
         self.step = step

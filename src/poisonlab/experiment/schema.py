@@ -183,6 +183,7 @@ class AttackSpec(_Strict):
     params: dict[str, Any] = {}
     budget: Any = None  # an int, a float, a list of them, or {start, stop, step}
     sweep: dict[str, list[Any]] = {}
+    adaptive: bool = False  # hand each run's defense to the attack (its ``adapt_to``)
 
     @field_validator("budget", mode="before")
     @classmethod
