@@ -1,4 +1,4 @@
-"""``adaptive = true``: a defense-aware attack takes each run's defense, through ``poisonlab run``."""
+"""``adaptive = true``: a defense-aware attack takes each run's defense (via ``poisonlab run``)."""
 
 from __future__ import annotations
 
