@@ -46,7 +46,7 @@ from ._feasible import (
     svd_measure,
 )
 from ._svm_gradient import _is_box
-from .base import ATTACKS, BaseAttack, PoisonResult
+from .base import ATTACKS, BaseAttack, PoisonResult, keyword_init
 
 # Relative safety margin on every defense's threshold.
 _INSIDE = 1e-5
@@ -322,6 +322,23 @@ class DefenseAware(BaseAttack):
         return PoisonResult(X_out, y_out, added, info)
 
 
+def _defaults(model: dict | None = None, ascent: dict | None = None) -> dict:
+    """The attacks' parameters and defaults in signature order: the shared ones, with a
+    ``model`` choice before ``C`` and ``ascent`` options after ``box``."""
+    return {
+        "classes": None,
+        "budget": 0.03,
+        "defense": ("sphere_filter", "slab_filter"),
+        "percentile": 95.0,
+        "n_components": 10,
+        **(model or {}),
+        "C": 1.0,
+        "box": None,
+        **(ascent or {}),
+        "random_state": None,
+    }
+
+
 _SHARED_DOC = """
     Parameters
     ----------
@@ -369,28 +386,7 @@ class MinMax(DefenseAware):
         "loss": [Options("hinge", "logistic")],
     }
 
-    def __init__(
-        self,
-        *,
-        classes: tuple | None = None,
-        budget: int | float = 0.03,
-        defense=("sphere_filter", "slab_filter"),
-        percentile: float = 95.0,
-        n_components: int = 10,
-        loss: str = "hinge",
-        C: float = 1.0,
-        box: tuple | None = None,
-        random_state=None,
-    ) -> None:
-        self.classes = classes
-        self.budget = budget
-        self.defense = defense
-        self.percentile = percentile
-        self.n_components = n_components
-        self.loss = loss
-        self.C = C
-        self.box = box
-        self.random_state = random_state
+    __init__ = keyword_init(**_defaults(model={"loss": "hinge"}))
 
     def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
         view, count, _, X_pair, feasible = self._setup(X, y)
@@ -432,26 +428,7 @@ class KKT(DefenseAware):
         "sanitization defenses', Machine Learning 111 (2022), Section 4.3 (KKT attack)."
     )
 
-    def __init__(
-        self,
-        *,
-        classes: tuple | None = None,
-        budget: int | float = 0.03,
-        defense=("sphere_filter", "slab_filter"),
-        percentile: float = 95.0,
-        n_components: int = 10,
-        C: float = 1.0,
-        box: tuple | None = None,
-        random_state=None,
-    ) -> None:
-        self.classes = classes
-        self.budget = budget
-        self.defense = defense
-        self.percentile = percentile
-        self.n_components = n_components
-        self.C = C
-        self.box = box
-        self.random_state = random_state
+    __init__ = keyword_init(**_defaults())
 
     def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
         view, count, _, X_pair, feasible = self._setup(X, y)
@@ -548,30 +525,7 @@ class Influence(DefenseAware):
         "max_iter": [Interval(Integral, 0, None)],
     }
 
-    def __init__(
-        self,
-        *,
-        classes: tuple | None = None,
-        budget: int | float = 0.03,
-        defense=("sphere_filter", "slab_filter"),
-        percentile: float = 95.0,
-        n_components: int = 10,
-        C: float = 1.0,
-        box: tuple | None = None,
-        step: float = 0.05,
-        max_iter: int = 20,
-        random_state=None,
-    ) -> None:
-        self.classes = classes
-        self.budget = budget
-        self.defense = defense
-        self.percentile = percentile
-        self.n_components = n_components
-        self.C = C
-        self.box = box
-        self.step = step
-        self.max_iter = max_iter
-        self.random_state = random_state
+    __init__ = keyword_init(**_defaults(ascent={"step": 0.05, "max_iter": 20}))
 
     def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
         from ._linear_gradient import LinearLoss, LinearPoisoning
