@@ -27,7 +27,10 @@ subspace), so every step below is a convex program, solved with cvxpy (Clarabel)
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +46,7 @@ from ._feasible import (
     svd_measure,
 )
 from ._svm_gradient import _is_box
-from .base import ATTACKS, BaseAttack, PoisonResult
+from .base import ATTACKS, BaseAttack, PoisonResult, keyword_init
 
 # Relative safety margin on every defense's threshold.
 _INSIDE = 1e-5
@@ -232,6 +235,7 @@ class DefenseAware(BaseAttack):
         "budget": [Interval(Integral, 0, None), Interval(Real, 0.0, 1.0)],
         "defense": DEFENSE,
         "percentile": [Interval(Real, 0.0, 100.0, closed="right")],
+        "n_components": [Interval(Integral, 1, None)],
         "C": [Interval(Real, 0.0, None, closed="neither")],
         "box": [Options(None), Predicate(_is_box, "a pair (low, high) of finite low < high")],
         "random_state": RANDOM_STATE,
@@ -246,9 +250,55 @@ class DefenseAware(BaseAttack):
         box = self.box if self.box is not None else (float(X.min()), float(X.max()))
         X_pair = np.asarray(X[view.rows], dtype=float)
         feasible = FeasibleSet(
-            X_pair, view.signs, defense_names(self.defense), float(self.percentile), box
+            X_pair,
+            view.signs,
+            defense_names(self.defense),
+            float(self.percentile),
+            box,
+            int(self.n_components),
         )
         return view, count, box, X_pair, feasible
+
+    @classmethod
+    def adapt_to(cls, defense: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters of an attacker who knows the defense it faces (``adaptive = true``).
+
+        Against a sanitizer it can model (:data:`MODELLED_DEFENSES`) the attack evades exactly
+        that one, with its percentile (and ``svd_filter``'s rank); against no defense it keeps
+        only to the box. Against any other detector it cannot model the kept set, so it keeps
+        its own ``defense`` parameter: ``{}``.
+
+        Parameters
+        ----------
+        defense : str
+            The study's detector name, or ``"none"``.
+        params : mapping
+            That detector's parameters as the spec gives them (defaults left out).
+
+        Raises
+        ------
+        ValueError
+            When the sanitizer flags by ``threshold`` or ``contamination`` rather than its
+            percentile rule, which the feasible set does not model.
+        """
+        if defense == "none":
+            return {"defense": None}
+        if defense not in MODELLED_DEFENSES:
+            return {}
+        ruled = [k for k in ("threshold", "contamination") if params.get(k) is not None]
+        if ruled:
+            raise ValueError(
+                f"{cls.__name__} models {defense}'s percentile rule only; got "
+                f"{ruled[0]} = {params[ruled[0]]!r}. Remove it or set adaptive = false."
+            )
+        defaults = inspect.signature(cls.__init__).parameters
+        out = {
+            "defense": defense,
+            "percentile": params.get("percentile", defaults["percentile"].default),
+        }
+        if defense == "svd_filter":
+            out["n_components"] = params.get("n_components", defaults["n_components"].default)
+        return out
 
     def _result(
         self,
@@ -272,6 +322,23 @@ class DefenseAware(BaseAttack):
         return PoisonResult(X_out, y_out, added, info)
 
 
+def _defaults(model: dict | None = None, ascent: dict | None = None) -> dict:
+    """The attacks' parameters and defaults in signature order: the shared ones, with a
+    ``model`` choice before ``C`` and ``ascent`` options after ``box``."""
+    return {
+        "classes": None,
+        "budget": 0.03,
+        "defense": ("sphere_filter", "slab_filter"),
+        "percentile": 95.0,
+        "n_components": 10,
+        **(model or {}),
+        "C": 1.0,
+        "box": None,
+        **(ascent or {}),
+        "random_state": None,
+    }
+
+
 _SHARED_DOC = """
     Parameters
     ----------
@@ -284,6 +351,8 @@ _SHARED_DOC = """
         feasible sets are computed on the clean training data. None: only the box.
     percentile : float, default=95
         The defenses' per-class percentile (as the detectors' parameter).
+    n_components : int, default=10
+        Rank of ``svd_filter``'s subspace (as that detector's parameter).
     {model}C : float, default=1.0
         The model's regularization (as scikit-learn's ``C``).
     box : None or (low, high), default=None
@@ -317,26 +386,7 @@ class MinMax(DefenseAware):
         "loss": [Options("hinge", "logistic")],
     }
 
-    def __init__(
-        self,
-        *,
-        classes: tuple | None = None,
-        budget: int | float = 0.03,
-        defense=("sphere_filter", "slab_filter"),
-        percentile: float = 95.0,
-        loss: str = "hinge",
-        C: float = 1.0,
-        box: tuple | None = None,
-        random_state=None,
-    ) -> None:
-        self.classes = classes
-        self.budget = budget
-        self.defense = defense
-        self.percentile = percentile
-        self.loss = loss
-        self.C = C
-        self.box = box
-        self.random_state = random_state
+    __init__ = keyword_init(**_defaults(model={"loss": "hinge"}))
 
     def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
         view, count, _, X_pair, feasible = self._setup(X, y)
@@ -378,24 +428,7 @@ class KKT(DefenseAware):
         "sanitization defenses', Machine Learning 111 (2022), Section 4.3 (KKT attack)."
     )
 
-    def __init__(
-        self,
-        *,
-        classes: tuple | None = None,
-        budget: int | float = 0.03,
-        defense=("sphere_filter", "slab_filter"),
-        percentile: float = 95.0,
-        C: float = 1.0,
-        box: tuple | None = None,
-        random_state=None,
-    ) -> None:
-        self.classes = classes
-        self.budget = budget
-        self.defense = defense
-        self.percentile = percentile
-        self.C = C
-        self.box = box
-        self.random_state = random_state
+    __init__ = keyword_init(**_defaults())
 
     def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
         view, count, _, X_pair, feasible = self._setup(X, y)
@@ -492,28 +525,7 @@ class Influence(DefenseAware):
         "max_iter": [Interval(Integral, 0, None)],
     }
 
-    def __init__(
-        self,
-        *,
-        classes: tuple | None = None,
-        budget: int | float = 0.03,
-        defense=("sphere_filter", "slab_filter"),
-        percentile: float = 95.0,
-        C: float = 1.0,
-        box: tuple | None = None,
-        step: float = 0.05,
-        max_iter: int = 20,
-        random_state=None,
-    ) -> None:
-        self.classes = classes
-        self.budget = budget
-        self.defense = defense
-        self.percentile = percentile
-        self.C = C
-        self.box = box
-        self.step = step
-        self.max_iter = max_iter
-        self.random_state = random_state
+    __init__ = keyword_init(**_defaults(ascent={"step": 0.05, "max_iter": 20}))
 
     def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
         from ._linear_gradient import LinearLoss, LinearPoisoning

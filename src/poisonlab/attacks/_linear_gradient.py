@@ -31,7 +31,7 @@ import numpy as np
 from .._validation import RANDOM_STATE, Interval, Options, Predicate, resolve_budget
 from ._binary_svm import CLASS_PAIR, append_points
 from ._svm_gradient import _is_box, _is_validation, ascend
-from .base import ATTACKS, BaseAttack, PoisonResult
+from .base import ATTACKS, BaseAttack, PoisonResult, keyword_init
 
 
 @dataclass(frozen=True)
@@ -329,6 +329,22 @@ def _targets(labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return np.where(labels[:, None] == classes[None, :], 1.0, -1.0)
 
 
+def _defaults(**strength: float) -> dict:
+    """Both attacks' parameters and defaults, in order, with the model's strength third."""
+    return {
+        "classes": None,
+        "budget": 1,
+        **strength,
+        "validation": None,
+        "box": None,
+        "step": 0.05,
+        "max_iter": 100,
+        "tol": 1e-5,
+        "label": None,
+        "random_state": None,
+    }
+
+
 _COMMON_DOC = """
     Parameters
     ----------
@@ -380,30 +396,7 @@ class LogisticGradient(LinearGradient):
         "C": [Interval(Real, 0.0, None, closed="neither")],
     }
 
-    def __init__(
-        self,
-        *,
-        classes: tuple | None = None,
-        budget: int | float = 1,
-        C: float = 1.0,
-        validation: tuple | None = None,
-        box: tuple | None = None,
-        step: float = 0.05,
-        max_iter: int = 100,
-        tol: float = 1e-5,
-        label=None,
-        random_state=None,
-    ) -> None:
-        self.classes = classes
-        self.budget = budget
-        self.C = C
-        self.validation = validation
-        self.box = box
-        self.step = step
-        self.max_iter = max_iter
-        self.tol = tol
-        self.label = label
-        self.random_state = random_state
+    __init__ = keyword_init(**_defaults(C=1.0))
 
     def _strength(self) -> float:
         return float(self.C)
@@ -429,30 +422,7 @@ class RidgeGradient(LinearGradient):
         "alpha": [Interval(Real, 0.0, None, closed="neither")],
     }
 
-    def __init__(
-        self,
-        *,
-        classes: tuple | None = None,
-        budget: int | float = 1,
-        alpha: float = 1.0,
-        validation: tuple | None = None,
-        box: tuple | None = None,
-        step: float = 0.05,
-        max_iter: int = 100,
-        tol: float = 1e-5,
-        label=None,
-        random_state=None,
-    ) -> None:
-        self.classes = classes
-        self.budget = budget
-        self.alpha = alpha
-        self.validation = validation
-        self.box = box
-        self.step = step
-        self.max_iter = max_iter
-        self.tol = tol
-        self.label = label
-        self.random_state = random_state
+    __init__ = keyword_init(**_defaults(alpha=1.0))
 
     def _strength(self) -> float:
         return float(self.alpha)

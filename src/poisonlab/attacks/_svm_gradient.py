@@ -43,7 +43,6 @@ from .._validation import (
 from ._binary_svm import (
     CLASS_PAIR,
     GAMMA,
-    BinaryView,
     Kernel,
     append_points,
     binary_view,
@@ -141,12 +140,15 @@ class PoisoningProblem:
         alpha[support] = dual_coef * signs[support]
         return alpha, intercept, self.kernel(self.X_val, u[None, :])[:, 0]
 
-    def validation_error(self, u: np.ndarray, sign: float) -> float:
-        """Fraction of the validation set misclassified by the SVM trained with ``(u, sign)``."""
+    def validation_decision(self, u: np.ndarray, sign: float) -> np.ndarray:
+        """``f(X_val)`` of the SVM trained with ``(u, sign)``, shape (m,)."""
         alpha, b, k_val_u = self.fit(u, sign)
         n = len(self.y_train)
-        decision = self.K_val @ (alpha[:n] * self.y_train) + k_val_u * alpha[n] * sign + b
-        return float(np.mean(self.y_val * decision <= 0))
+        return self.K_val @ (alpha[:n] * self.y_train) + k_val_u * alpha[n] * sign + b
+
+    def validation_error(self, u: np.ndarray, sign: float) -> float:
+        """Fraction of the validation set misclassified by the SVM trained with ``(u, sign)``."""
+        return float(np.mean(self.y_val * self.validation_decision(u, sign) <= 0))
 
     def validation_loss(self, u: np.ndarray, sign: float) -> float:
         """L(u): the validation hinge loss of the SVM trained with ``(u, sign)`` added."""
@@ -235,6 +237,127 @@ class PoisoningProblem:
         return w @ rhs - (alpha_c * sign) * direct
 
 
+@dataclass(frozen=True)
+class AttackedClasses:
+    """The rows an SVM attack works on, with their labels coded as its problem reads them.
+
+    A pair (two classes): codes are signs, -1.0 / +1.0 (:class:`BinaryView`'s); one-vs-rest
+    (more classes): codes are class indices.
+
+    Attributes
+    ----------
+    rows : ndarray of shape (n_attacked,)
+        Rows of the training set, in row order.
+    codes : ndarray of shape (n_attacked,)
+    classes : ndarray of shape (n_classes,)
+        The class labels as values of ``y``; a pair is ``(negative, positive)``.
+    """
+
+    rows: np.ndarray
+    codes: np.ndarray
+    classes: np.ndarray
+
+    @property
+    def binary(self) -> bool:
+        return len(self.classes) == 2
+
+    def names(self) -> list[str]:
+        return [str(c) for c in self.classes]
+
+    def code_of(self, name: str) -> float | int:
+        """The code of a class given by name."""
+        k = self.names().index(str(name))
+        return (1.0 if k == 1 else -1.0) if self.binary else k
+
+    def label_of(self, code: float | int):
+        """The class label (a value of ``y``) of a code."""
+        return self.classes[int(code > 0) if self.binary else int(code)]
+
+    def others(self, code: float | int) -> list:
+        """The codes of every class but ``code``'s."""
+        if self.binary:
+            return [-float(code)]
+        return [k for k in range(len(self.classes)) if k != code]
+
+
+def attacked_classes(y: np.ndarray, classes: tuple | list | None) -> AttackedClasses:
+    """The pair ``classes`` (or ``y``'s two classes), else every class of ``y``, one-vs-rest."""
+    present = np.unique(y)
+    if classes is None and len(present) > 2:
+        present, codes = np.unique(y, return_inverse=True)
+        return AttackedClasses(np.arange(len(y)), codes, present)
+    view = binary_view(y, classes, owner="SVMGradient")
+    return AttackedClasses(view.rows, view.signs, np.array([view.negative, view.positive]))
+
+
+@dataclass
+class OneVsRestProblem:
+    """One-vs-rest SVMs under attack: one :class:`PoisoningProblem` per class.
+
+    Problem ``k`` separates class ``k`` (+1) from the others (-1), as scikit-learn's
+    ``OneVsRestClassifier(SVC)`` does; an attack point of class ``c`` is a positive of problem
+    ``c`` and a negative of every other. The objective is the sum of the binary validation
+    losses, so its gradient is the sum of their gradients (each the paper's KKT derivative);
+    the prediction is the class of the largest decision value.
+
+    Parameters
+    ----------
+    problems : list of PoisoningProblem
+        One per class, in class order, on the same rows.
+    y_val : ndarray of shape (m,)
+        Validation labels as class indices.
+    """
+
+    problems: list[PoisoningProblem]
+    y_val: np.ndarray
+
+    @property
+    def X_train(self) -> np.ndarray:
+        return self.problems[0].X_train
+
+    def _signs(self, label: int) -> list[float]:
+        return [1.0 if k == label else -1.0 for k in range(len(self.problems))]
+
+    def add(self, u: np.ndarray, label: int) -> None:
+        """Make ``(u, label)`` part of every problem's training set."""
+        for problem, sign in zip(self.problems, self._signs(label), strict=True):
+            problem.add(u, sign)
+
+    def loss_and_gradient(
+        self, u: np.ndarray, label: int, *, gradient: bool = True
+    ) -> tuple[float, np.ndarray | None, float]:
+        """The summed validation loss, its gradient in ``u`` and the point's largest alpha.
+
+        Parameters
+        ----------
+        u : ndarray of shape (n_features,)
+        label : int
+            The attack point's class index.
+        """
+        total, grad, alpha_c = 0.0, np.zeros_like(u, dtype=float), 0.0
+        for problem, sign in zip(self.problems, self._signs(label), strict=True):
+            loss, g, alpha = problem.loss_and_gradient(u, sign, gradient=gradient)
+            total += loss
+            alpha_c = max(alpha_c, alpha)
+            if gradient:
+                grad += g
+        return total, (grad if gradient else None), alpha_c
+
+    def validation_loss(self, u: np.ndarray, label: int) -> float:
+        """The summed validation loss of the SVMs trained with ``(u, label)`` added."""
+        return self.loss_and_gradient(u, label, gradient=False)[0]
+
+    def validation_error(self, u: np.ndarray, label: int) -> float:
+        """Fraction of the validation set whose largest decision value is another class's."""
+        decisions = np.column_stack(
+            [
+                problem.validation_decision(u, sign)
+                for problem, sign in zip(self.problems, self._signs(label), strict=True)
+            ]
+        )
+        return float(np.mean(decisions.argmax(axis=1) != self.y_val))
+
+
 @ATTACKS.register("svm_gradient")
 class SVMGradient(BaseAttack):
     """Inject points crafted by gradient ascent on an SVM's validation hinge loss.
@@ -244,12 +367,15 @@ class SVMGradient(BaseAttack):
     and moves by fixed-length steps along the gradient of the validation hinge loss, derived
     from the SVM's KKT conditions, inside a box of feature values. Points are added one after
     another, each optimized with the earlier ones in the training set. On multi-class data it
-    attacks the binary SVM of one class pair (``classes``).
+    attacks the binary SVM of one class pair (``classes``), or, with ``classes=None``, the
+    one-vs-rest SVMs of every class (one binary SVM per class against the others; the
+    objective is the sum of their validation losses, and its gradient the sum of theirs).
 
     Parameters
     ----------
     classes : None or pair of class labels, default=None
-        ``(negative, positive)``: the two classes attacked. None requires binary ``y``.
+        ``(negative, positive)``: the two classes attacked. None: every class of ``y``, binary
+        when there are two, one-vs-rest otherwise.
     budget : int or float, default=1
         Number of points injected, or a fraction of the training set (at most its size).
     kernel : {"linear", "rbf", "poly"}, default="linear"
@@ -275,8 +401,8 @@ class SVMGradient(BaseAttack):
         Stop a point when the validation loss changes by less than this between steps.
     label : None or class label, default=None
         Label of every injected point (the paper's attacking class, fixed); each point starts
-        from a random training point of the other class. None draws per point: a random
-        training point of the pair, relabelled.
+        from a random training point of another class. None draws per point: a random
+        training point, given a random other label.
     random_state : None, int or numpy.random.Generator, default=None
         Chooses the starting points (and labels when ``label`` is None).
     """
@@ -349,21 +475,21 @@ class SVMGradient(BaseAttack):
         self.random_state = random_state
 
     def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
-        view = binary_view(y, self.classes, owner="SVMGradient")
+        attacked = attacked_classes(y, self.classes)
         count = resolve_budget(
             self.budget, len(y), owner="SVMGradient", available=len(y), what="training samples"
         )
-        fixed_sign = self._label_sign(view)
-        problem = self._surrogate(X, view)
+        fixed = self._label_code(attacked)
+        problem = self._surrogate(X, attacked)
         low, high = self.box if self.box is not None else (float(X.min()), float(X.max()))
-        points, signs, runs = [], [], []
+        points, codes, runs = [], [], []
         for _ in range(count):
             best = None
-            for start, sign in self._starts(problem, view, fixed_sign, rng):
+            for start, code in self._starts(problem, attacked, fixed, rng):
                 u, run = ascend(
                     problem,
                     problem.X_train[start].copy(),
-                    sign,
+                    code,
                     (low, high),
                     step=self.step,
                     max_iter=self.max_iter,
@@ -372,21 +498,21 @@ class SVMGradient(BaseAttack):
                 # Several tries: keep the one whose SVM errs most on validation (then the
                 # larger objective); one try (the paper) needs no comparison.
                 key = (
-                    (problem.validation_error(u, sign), run["final_loss"])
+                    (problem.validation_error(u, code), run["final_loss"])
                     if self.restarts > 1
                     else 0
                 )
                 if best is None or key > best[0]:
-                    best = (key, u, sign, {"start_row": int(view.rows[start]), **run})
-            _, u, sign, run = best
-            problem.add(u, sign)
+                    best = (key, u, code, {"start_row": int(attacked.rows[start]), **run})
+            _, u, code, run = best
+            problem.add(u, code)
             points.append(u)
-            signs.append(sign)
-            runs.append(run)
-        X_out, y_out, added = append_points(X, y, points, [view.label_of(s) for s in signs])
+            codes.append(code)
+            runs.append(run if attacked.binary else {**run, "label": str(attacked.label_of(code))})
+        X_out, y_out, added = append_points(X, y, points, [attacked.label_of(c) for c in codes])
         info = {
             "budget": count,
-            "classes": (str(view.negative), str(view.positive)),
+            "classes": attacked.names(),
             "kernel": self.kernel,
             "validation_size": len(problem.y_val),
             "box": (low, high),
@@ -394,7 +520,7 @@ class SVMGradient(BaseAttack):
         }
         return PoisonResult(X_out, y_out, added, info)
 
-    def surrogate(self, X, y) -> PoisoningProblem:
+    def surrogate(self, X, y) -> PoisoningProblem | OneVsRestProblem:
         """The attacker's surrogate problem for a training set, before any point is injected.
 
         Exposes the validation loss and its gradient (``loss_and_gradient``) for study, e.g.
@@ -407,37 +533,56 @@ class SVMGradient(BaseAttack):
 
         Returns
         -------
-        PoisoningProblem
-            On the pair's training rows, with labels -1 / +1 (``classes[1]`` is +1).
+        PoisoningProblem or OneVsRestProblem
+            On the pair's training rows, with labels -1 / +1 (``classes[1]`` is +1); one
+            problem per class when ``classes`` is None and ``y`` has more than two.
         """
         X, y = check_X_y(X, y, owner="SVMGradient")
         check_params("SVMGradient", self.get_params(deep=False), self._parameter_constraints)
-        return self._surrogate(X, binary_view(y, self.classes, owner="SVMGradient"))
+        return self._surrogate(X, attacked_classes(y, self.classes))
 
-    def _surrogate(self, X: np.ndarray, view: BinaryView) -> PoisoningProblem:
-        X_train = np.asarray(X[view.rows], dtype=float)
+    def _surrogate(
+        self, X: np.ndarray, attacked: AttackedClasses
+    ) -> PoisoningProblem | OneVsRestProblem:
+        X_train = np.asarray(X[attacked.rows], dtype=float)
         if self.validation is None:
-            X_val, y_val = X_train, view.signs
+            X_val, val_codes = X_train, attacked.codes
         else:
-            X_val, y_val = self._validation_pair(X, view)
+            X_val, val_codes = self._validation_codes(X, attacked)
         kernel = Kernel(
             self.kernel,
             resolve_gamma(self.gamma, X_train),
             int(self.degree),
             float(self.coef0),
         )
-        return PoisoningProblem(
-            X_train,
-            view.signs.copy(),
-            X_val,
-            y_val,
-            kernel,
-            float(self.C),
-            self.objective,
-            float(self.temperature),
+
+        def problem(signs: np.ndarray, val_signs: np.ndarray) -> PoisoningProblem:
+            return PoisoningProblem(
+                X_train,
+                signs,
+                X_val,
+                val_signs,
+                kernel,
+                float(self.C),
+                self.objective,
+                float(self.temperature),
+            )
+
+        if attacked.binary:
+            return problem(attacked.codes.astype(float), val_codes.astype(float))
+        return OneVsRestProblem(
+            [
+                problem(
+                    np.where(attacked.codes == k, 1.0, -1.0), np.where(val_codes == k, 1.0, -1.0)
+                )
+                for k in range(len(attacked.classes))
+            ],
+            val_codes,
         )
 
-    def _validation_pair(self, X: np.ndarray, view: BinaryView) -> tuple[np.ndarray, np.ndarray]:
+    def _validation_codes(
+        self, X: np.ndarray, attacked: AttackedClasses
+    ) -> tuple[np.ndarray, np.ndarray]:
         X_val, y_val = np.asarray(self.validation[0]), np.asarray(self.validation[1]).astype(str)
         if X_val.shape[1] != X.shape[1] or X_val.dtype.kind not in "biuf":
             raise ParameterError(
@@ -445,63 +590,69 @@ class SVMGradient(BaseAttack):
                 f"{X.shape[1]} features, like X; got shape {X_val.shape}, dtype {X_val.dtype}.",
                 path=("validation",),
             )
-        keep = (y_val == str(view.negative)) | (y_val == str(view.positive))
+        keep = np.isin(y_val, attacked.names())
         if not keep.any():
             raise ParameterError(
-                f"The 'validation' parameter of SVMGradient must hold samples of the classes "
-                f"{view.negative!r} or {view.positive!r}; got none.",
+                "The 'validation' parameter of SVMGradient must hold samples of the attacked "
+                f"classes {{{', '.join(attacked.names())}}}; got none.",
                 path=("validation",),
             )
-        signs = np.where(y_val[keep] == str(view.positive), 1.0, -1.0)
-        return np.asarray(X_val[keep], dtype=float), signs
+        codes = np.array([attacked.code_of(label) for label in y_val[keep]])
+        return np.asarray(X_val[keep], dtype=float), codes
 
     def _starts(
         self,
-        problem: PoisoningProblem,
-        view: BinaryView,
-        fixed_sign: float | None,
+        problem: PoisoningProblem | OneVsRestProblem,
+        attacked: AttackedClasses,
+        fixed: float | None,
         rng: np.random.Generator,
     ) -> list[tuple[int, float]]:
-        """Starting rows (of the pair's training rows) and labels of the ``restarts`` tries.
+        """Starting rows (of the attacked training rows) and labels of the ``restarts`` tries.
 
         ``start="random"``: each try draws a row as the paper does (with ``label``: a random
-        row of the other class; without: a random row, relabelled). ``"lookahead"``: every
-        candidate row is injected as it is, relabelled, and the ``restarts`` whose SVM errs
-        most on validation (then with the largest objective) are the starts.
+        row of another class; without: a random row, given a random other label).
+        ``"lookahead"``: every candidate row is injected as it is, with every other label (or
+        ``label``), and the ``restarts`` whose SVM errs most on validation (then with the
+        largest objective) are the starts.
         """
+        codes = attacked.codes
         if self.start == "random":
             tries = []
             for _ in range(self.restarts):
-                if fixed_sign is None:
-                    start = int(rng.integers(len(view.rows)))
-                    tries.append((start, -float(view.signs[start])))
+                if fixed is None:
+                    start = int(rng.integers(len(codes)))
+                    others = attacked.others(codes[start])
+                    # One other label (a pair) takes no draw: the paper's random stream.
+                    pick = int(rng.integers(len(others))) if len(others) > 1 else 0
+                    tries.append((start, others[pick]))
                 else:
-                    start = int(rng.choice(np.flatnonzero(view.signs == -fixed_sign)))
-                    tries.append((start, fixed_sign))
+                    tries.append((int(rng.choice(np.flatnonzero(codes != fixed))), fixed))
             return tries
-        n = len(view.rows)
-        signs = problem.y_train[:n]
-        rows = np.arange(n) if fixed_sign is None else np.flatnonzero(signs == -fixed_sign)
+        candidates = [
+            (int(i), code)
+            for i in (np.arange(len(codes)) if fixed is None else np.flatnonzero(codes != fixed))
+            for code in (attacked.others(codes[i]) if fixed is None else [fixed])
+        ]
         keys = [
             (
-                problem.validation_error(problem.X_train[i], -signs[i]),
-                problem.validation_loss(problem.X_train[i], -signs[i]),
+                problem.validation_error(problem.X_train[i], code),
+                problem.validation_loss(problem.X_train[i], code),
             )
-            for i in rows
+            for i, code in candidates
         ]
-        order = sorted(range(len(rows)), key=lambda j: (-keys[j][0], -keys[j][1], j))
-        return [(int(rows[j]), -float(signs[rows[j]])) for j in order[: self.restarts]]
+        order = sorted(range(len(candidates)), key=lambda j: (-keys[j][0], -keys[j][1], j))
+        return [candidates[j] for j in order[: self.restarts]]
 
-    def _label_sign(self, view: BinaryView) -> float | None:
+    def _label_code(self, attacked: AttackedClasses) -> float | None:
         if self.label is None:
             return None
-        if str(self.label) not in (str(view.negative), str(view.positive)):
+        if str(self.label) not in attacked.names():
             raise ParameterError(
                 f"The 'label' parameter of SVMGradient must be None or one of the attacked "
-                f"classes {{{view.negative}, {view.positive}}}; got {self.label!r}.",
+                f"classes {{{', '.join(attacked.names())}}}; got {self.label!r}.",
                 path=("label",),
             )
-        return 1.0 if str(self.label) == str(view.positive) else -1.0
+        return attacked.code_of(str(self.label))
 
 
 def ascend(

@@ -11,6 +11,7 @@ DataFrames in, DataFrames out: given a ``pandas.DataFrame`` (and Series), ``pois
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -135,6 +136,40 @@ class BaseAttack(BaseEstimator):
         self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator
     ) -> PoisonResult:  # pragma: no cover - interface
         raise NotImplementedError
+
+
+def keyword_init(**defaults: Any) -> Callable[..., None]:
+    """An ``__init__`` that stores the keyword-only parameters ``defaults`` names.
+
+    For attacks that share most of their parameters: one table of defaults instead of a
+    written-out signature and assignment block per class. scikit-learn reads an estimator's
+    parameters from ``inspect.signature(type(est).__init__)``; the function carries that
+    signature (``__signature__``: keyword-only, these defaults), so ``get_params``, ``clone``
+    and the spec checks see it as they see a written-out ``__init__``.
+
+    Parameters
+    ----------
+    **defaults
+        Parameter names and their defaults, in signature order.
+    """
+    kind = inspect.Parameter.KEYWORD_ONLY
+    signature = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(name, kind, default=value) for name, value in defaults.items()]
+    )
+
+    def __init__(self, **params: Any) -> None:
+        unknown = sorted(set(params) - set(defaults))
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got an unexpected keyword argument "
+                f"{unknown[0]!r}"
+            )
+        for name, default in defaults.items():
+            setattr(self, name, params.get(name, default))
+
+    __init__.__signature__ = signature  # type: ignore[attr-defined]
+    return __init__
 
 
 def _check_result(attack: BaseAttack, result: PoisonResult, X: np.ndarray, y: np.ndarray) -> None:

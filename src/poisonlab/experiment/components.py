@@ -279,6 +279,18 @@ def ordered_params(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: params[k] for k in order if k in params}
 
 
+def adapted_params(
+    attack: str, params: dict[str, Any], defense: str, defense_params: dict[str, Any]
+) -> dict[str, Any]:
+    """An adaptive attack's parameters against one defense: its own, updated by its
+    ``adapt_to(defense, defense_params)``, in signature order.
+
+    The result is part of the run's config, so the run records what its attacker knew, and its
+    attack seed and poisoned set are its own."""
+    cls = registry_for("attack").get(attack)
+    return ordered_params(cls, {**params, **cls.adapt_to(defense, defense_params)})
+
+
 def make_attack(attack_config: Mapping[str, Any], validation: tuple | None = None) -> Any:
     """The attack instance of a run, or None for the attack ``none``; ``validation`` (the
     split's attacker validation set) goes to an attack with a ``validation`` parameter."""

@@ -10,7 +10,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from .components import ordered_params, registry_for
+from .components import adapted_params, ordered_params, registry_for
 from .ids import canonical_json, content_id, labelled, make_run_id, run_config
 from .schema import AttackSpec, DefenseSpec, Spec, SpecError, combinations
 from .seeds import derive_seed
@@ -172,6 +172,8 @@ def _run(
     datasets = spec.dataset_list()
     dataset = datasets[dataset_index]
     attack, defense = spec.attacks[attack_index], spec.defenses[defense_index]
+    if attack.adaptive:
+        attack_params = adapted_params(attack.name, attack_params, defense.name, defense_params)
     run_id = make_run_id(
         experiment=spec.name,
         dataset=dataset.name if len(datasets) > 1 else None,

@@ -233,6 +233,7 @@ class AttackSpec(_Strict):
     budget: Any = None  # an int, a float, a list of them, or {start, stop, step}
     fraction: Any = None  # a fraction of the training set in [0, 1), or a list of them
     sweep: dict[str, list[Any]] = {}
+    adaptive: bool = False  # hand each run's defense to the attack (its ``adapt_to``)
 
     @field_validator("budget", mode="before")
     @classmethod

@@ -46,6 +46,7 @@ from pydantic import ValidationError
 from .._errors import ParameterError
 from .components import (
     ALLOWED_MODEL_PACKAGES,
+    adapted_params,
     check_estimator,
     make_estimator,
     model_mitigations,
@@ -63,6 +64,7 @@ from .schema import (
     SpecError,
     SplitSpec,
     _path,
+    combinations,
 )
 
 __all__ = [
@@ -176,6 +178,8 @@ def check_names(spec: Spec) -> list[str]:
         errors += _check_attack(f"attacks[{i}]", a)
     for i, d in enumerate(spec.defenses):
         errors += _check_defense(f"defenses[{i}]", d)
+    if not errors:
+        errors += _check_adaptive(spec)
     for i, name in enumerate(spec.metrics):
         if name not in METRICS:
             errors.append(f"metrics[{i}]: {METRICS.unknown(name)}")
@@ -338,6 +342,31 @@ def _check_attack(path: str, a: AttackSpec) -> list[str]:
     for j, b in enumerate(budgets):
         errors += _check_value(budget_path(path, a, j), cls, "budget", b)
     return errors
+
+
+def _check_adaptive(spec: Spec) -> list[str]:
+    """``adaptive = true`` only on attacks that take a defense (``adapt_to``), and each of the
+    study's defenses one they accept."""
+    errors = []
+    attacks = registry_for("attack")
+    for i, a in enumerate(spec.attacks):
+        if not a.adaptive:
+            continue
+        cls = attacks.get(a.name) if a.name != "none" else None
+        if not hasattr(cls, "adapt_to"):
+            aware = ", ".join(n for n in attacks if hasattr(attacks.get(n), "adapt_to"))
+            errors.append(
+                f"attacks[{i}].adaptive: attack {a.name!r} cannot take the study's defense; "
+                f"the attacks that can: {aware}."
+            )
+            continue
+        for j, d in enumerate(spec.defenses):
+            for combo in combinations(d.sweep):
+                try:
+                    adapted_params(a.name, a.params, d.name, {**d.params, **combo})
+                except ValueError as exc:
+                    errors.append(f"attacks[{i}].adaptive: against defenses[{j}]: {exc}")
+    return list(dict.fromkeys(errors))
 
 
 def budget_path(path: str, a: AttackSpec, j: int) -> str:
