@@ -31,13 +31,14 @@ ROW_CHECKS = (
     "outliers",
     "duplicates",
     "flip_pattern",
+    "pair_mixing",
     "group",
     "reference_shift",
     "reference_labels",
 )
 
 #: Checks whose rows are flagged when their pattern fails the gate.
-PATTERN_CHECKS = ("flip_pattern", "group", "reference_labels")
+PATTERN_CHECKS = ("flip_pattern", "pair_mixing", "group", "reference_labels")
 
 
 @dataclass(frozen=True)
@@ -399,6 +400,8 @@ def _tests(
     tests = []
     if "flip_pattern" in by_name:
         tests.append(_flip_test(context, by_name["flip_pattern"]))
+    if "pair_mixing" in by_name:
+        tests.append(_mixing_test(context, by_name["pair_mixing"]))
     if "group" in by_name:
         tests.append(_group_test(context, by_name["group"]))
     p = float(distribution["p_value"])
@@ -445,6 +448,22 @@ def _flip_test(context: AuditContext, check: CheckResult) -> _gate.TestResult:
         f"{top['reverse_rows']} the other way: p = {p:.3g} (Bonferroni over {m} pairs)"
     )
     return _gate.TestResult("flip_pattern", p, True, finding, {"pairs": pairs})
+
+
+def _mixing_test(context: AuditContext, check: CheckResult) -> _gate.TestResult:
+    pairs = check.info["pairs"]
+    m = max(_gate.n_pairs(context.n_classes) // 2, 1)
+    if not pairs:
+        reason = "fewer than three classes" if context.n_classes < 3 else "no pair of classes mixes"
+        return _gate.TestResult("pair_mixing", 1.0, True, reason, {})
+    top = pairs[0]
+    p = min(1.0, top["p_value"] * m)
+    finding = (
+        f"'{top['flipped_from']}' and '{top['flipped_to']}' mix: {top['rows']} rows disagree, "
+        f"{top['share']:.0%} of the smaller class (natural at most {top['null_share']:.0%}): "
+        f"p = {p:.3g} (Bonferroni over {m} pairs)"
+    )
+    return _gate.TestResult("pair_mixing", p, True, finding, {"pairs": pairs})
 
 
 def _group_test(context: AuditContext, check: CheckResult) -> _gate.TestResult:
