@@ -65,6 +65,9 @@ def main() -> None:
     parser.add_argument("--poisoned", type=int, default=None, help="default: subsets / 2")
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--only", default=None, help="Comma-separated setting numbers 1-6 (default: all)."
+    )
     args = parser.parse_args()
     n, rows = args.subsets, args.rows
     half = args.poisoned if args.poisoned is not None else max(n // 2, 1)
@@ -81,6 +84,8 @@ def main() -> None:
         (f"mixed table, {flips(80)} flipped", mixed_sets(half, flips(80), 2000, rows)),
         (f"mixed table, {flips(200)} flipped", mixed_sets(half, flips(200), 3000, rows)),
     ]
+    if args.only:
+        settings = [settings[int(i) - 1] for i in args.only.split(",")]
     report = {}
     for name, sets in settings:
         start = time.perf_counter()

@@ -283,7 +283,7 @@ class PairMixing(Check):
     min_votes = 0.3
 
     def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
-        from .gate import mixing_test
+        from .gate import log_strength, mixing_test
 
         looks, disagree = looks_like(context, earlier)
         pairs = mixing_test(context.yi, looks, disagree, context.n_classes)
@@ -297,7 +297,7 @@ class PairMixing(Check):
                 continue
             s, t = pair["s"], pair["t"]
             rows = (context.yi == t) & (votes[:, s] >= self.min_votes * k)
-            value = min(1.0, np.log(max(pair["p"], 1e-300)) / np.log(alpha))
+            value = log_strength(pair["p"], alpha)
             strength[rows] = np.maximum(strength[rows], value)
             suggested[rows & (strength == value)] = context.classes[s]
         classes, y = context.classes, context.y

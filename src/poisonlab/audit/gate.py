@@ -154,9 +154,13 @@ def pair_strength(
         if pair["p_rank"] >= 1.0:
             continue
         rows = disagree & (yi == pair["t"]) & (looks == pair["s"])
-        value = min(1.0, np.log(max(pair["p_rank"], 1e-300)) / np.log(alpha))
-        strength[rows] = np.maximum(strength[rows], value)
+        strength[rows] = np.maximum(strength[rows], log_strength(pair["p_rank"], alpha))
     return strength
+
+
+def log_strength(p: float, alpha: float) -> float:
+    """``log p / log alpha``, capped at 1: 1 for a p-value that alone reaches ``alpha``."""
+    return min(1.0, float(np.log(max(p, 1e-300)) / np.log(alpha)))
 
 
 def mixing_test(
