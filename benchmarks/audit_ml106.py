@@ -76,7 +76,7 @@ def poisonlab_ranking(path: Path, out: Path, extra: list[str]) -> tuple[np.ndarr
     """Rows in poisonlab's order (scored rows, then the rest in row order) and the exit status."""
     exe = shutil.which("poisonlab", path=str(Path(sys.executable).parent)) or "poisonlab"
     command = [exe, "audit", str(path), "--label", "label", "--out", str(out), "--json", *extra]
-    print("$", " ".join(command), flush=True)
+    print("$", " ".join(command), file=sys.stderr, flush=True)
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
     if proc.returncode not in (0, 1):
         raise SystemExit(proc.stderr)
@@ -134,7 +134,10 @@ def main() -> None:
     parser.add_argument("dir", type=Path)
     parser.add_argument("--with-reference", action="store_true")
     parser.add_argument("--n", default="10,30,100,200")
+    parser.add_argument("--markdown", action="store_true", help="A Markdown table on stdout.")
     args = parser.parse_args()
+    if args.markdown:
+        print("| N | ranking | top N | top 2N | AP | exit |\n| --- | --- | --- | --- | --- | --- |")
     args.dir.mkdir(parents=True, exist_ok=True)
     for n_flip in [int(v) for v in args.n.split(",")]:
         path, poisoned, y = write_files(args.dir, n_flip)
@@ -155,6 +158,14 @@ def main() -> None:
         for name, order in cleanlab_rankings(y, probs, features).items():
             rows[name] = {**measures(order, poisoned), "exit": "-"}
         for name, row in rows.items():
+            if args.markdown:
+                exit_status = str(row["exit"]).replace("-", "–")
+                print(
+                    f"| {n_flip} | {name} | {row['top_N']} | {row['top_2N']} | "
+                    f"{row['AP']:.3f} | {exit_status} |",
+                    flush=True,
+                )
+                continue
             print(
                 f"N={n_flip}{' ref' if extra else ''} {name}: top N {row['top_N']}, top 2N "
                 f"{row['top_2N']}, AP {row['AP']:.3f}, exit {row['exit']}",
