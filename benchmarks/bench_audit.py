@@ -8,7 +8,8 @@ the same invocation:
 - ``poisonlab audit data.parquet --quiet``;
 - cleanlab's usual pipeline on the same rows: read the table, one-hot + scale it, out-of-fold
   probabilities of a 5-fold ``LogisticRegression``, then ``cleanlab.filter.find_label_issues``
-  (cleanlab's ``Datalab`` needs the ``cleanlab[datalab]`` extra, not installed here).
+  (the pipeline cleanlab documents for tabular data; ``Datalab`` is compared in
+  ``benchmarks/audit_ml106.py``).
 
 For each it prints wall time, CPU time, peak resident memory (``ru_maxrss`` of that process,
 measured by a small wrapper) and the exit status, and the load average, since the machine is
