@@ -7,8 +7,9 @@ Out-of-fold probabilities of an SVC (``CalibratedClassifierCV(SVC())`` on 50 PCA
 
 - ``poisonlab audit CSV --json`` (default: its own leave-one-out neighbour probabilities),
 - ``poisonlab audit CSV --json --pred-probs svc.csv`` (the SVC probabilities),
-- cleanlab's label-quality ranking (``cleanlab.rank.get_label_quality_scores``) and
-  ``find_label_issues`` on the same SVC probabilities.
+- cleanlab's label-quality ranking (``cleanlab.rank.get_label_quality_scores``),
+  ``find_label_issues`` and ``Datalab``'s label issues (``cleanlab[datalab]``, given the same
+  SVC probabilities and the 50 PCA features) on the same rows.
 
 Prints, per N: poisoned rows in the top N and 2N, average precision of the whole ranking, and
 poisonlab's exit status.
@@ -47,8 +48,15 @@ def write_files(out: Path, n_flip: int) -> tuple[Path, np.ndarray, np.ndarray]:
     return path, poisoned, y
 
 
-def svc_probabilities(y: np.ndarray) -> np.ndarray:
-    """Out-of-fold SVC probabilities (5 folds, on 50 PCA components of the pixels / 255)."""
+def svc_probabilities(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold SVC probabilities (5 folds, on 50 PCA components of the pixels / 255).
+
+    Returns
+    -------
+    probs : ndarray of shape (2000, 10)
+    features : ndarray of shape (2000, 50)
+        The PCA components the SVC was fitted on (Datalab's ``features``).
+    """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.decomposition import PCA
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -61,14 +69,14 @@ def svc_probabilities(y: np.ndarray) -> np.ndarray:
     model = CalibratedClassifierCV(SVC(random_state=0), cv=3)
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     probs = cross_val_predict(model, features, y, cv=folds, method="predict_proba")
-    return probs
+    return probs, features
 
 
 def poisonlab_ranking(path: Path, out: Path, extra: list[str]) -> tuple[np.ndarray, int]:
     """Rows in poisonlab's order (scored rows, then the rest in row order) and the exit status."""
     exe = shutil.which("poisonlab", path=str(Path(sys.executable).parent)) or "poisonlab"
     command = [exe, "audit", str(path), "--label", "label", "--out", str(out), "--json", *extra]
-    print("$", " ".join(command), flush=True)
+    print("$", " ".join(command), file=sys.stderr, flush=True)
     proc = subprocess.run(command, capture_output=True, text=True, check=False)
     if proc.returncode not in (0, 1):
         raise SystemExit(proc.stderr)
@@ -92,16 +100,23 @@ def measures(order: np.ndarray, poisoned: np.ndarray) -> dict[str, float]:
     }
 
 
-def cleanlab_rankings(y: np.ndarray, probs: np.ndarray) -> dict:
+def cleanlab_rankings(y: np.ndarray, probs: np.ndarray, features: np.ndarray) -> dict:
     """cleanlab's rankings on the SVC probabilities.
 
     ``label quality``: every row by ``get_label_quality_scores`` (self-confidence);
     ``find_label_issues``: the issues it returns, ranked by self-confidence, then the other
-    rows by quality. (Datalab needs ``cleanlab[datalab]``, not installed here; on labels alone
-    it ranks by the same label-quality score.)
+    rows by quality; ``Datalab``: ``find_issues(pred_probs, features)`` for label issues, its
+    issues by ``label_score``, then the other rows by it.
     """
+    from cleanlab import Datalab
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
+
+    lab = Datalab(data={"label": y}, label_name="label", verbosity=0)
+    lab.find_issues(pred_probs=probs, features=features, issue_types={"label": {}})
+    found = lab.get_issues("label")
+    by_score = np.lexsort((np.arange(len(y)), found["label_score"].to_numpy()))
+    flagged = found["is_label_issue"].to_numpy()[by_score]
 
     quality = get_label_quality_scores(y, probs)
     by_quality = np.argsort(quality, kind="stable")
@@ -110,6 +125,7 @@ def cleanlab_rankings(y: np.ndarray, probs: np.ndarray) -> dict:
     return {
         "cleanlab label quality": by_quality,
         "cleanlab find_label_issues": np.concatenate([issues, rest]),
+        "cleanlab Datalab": np.concatenate([by_score[flagged], by_score[~flagged]]),
     }
 
 
@@ -118,11 +134,14 @@ def main() -> None:
     parser.add_argument("dir", type=Path)
     parser.add_argument("--with-reference", action="store_true")
     parser.add_argument("--n", default="10,30,100,200")
+    parser.add_argument("--markdown", action="store_true", help="A Markdown table on stdout.")
     args = parser.parse_args()
+    if args.markdown:
+        print("| N | ranking | top N | top 2N | AP | exit |\n| --- | --- | --- | --- | --- | --- |")
     args.dir.mkdir(parents=True, exist_ok=True)
     for n_flip in [int(v) for v in args.n.split(",")]:
         path, poisoned, y = write_files(args.dir, n_flip)
-        probs = svc_probabilities(y)
+        probs, features = svc_probabilities(y)
         probs_path = args.dir / f"svc_N{n_flip}.csv"
         pd.DataFrame(probs, columns=[str(c) for c in range(10)]).to_csv(probs_path, index=False)
         extra = (
@@ -136,9 +155,17 @@ def main() -> None:
             out = args.dir / f"audit_N{n_flip}_{len(more)}{'_ref' if extra else ''}"
             order, code = poisonlab_ranking(path, out, extra + more)
             rows[name] = {**measures(order, poisoned), "exit": code}
-        for name, order in cleanlab_rankings(y, probs).items():
+        for name, order in cleanlab_rankings(y, probs, features).items():
             rows[name] = {**measures(order, poisoned), "exit": "-"}
         for name, row in rows.items():
+            if args.markdown:
+                exit_status = str(row["exit"]).replace("-", "–")
+                print(
+                    f"| {n_flip} | {name} | {row['top_N']} | {row['top_2N']} | "
+                    f"{row['AP']:.3f} | {exit_status} |",
+                    flush=True,
+                )
+                continue
             print(
                 f"N={n_flip}{' ref' if extra else ''} {name}: top N {row['top_N']}, top 2N "
                 f"{row['top_2N']}, AP {row['AP']:.3f}, exit {row['exit']}",

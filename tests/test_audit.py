@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from poisonlab.audit import CHECKS, ROW_CHECKS, AuditResult, CheckResult, run_audit
 from poisonlab.audit.cli_support import parse_columns, parse_expect, read_pred_probs
-from poisonlab.audit.gate import pair_test, verdict
+from poisonlab.audit.gate import mixing_test, pair_test, verdict
 from poisonlab.audit.output import clean_rows
 from poisonlab.audit.synthetic import mixed_table
 from poisonlab.audit.table import infer_roles
@@ -62,6 +62,32 @@ def test_pair_test_is_a_one_sided_binomial_on_lopsided_confusions():
     looks[0:8] = 1
     balanced = pair_test(yi, looks, looks != yi, 2)
     assert min(p["p"] for p in balanced) > 0.3
+
+
+def test_mixing_test_names_the_class_flipped_from_and_needs_three_classes():
+    # Classes 0, 1, 2 of 100 rows; 30 rows labelled 1 look like 0 and 25 labelled 0 look
+    # like 1 (55 mixed rows, 55 % of the smaller class); pair (1, 2) mixes 10 rows.
+    yi = np.repeat([0, 1, 2], 100)
+    looks = yi.copy()
+    looks[100:130], looks[0:25], looks[200:205], looks[130:135] = 0, 1, 1, 2
+    pairs = mixing_test(yi, looks, looks != yi, 3)
+    top = pairs[0]
+    assert (top["s"], top["t"], top["count"]) == (1, 0, 55)  # class 1 lost more of its rows
+    assert top["share"] == pytest.approx(0.55) and top["null_share"] == pytest.approx(0.5)
+    # Binomial(200 rows, 0.5 * 100 / 200) >= 55
+    from scipy.stats import binom
+
+    assert top["p"] == pytest.approx(binom.sf(54, 200, 0.25))
+    assert mixing_test(yi[yi < 2], looks[yi < 2], (looks != yi)[yi < 2], 2) == []
+
+
+def test_mixing_test_null_rises_with_the_other_pairs_confusion():
+    # Every pair mixes heavily: a hard table, not a poisoned one.
+    yi = np.repeat([0, 1, 2], 100)
+    looks = yi.copy()
+    looks[0:30], looks[100:130], looks[200:230] = 1, 2, 0
+    pairs = mixing_test(yi, looks, looks != yi, 3)
+    assert all(p["null_share"] == pytest.approx(0.6) and p["p"] > 0.5 for p in pairs)
 
 
 def test_verdict_uses_bonferroni_over_the_gating_tests():
@@ -181,6 +207,19 @@ def test_parse_expect_rejects_malformed_text(text):
         parse_expect(text)
 
 
+def test_audit_help_shows_real_metavars_and_choices():
+    from poisonlab.cli import AUDIT_MODELS
+    from poisonlab.models.zoo import MODELS
+
+    assert AUDIT_MODELS.strip("[]").split("|") == MODELS.names()
+    proc = run_cli("audit", "--help", env={"COLUMNS": "200"})
+    assert proc.returncode == 0
+    for shown in ("--out DIR", "--pred-probs FILE", f"--model {AUDIT_MODELS}", "--seed N"):
+        assert shown in proc.stdout
+    assert "--clean-action [drop|relabel]" in proc.stdout
+    assert not re.search(r"--[a-z-]+ [A-Z_]+_[A-Z_]+", proc.stdout)  # no PRED_PROBS-style
+
+
 def test_pred_probs_are_validated_with_one_line_errors(tmp_path):
     classes = np.array(["a", "b"])
     good = tmp_path / "p.csv"
@@ -245,10 +284,10 @@ def _lab_csv(path, n_flip):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("n_flip", "exit_status", "top", "at_least"), [
-    (0, 0, None, None), (10, None, 20, 7), (30, 1, 60, 27), (100, None, 200, 55),
+    (0, 0, None, None), (10, None, 20, 7), (30, 1, 60, 27), (100, 1, 200, 90),
 ])  # fmt: skip
 def test_lab_sets_gate_and_rank_through_the_command(tmp_path, n_flip, exit_status, top, at_least):
-    # N = 100 does not fail the gate (docs/audit.md: the conservative pair null); it ranks.
+    # N = 30 fails on the flip's direction (flip_pattern), N = 100 on its amount (pair_mixing).
     data = tmp_path / "lab.csv"
     flipped = _lab_csv(data, n_flip)
     out = tmp_path / "out"

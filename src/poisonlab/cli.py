@@ -908,57 +908,86 @@ def _reproduce_one(entry, out: Path, messages: Console, where: Console | None):
 _COLUMNS = "Column names, comma-separated (repeatable)."
 
 
+#: The zoo's model names (``poisonlab.models.zoo.MODELS``, which imports scikit-learn: kept
+#: out of the CLI's start-up; tests/test_audit.py checks the two agree).
+AUDIT_MODELS = "[svc|linear_svc|logreg|knn|random_forest|mlp]"
+
+
 @app.command("audit", cls=PlainHelp)
 def audit(
     data: Annotated[
-        str, typer.Argument(help="A .csv, .parquet or .npz file, or mnist, digits, openml:NAME.")
+        str,
+        typer.Argument(
+            metavar="DATA", help="A .csv, .parquet or .npz file, or mnist, digits, openml:NAME."
+        ),
     ],
     label: Annotated[
-        str | None, typer.Option(help="Label column (default: label, y, target or class).")
+        str | None,
+        typer.Option(metavar="COLUMN", help="Label column (default: label, y, target or class)."),
     ] = None,
     reference: Annotated[
-        str | None, typer.Option(help="Trusted data with the same columns, to compare against.")
+        str | None,
+        typer.Option(
+            metavar="FILE", help="Trusted data with the same columns, to compare against."
+        ),
     ] = None,
     expect: Annotated[
         str | None,
-        typer.Option(help="Expected label shares, e.g. 'a=0.6,b=0.4': the label test gates."),
+        typer.Option(
+            metavar="CLASS=SHARE,...",
+            help="Expected label shares, e.g. 'a=0.6,b=0.4': the label test gates.",
+        ),
     ] = None,
     pred_probs: Annotated[
         Path | None,
-        typer.Option(help="Out-of-fold probabilities from your model (columns named by class)."),
+        typer.Option(
+            metavar="FILE",
+            help="Out-of-fold probabilities from your model (columns named by class).",
+        ),
     ] = None,
     features: Annotated[
-        Path | None, typer.Option(help="Your embeddings, one row per data row (.npz 'features').")
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="Your embeddings, one row per data row (.npz 'features')."
+        ),
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option(help="Zoo model for 5-fold out-of-fold probabilities (logreg, knn, ...)."),
+        typer.Option(metavar=AUDIT_MODELS, help="Model for 5-fold out-of-fold probabilities."),
     ] = None,
-    categorical: Annotated[list[str] | None, typer.Option(help=_COLUMNS)] = None,
-    text: Annotated[list[str] | None, typer.Option(help=_COLUMNS)] = None,
-    ignore: Annotated[list[str] | None, typer.Option(help=_COLUMNS)] = None,
+    categorical: Annotated[list[str] | None, typer.Option(metavar="COLS", help=_COLUMNS)] = None,
+    text: Annotated[list[str] | None, typer.Option(metavar="COLS", help=_COLUMNS)] = None,
+    ignore: Annotated[list[str] | None, typer.Option(metavar="COLS", help=_COLUMNS)] = None,
     id_column: Annotated[
-        list[str] | None, typer.Option("--id", help="Row-id column: reported, never a feature.")
+        list[str] | None,
+        typer.Option("--id", metavar="COLS", help="Row-id column: reported, never a feature."),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Directory for suspicious.csv and the report.")] = Path(
-        "audit"
-    ),
+    out: Annotated[
+        Path, typer.Option(metavar="DIR", help="Directory for suspicious.csv and the report.")
+    ] = Path("audit"),
     alpha: Annotated[
-        float, typer.Option(help="False-alarm rate of the gate on clean data.")
+        float, typer.Option(metavar="RATE", help="False-alarm rate of the gate on clean data.")
     ] = 0.01,
     fail_on: Annotated[
-        float | None, typer.Option(min=0.0, help="Also fail when a row scores above this.")
+        float | None,
+        typer.Option(min=0.0, metavar="SCORE", help="Also fail when a row scores above this."),
     ] = None,
     baseline: Annotated[
-        Path | None, typer.Option(help="An accepted audit's summary.json: fail on new findings.")
+        Path | None,
+        typer.Option(
+            metavar="SUMMARY.json", help="An accepted audit's summary.json: fail on new findings."
+        ),
     ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
-    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    junit: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="Write JUnit XML here.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
     write_clean: Annotated[
-        Path | None, typer.Option(help="Write a sanitized copy of the data here.")
+        Path | None,
+        typer.Option(metavar="FILE", help="Write a sanitized copy of the data here."),
     ] = None,
     clean_action: Annotated[
         str,
@@ -967,9 +996,10 @@ def audit(
         ),
     ] = "drop",
     seed: Annotated[
-        int, typer.Option(min=0, max=2**32 - 1, help="Seed for the checks' randomness.")
+        int,
+        typer.Option(min=0, max=2**32 - 1, metavar="N", help="Seed for the checks' randomness."),
     ] = 0,
-    top: Annotated[int, typer.Option(min=0, help="Rows shown in the terminal.")] = 10,
+    top: Annotated[int, typer.Option(min=0, metavar="N", help="Rows shown in the terminal.")] = 10,
 ) -> None:
     """Scan a training set for signs of poisoning; exit 1 when a poisoning pattern is found.
 

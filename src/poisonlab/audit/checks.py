@@ -266,6 +266,63 @@ class FlipPattern(Check):
         return CheckResult(self.name, strength, strength >= 0.5, why, classes[looks], info)
 
 
+@CHECKS.register("pair_mixing")
+class PairMixing(Check):
+    """Rows of a pair of classes mixed beyond natural confusion (a flip of much of a class).
+
+    When a third or more of class s is flipped to t, flipped and unflipped rows outvote each
+    other about equally, so ``flip_pattern`` sees no direction; the pair's disagreeing rows,
+    both ways, then outnumber half the smaller class (:func:`poisonlab.audit.gate.mixing_test`).
+    The class flipped from is the one with the larger share of its rows in the mix; rows
+    labelled with the other class t that have at least :attr:`min_votes` of their neighbours
+    labelled s get strength ``log p / log(p at the gate)``, capped at 1.
+    """
+
+    what = "a pair of classes mixed beyond natural confusion (much of one class flipped)"
+    #: Share of a row's neighbours labelled s for a row labelled t to be in the mix.
+    min_votes = 0.3
+
+    def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
+        from .gate import log_strength, mixing_test
+
+        looks, disagree = looks_like(context, earlier)
+        pairs = mixing_test(context.yi, looks, disagree, context.n_classes)
+        votes = context.neighbour_votes()
+        k = context.graph.indices.shape[1]
+        strength = np.zeros(len(context.yi))
+        suggested = context.y.copy()
+        alpha = context.pair_alpha * 2  # C (C - 1) / 2 unordered pairs
+        for pair in pairs:
+            if pair["p"] >= 1.0:
+                continue
+            s, t = pair["s"], pair["t"]
+            rows = (context.yi == t) & (votes[:, s] >= self.min_votes * k)
+            value = log_strength(pair["p"], alpha)
+            strength[rows] = np.maximum(strength[rows], value)
+            suggested[rows & (strength == value)] = context.classes[s]
+        classes, y = context.classes, context.y
+        info = {"pairs": [_mixing_info(p, classes) for p in pairs[:5]]}
+
+        def why(i: int) -> str:
+            return (
+                f"labelled '{y[i]}' among many rows labelled '{suggested[i]}': these two "
+                f"classes are mixed beyond natural confusion"
+            )
+
+        return CheckResult(self.name, strength, strength >= 0.5, why, suggested, info)
+
+
+def _mixing_info(pair: dict, classes: np.ndarray) -> dict:
+    return {
+        "flipped_from": str(classes[pair["s"]]),
+        "flipped_to": str(classes[pair["t"]]),
+        "rows": int(pair["count"]),
+        "share": round(float(pair["share"]), 3),
+        "null_share": round(float(pair["null_share"]), 3),
+        "p_value": float(pair["p"]),
+    }
+
+
 @CHECKS.register("group")
 class Group(Check):
     """A group whose labels depart from what its features predict, in one direction.

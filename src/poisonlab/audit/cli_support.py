@@ -274,6 +274,7 @@ STEP_WEIGHTS = {
     "outliers": 10,
     "duplicates": 4,
     "flip_pattern": 2,
+    "pair_mixing": 1,
     "group": 6,
     "reference_shift": 5,
     "reference_labels": 5,

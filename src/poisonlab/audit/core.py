@@ -31,13 +31,14 @@ ROW_CHECKS = (
     "outliers",
     "duplicates",
     "flip_pattern",
+    "pair_mixing",
     "group",
     "reference_shift",
     "reference_labels",
 )
 
 #: Checks whose rows are flagged when their pattern fails the gate.
-PATTERN_CHECKS = ("flip_pattern", "group", "reference_labels")
+PATTERN_CHECKS = ("flip_pattern", "pair_mixing", "group", "reference_labels")
 
 
 @dataclass(frozen=True)
@@ -399,6 +400,8 @@ def _tests(
     tests = []
     if "flip_pattern" in by_name:
         tests.append(_flip_test(context, by_name["flip_pattern"]))
+    if "pair_mixing" in by_name:
+        tests.append(_mixing_test(context, by_name["pair_mixing"]))
     if "group" in by_name:
         tests.append(_group_test(context, by_name["group"]))
     p = float(distribution["p_value"])
@@ -433,33 +436,54 @@ def _tests(
     return tests
 
 
+def _corrected_test(name, items, key, p_key, m, empty, describe) -> _gate.TestResult:
+    """A pattern test: the top item's p-value, Bonferroni-corrected over ``m`` hypotheses."""
+    if not items:
+        return _gate.TestResult(name, 1.0, True, empty, {})
+    p = min(1.0, items[0][p_key] * m)
+    return _gate.TestResult(name, p, True, describe(items[0], p, m), {key: items})
+
+
 def _flip_test(context: AuditContext, check: CheckResult) -> _gate.TestResult:
-    pairs = check.info["pairs"]
+    def describe(top: dict, p: float, m: int) -> str:
+        return (
+            f"{top['rows']} rows labelled '{top['labelled']}' look like '{top['looks_like']}', "
+            f"{top['reverse_rows']} the other way: p = {p:.3g} (Bonferroni over {m} pairs)"
+        )
+
     m = _gate.n_pairs(context.n_classes)
-    if not pairs:
-        return _gate.TestResult("flip_pattern", 1.0, True, "no row disagrees with its label", {})
-    top = pairs[0]
-    p = min(1.0, top["p_value"] * m)
-    finding = (
-        f"{top['rows']} rows labelled '{top['labelled']}' look like '{top['looks_like']}', "
-        f"{top['reverse_rows']} the other way: p = {p:.3g} (Bonferroni over {m} pairs)"
+    empty = "no row disagrees with its label"
+    return _corrected_test(
+        "flip_pattern", check.info["pairs"], "pairs", "p_value", m, empty, describe
     )
-    return _gate.TestResult("flip_pattern", p, True, finding, {"pairs": pairs})
+
+
+def _mixing_test(context: AuditContext, check: CheckResult) -> _gate.TestResult:
+    def describe(top: dict, p: float, m: int) -> str:
+        return (
+            f"'{top['flipped_from']}' and '{top['flipped_to']}' mix: {top['rows']} rows "
+            f"disagree, {top['share']:.0%} of the smaller class (natural at most "
+            f"{top['null_share']:.0%}): p = {p:.3g} (Bonferroni over {m} pairs)"
+        )
+
+    m = max(_gate.n_pairs(context.n_classes) // 2, 1)
+    empty = "fewer than three classes" if context.n_classes < 3 else "no pair of classes mixes"
+    return _corrected_test(
+        "pair_mixing", check.info["pairs"], "pairs", "p_value", m, empty, describe
+    )
 
 
 def _group_test(context: AuditContext, check: CheckResult) -> _gate.TestResult:
-    groups = check.info["groups"]
+    def describe(top: dict, p: float, m: int) -> str:
+        return (
+            f"{top['group']} ({top['size']} rows): {top['count']} labelled '{top['labelled']}' "
+            f"look like '{top['looks_like']}', {top['reverse']} the other way: p = {p:.3g} "
+            f"(Bonferroni over {m} group-pairs)"
+        )
+
     m = _gate.n_group_tests(context)
-    if not groups:
-        return _gate.TestResult("group", 1.0, True, "no group with a lopsided confusion", {})
-    top = groups[0]
-    p = min(1.0, top["p"] * m)
-    finding = (
-        f"{top['group']} ({top['size']} rows): {top['count']} labelled '{top['labelled']}' "
-        f"look like '{top['looks_like']}', {top['reverse']} the other way: p = {p:.3g} "
-        f"(Bonferroni over {m} group-pairs)"
-    )
-    return _gate.TestResult("group", p, True, finding, {"groups": groups})
+    empty = "no group with a lopsided confusion"
+    return _corrected_test("group", check.info["groups"], "groups", "p", m, empty, describe)
 
 
 def _reference_label_test(context: AuditContext, check: CheckResult) -> _gate.TestResult:

@@ -9,6 +9,15 @@ exactly like a flipped one. Poisoning is a *pattern*, so the gate tests patterns
     runs both ways, in proportion to the classes' sizes; a flip from s to t runs one way.
     Under the null, ``a_st ~ Binomial(a_st + a_ts, n_s / (n_s + n_t))``: a one-sided binomial
     test per pair, Bonferroni-corrected over the ``C (C - 1)`` ordered pairs.
+``pair_mixing``
+    A flip of a large share of class s into t (a third of it or more) outvotes the rows it
+    left behind: flipped and unflipped rows then disagree about equally, and the direction
+    test above sees nothing. What remains is the amount: the pair (s, t) confuses as many
+    rows as the smaller class holds. For every unordered pair, ``d_st = a_st + a_ts`` (its
+    disagreeing rows, both ways) is tested against at most :data:`MIXING_SHARE` of the smaller
+    class (or twice the largest share any other pair of the table reaches, if larger: a table
+    whose classes all overlap heavily is hard, not poisoned); one-sided binomial over the
+    pair's rows, Bonferroni over the ``C (C - 1) / 2`` pairs. Needs at least three classes.
 ``group``
     The same test inside each group (every value of a categorical column with at least
     :data:`MIN_GROUP` rows, and every k-means cluster of the embedding), Bonferroni-corrected
@@ -44,6 +53,9 @@ MIN_GROUP = 30
 
 #: A pattern must hold at least this many rows to count (a p-value on 3 rows is noise).
 MIN_ROWS = 5
+
+#: Natural confusion of a pair stays below this share of its smaller class (docs/audit.md).
+MIXING_SHARE = 0.5
 
 #: Pattern counts are scaled to this many rows before testing (see :func:`pair_test`).
 EFFECTIVE_ROWS = 2000
@@ -142,9 +154,58 @@ def pair_strength(
         if pair["p_rank"] >= 1.0:
             continue
         rows = disagree & (yi == pair["t"]) & (looks == pair["s"])
-        value = min(1.0, np.log(max(pair["p_rank"], 1e-300)) / np.log(alpha))
-        strength[rows] = np.maximum(strength[rows], value)
+        strength[rows] = np.maximum(strength[rows], log_strength(pair["p_rank"], alpha))
     return strength
+
+
+def log_strength(p: float, alpha: float) -> float:
+    """``log p / log alpha``, capped at 1: 1 for a p-value that alone reaches ``alpha``."""
+    return min(1.0, float(np.log(max(p, 1e-300)) / np.log(alpha)))
+
+
+def mixing_test(
+    yi: np.ndarray, looks: np.ndarray, disagree: np.ndarray, C: int
+) -> list[dict[str, Any]]:
+    """The pair-mixing test of every unordered pair, most significant first (raw p-values).
+
+    Returns
+    -------
+    list of dict
+        ``s`` (the class whose rows mix most: the one flipped from), ``t``, ``count``
+        (``a_st + a_ts``), ``share`` (count / the smaller class), ``null_share`` and ``p``;
+        empty with fewer than three classes.
+    """
+    from scipy.stats import binom
+
+    if C < 3:
+        return []
+    A = pair_counts(yi, looks, disagree, C)
+    scale = min(1.0, EFFECTIVE_ROWS / max(len(yi), 1))
+    n = np.bincount(yi, minlength=C)
+    pairs = [(s, t) for s in range(C) for t in range(s + 1, C) if A[s, t] + A[t, s] > 0]
+    share = {(s, t): (A[s, t] + A[t, s]) / max(min(n[s], n[t]), 1) for s, t in pairs}
+    out = []
+    for s, t in pairs:
+        others = [v for key, v in share.items() if key != (s, t)]
+        null_share = max(MIXING_SHARE, 2 * max(others, default=0.0))
+        trials = int(np.rint((n[s] + n[t]) * scale))
+        hits = int(np.rint((A[s, t] + A[t, s]) * scale))
+        rate = min(1.0, null_share * min(n[s], n[t]) / (n[s] + n[t]))
+        p = float(binom.sf(hits - 1, trials, rate)) if hits >= MIN_ROWS else 1.0
+        # The class flipped from is the one with the larger share of its rows in the mix.
+        if A[t, s] / max(n[s], 1) < A[s, t] / max(n[t], 1):
+            s, t = t, s
+        out.append(
+            {
+                "s": int(s),
+                "t": int(t),
+                "count": int(A[s, t] + A[t, s]),
+                "share": float(share[min(s, t), max(s, t)]),
+                "null_share": float(null_share),
+                "p": p,
+            }
+        )
+    return sorted(out, key=lambda d: (d["p"], -d["count"], d["s"], d["t"]))
 
 
 def n_pairs(C: int) -> int:

@@ -90,6 +90,9 @@ def _pattern(test) -> str:
     if test.name == "flip_pattern":
         top = test.detail["pairs"][0]
         return f"{top['looks_like']}->{top['labelled']}"
+    if test.name == "pair_mixing":
+        top = test.detail["pairs"][0]
+        return f"{top['flipped_from']}->{top['flipped_to']}"
     if test.name == "group":
         top = test.detail["groups"][0]
         return f"{top['group']}:{top['looks_like']}->{top['labelled']}"
