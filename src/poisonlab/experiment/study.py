@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import __version__
 from .._errors import ParameterError
 from .checks import check_against_data
-from .grid import RunSpec, expand
+from .grid import Grid, expand
 from .runner import SweepSummary, run_sweep
 from .spec import Spec, load_spec, parse_spec
 from .store import ResultStore, RunRecord, utc_now
@@ -17,13 +17,13 @@ from .store import ResultStore, RunRecord, utc_now
 
 @dataclass(frozen=True)
 class Study:
-    """A validated spec, its text and its grid.
+    """A validated spec, its text and its grid (built run by run as it is read).
 
     ``command`` is what the store's ``meta`` records as its ``source`` (what wrote it)."""
 
     spec: Spec
     text: str
-    runs: list[RunSpec]
+    runs: Grid
     command: str
 
 
