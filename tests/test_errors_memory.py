@@ -72,7 +72,8 @@ def test_a_million_run_grid_is_counted_and_indexed_without_building_it():
     last = grid[999_999]
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert last.seed == 999_999 and last.run_id == "huge/logreg/random_flip[budget=5]/none/seed999999"
+    assert last.seed == 999_999
+    assert last.run_id == "huge/logreg/random_flip[budget=5]/none/seed999999"
     assert peak < 2**20  # a list of the runs would take some 4 GB
 
 

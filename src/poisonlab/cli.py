@@ -1159,6 +1159,7 @@ _ClickException, _UsageError = _CLICK_BASES["ClickException"], _CLICK_BASES["Usa
 #: The library's parameter names that the CLI spells otherwise (options and arguments).
 _OPTION_NAMES = {
     "out": "--out",
+    "dask": "--dask",
     "where": "--where",
     "format": "--format",
     "spec": "SPEC",

@@ -13,6 +13,7 @@ import signal
 import sys
 from collections.abc import Iterable, Iterator
 
+from .._errors import ParameterError
 from .execute import RunOutput, execute_batch, execute_in_batch
 from .plan import Batch
 
@@ -177,6 +178,65 @@ def _dask_outputs(
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def check_scheduler(address: str) -> None:
+    """Connect to the Dask scheduler at ``address``, see that it has a worker, and disconnect:
+    a sweep calls this before it opens its store, so a cluster it cannot use leaves nothing.
+
+    Each step waits at most Dask's connect timeout (``distributed.comm.timeouts.connect``, 30 s
+    unless configured, e.g. ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s``); the probe runs
+    in a daemon thread with its own deadline, because a server that accepts the connection but
+    never answers holds Dask's handshake past that timeout.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``dask``, the address and why it cannot be used.
+    """
+    import threading
+
+    import dask
+    from dask.utils import parse_timedelta
+
+    seconds = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
+    outcome: list[BaseException | None] = []
+    probe = threading.Thread(target=_probe, args=(address, seconds, outcome), daemon=True)
+    probe.start()
+    probe.join(2 * seconds + 1)
+    hint = "start a scheduler and a worker (dask scheduler; dask worker ADDRESS) or fix it."
+    if not outcome:
+        reason = f"no answer within {2 * seconds + 1:g} s"
+    elif isinstance(outcome[0], _NoWorker):
+        reason = f"it has no worker after {seconds:g} s"
+    elif outcome[0] is not None:
+        error = outcome[0]
+        text = str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
+        reason = " ".join(text.split())[:160]
+    else:
+        return
+    raise ParameterError.named(
+        "dask", f"cannot use the Dask scheduler at {address!r} ({reason}); {hint}"
+    )
+
+
+class _NoWorker(Exception):
+    """A scheduler answered but has no worker."""
+
+
+def _probe(address: str, seconds: float, outcome: list) -> None:
+    """Connect to ``address`` and wait for a worker; append None, or the exception raised."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=seconds, set_as_default=False) as client:
+            try:
+                client.wait_for_workers(1, timeout=seconds)
+            except TimeoutError:
+                raise _NoWorker from None
+        outcome.append(None)
+    except Exception as exc:  # any failure to connect (refused, timed out, not a scheduler)
+        outcome.append(exc)
 
 
 def _local_cluster(n_workers: int | None, dashboard: bool):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import __version__
 from .._errors import ParameterError
+from .backends import check_scheduler
 from .checks import check_against_data
 from .grid import Grid, expand
 from .runner import SweepSummary, run_sweep
@@ -106,7 +107,12 @@ def run_study(
     on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[RunRecord], None] | None = None,
 ) -> SweepSummary:
-    """Run a prepared study into ``out`` (see :func:`~poisonlab.experiment.runner.run_sweep`)."""
+    """Run a prepared study into ``out`` (see :func:`~poisonlab.experiment.runner.run_sweep`).
+
+    A ``dask`` scheduler is reached first (:func:`~.backends.check_scheduler`): one that cannot
+    run the sweep is refused before the store is created."""
+    if dask is not None:
+        check_scheduler(dask)
     with open_study_store(study, out) as store:
         return run_sweep(
             study.runs,
