@@ -935,10 +935,13 @@ def audit(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
-    junit: Annotated[Path | None, typer.Option(help="Write JUnit XML here.")] = None,
+    junit: Annotated[
+        Path | None, typer.Option(dir_okay=False, help="Write JUnit XML here (a file).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
     write_clean: Annotated[
-        Path | None, typer.Option(help="Write a sanitized copy of the data here.")
+        Path | None,
+        typer.Option(dir_okay=False, help="Write a sanitized copy of the data here (a file)."),
     ] = None,
     clean_action: Annotated[
         str,
