@@ -13,7 +13,7 @@ from .checks import check_against_data
 from .grid import Grid, expand
 from .runner import SweepSummary, run_sweep
 from .spec import Spec, load_spec, parse_spec
-from .store import ResultStore, RunRecord, utc_now
+from .store import STORE_NAME, ResultStore, RunRecord, utc_now
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ def open_study_store(study: Study, out: Path) -> ResultStore:
     """The store in ``out``, with the study's meta; refuses a directory holding another study."""
     if out.exists() and not out.is_dir():
         raise ParameterError.named("out", f"{str(out)!r} exists and is not a directory.")
-    store = ResultStore(out)
+    # `out` is a folder whatever its name (`-o run.5` too): a store's path with a suffix alone
+    # would be taken for the database file itself, which `results` and `report` then refuse.
+    store = ResultStore(out / STORE_NAME)
     meta = store.meta()
     found = meta.get("experiment")
     written_by = _writer(meta.get("source", study.command))
