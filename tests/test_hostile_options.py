@@ -85,7 +85,7 @@ def _argv(command: str, inputs: dict[str, Path], out: Path) -> list[str]:
 # HYPOTHESIS_PROFILE=slow.
 @pytest.mark.slow
 @settings(
-    max_examples=200 if os.environ.get("HYPOTHESIS_PROFILE") == "slow" else 10,
+    max_examples=200 if os.environ.get("HYPOTHESIS_PROFILE") == "slow" else 6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
