@@ -363,3 +363,11 @@ def test_an_unreadable_spec_names_the_path_and_the_cause(tmp_path):
     binary.write_bytes(b'name = "t"\xff\n')
     code, _, stderr = run_cli("run", str(binary))
     one_error_line(code, stderr, "SPEC", str(binary), "not UTF-8")
+
+
+def test_an_output_folder_named_like_a_file_is_a_folder(tmp_path):
+    # `-o run.5` once wrote the store as a file named `run.5`, which `report` then refused.
+    out = tmp_path / "run.5"
+    code, _, stderr = run_cli("run", str(small_spec(tmp_path)), "-o", str(out))
+    assert code == 0, stderr
+    assert (out / "results.sqlite").is_file() and (out / "report" / "index.html").is_file()

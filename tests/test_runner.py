@@ -136,15 +136,27 @@ def test_metrics_of_a_run(tmp_path):
     assert run.config["defense"]["sanitize"] is True
 
 
-def test_failures_are_recorded_retried_and_never_cached(tmp_path):
-    # Each parameter is valid alone (so the spec passes validation); together fit refuses them.
-    model = 'name = "sklearn.svm.LinearSVC"\nparams = { penalty = "l1", loss = "hinge" }'
-    study = study_of(tmp_path, SPEC.replace('name = "knn"', model))
+def test_failures_are_recorded_retried_and_never_cached(tmp_path, monkeypatch):
+    # Parameters refused together fail before the sweep (tests/test_errors_combinations.py); a
+    # fit that fails only in the runs (as one depending on the poisoned data may) is recorded.
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    from poisonlab.experiment import execute
+
+    class Refuses(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            raise ValueError("the 'penalty' of this model is refused at fit")
+
+    real = execute.make_estimator
+    monkeypatch.setattr(
+        execute, "make_estimator", lambda c: Refuses() if c["name"] == "knn" else real(c)
+    )
+    study = study_of(tmp_path)
     first = run_study(study, tmp_path / "o")
     assert (first.ok, first.failed) == (8, 8)
     with ResultStore(tmp_path / "o", create=False) as store:
         failed = store.runs(status="failed")
-        assert len(failed) == 8 and all(r.model.startswith("LinearSVC[") for r in failed)
+        assert len(failed) == 8 and all(r.model == "knn" for r in failed)
         assert "ValueError" in failed[0].error and "penalty" in failed[0].error
         assert failed[0].metrics == {} and store.arrays(failed[0].key) == {}
     executed = []

@@ -982,12 +982,15 @@ def audit(
         bool, typer.Option("--json", help="Print one JSON document on stdout.")
     ] = False,
     junit: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="Write JUnit XML here.")
+        Path | None,
+        typer.Option(dir_okay=False, metavar="FILE", help="Write JUnit XML here (a file)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Print nothing but errors.")] = False,
     write_clean: Annotated[
         Path | None,
-        typer.Option(metavar="FILE", help="Write a sanitized copy of the data here."),
+        typer.Option(
+            dir_okay=False, metavar="FILE", help="Write a sanitized copy of the data here (a file)."
+        ),
     ] = None,
     clean_action: Annotated[
         str,
@@ -1211,6 +1214,7 @@ _ClickException, _UsageError = _CLICK_BASES["ClickException"], _CLICK_BASES["Usa
 #: from the library is printed as ``OPTION: ...`` (``main``).
 _OPTION_NAMES = {
     "out": "--out",
+    "dask": "--dask",
     "where": "--where",
     "format": "--format",
     "spec": "SPEC",

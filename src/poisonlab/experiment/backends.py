@@ -7,37 +7,44 @@ run finishes, so the runner stores it at once: a sweep killed mid-way keeps ever
 from __future__ import annotations
 
 import ctypes
+import itertools
 import queue
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+from .._errors import ParameterError
 from .execute import RunOutput, execute_batch, execute_in_batch
 from .plan import Batch
 
 # Seconds between checks that local workers are still alive while waiting for a result.
 _POLL_SECONDS = 1.0
 
+# Batches handed out ahead per worker: enough that none waits for work, few enough that a sweep
+# holds a handful of batches whatever its size.
+_AHEAD = 2
+
 
 def outputs(
-    batches: list[Batch],
+    batches: Iterable[Batch],
     *,
+    n_batches: int,
     n_workers: int = 1,
     dask: str | None = None,
     dask_local: int | None = None,
     dashboard: bool = False,
 ) -> Iterator[RunOutput]:
-    """The outputs of ``batches``: on Dask (a scheduler's ``dask`` address, or a local cluster
-    of ``dask_local`` workers, with a dashboard only if ``dashboard``), else in ``n_workers``
-    local processes, else serially."""
+    """The outputs of ``n_batches`` ``batches``, read from the iterable as workers free up: on
+    Dask (a scheduler's ``dask`` address, or a local cluster of ``dask_local`` workers, with a
+    dashboard only if ``dashboard``), else in ``n_workers`` local processes, else serially."""
     if dask is not None or dask_local is not None:
         return _dask_outputs(batches, address=dask, n_workers=dask_local, dashboard=dashboard)
-    if n_workers > 1 and len(batches) > 1:
-        return _local_outputs(batches, min(n_workers, len(batches)))
+    if n_workers > 1 and n_batches > 1:
+        return _local_outputs(batches, min(n_workers, n_batches))
     return _serial_outputs(batches)
 
 
-def _serial_outputs(batches: list[Batch]) -> Iterator[RunOutput]:
+def _serial_outputs(batches: Iterable[Batch]) -> Iterator[RunOutput]:
     for batch in batches:
         yield from execute_batch(batch)
 
@@ -64,19 +71,21 @@ def _worker(tasks, results) -> None:
     for batch in iter(tasks.get, None):
         for output in execute_batch(batch):
             results.put(output)
+        results.put(None)  # the batch is done: the parent hands out the next
 
 
-def _local_outputs(batches: list[Batch], n_workers: int) -> Iterator[RunOutput]:
+def _local_outputs(batches: Iterable[Batch], n_workers: int) -> Iterator[RunOutput]:
     """Batches on ``n_workers`` processes started once for the sweep (``spawn``: no copy of a
-    parent's BLAS or OpenMP thread state), longest batches first as planned."""
+    parent's BLAS or OpenMP thread state), in order, :data:`_AHEAD` per worker at a time."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     tasks, results = context.Queue(), context.Queue()
-    for batch in batches:
+    pending = iter(batches)
+    in_flight = 0
+    for batch in itertools.islice(pending, _AHEAD * n_workers):
         tasks.put(batch)
-    for _ in range(n_workers):
-        tasks.put(None)
+        in_flight += 1
     workers = [
         context.Process(target=_worker, args=(tasks, results), daemon=True)
         for _ in range(n_workers)
@@ -84,8 +93,7 @@ def _local_outputs(batches: list[Batch], n_workers: int) -> Iterator[RunOutput]:
     for worker in workers:
         worker.start()
     try:
-        remaining = sum(len(b.runs) for b in batches)
-        while remaining:
+        while in_flight:
             try:
                 output = results.get(timeout=_POLL_SECONDS)
             except queue.Empty:
@@ -93,12 +101,18 @@ def _local_outputs(batches: list[Batch], n_workers: int) -> Iterator[RunOutput]:
                 if dead:
                     raise WorkerDied(
                         f"a worker process ended with status {dead[0]} before its runs "
-                        f"finished; {remaining} runs not executed (finished runs are stored; "
-                        "run again to resume)."
+                        "finished (finished runs are stored; run again to resume)."
                     ) from None
                 continue
-            remaining -= 1
-            yield output
+            if output is not None:
+                yield output
+                continue
+            in_flight -= 1
+            for batch in itertools.islice(pending, 1):
+                tasks.put(batch)
+                in_flight += 1
+        for _ in workers:
+            tasks.put(None)
     finally:
         for worker in workers:
             if worker.is_alive():
@@ -111,10 +125,11 @@ def _local_outputs(batches: list[Batch], n_workers: int) -> Iterator[RunOutput]:
 
 
 def _dask_outputs(
-    batches: list[Batch], *, address: str | None, n_workers: int | None, dashboard: bool
+    batches: Iterable[Batch], *, address: str | None, n_workers: int | None, dashboard: bool
 ) -> Iterator[RunOutput]:
     """Each run a Dask task; a batch's runs go to one worker (which builds a shared kernel once
-    and keeps it, :func:`execute_in_batch`) and move to another only if that worker is lost."""
+    and keeps it, :func:`execute_in_batch`) and move to another only if that worker is lost.
+    Batches are submitted in order, :data:`_AHEAD` per worker at a time."""
     from distributed import Client, as_completed
 
     cluster = None
@@ -125,19 +140,28 @@ def _dask_outputs(
             if cluster is not None and dashboard:
                 sys.stderr.write(f"Dask dashboard: {client.dashboard_link}\n")
             workers = sorted(client.scheduler_info()["workers"]) or [None]
-            futures = [
-                client.submit(
-                    execute_in_batch,
-                    batch,
-                    index,
-                    pure=False,
-                    workers=workers[i % len(workers)],
-                    allow_other_workers=True,
-                )
-                for i, batch in enumerate(batches)
-                for index in range(len(batch.runs))
-            ]
-            for future in as_completed(futures):
+            pending = enumerate(batches)
+            left: dict[int, int] = {}  # runs not yet finished, per submitted batch
+            batch_of: dict[str, int] = {}  # a future's key -> its batch's number
+            done = as_completed()
+
+            def submit(n: int) -> None:
+                for i, batch in itertools.islice(pending, n):
+                    left[i] = len(batch.runs)
+                    for index in range(len(batch.runs)):
+                        future = client.submit(
+                            execute_in_batch,
+                            batch,
+                            index,
+                            pure=False,
+                            workers=workers[i % len(workers)],
+                            allow_other_workers=True,
+                        )
+                        batch_of[future.key] = i
+                        done.add(future)
+
+            submit(_AHEAD * len(workers))
+            for future in done:
                 try:
                     output = future.result()
                 except Exception as exc:  # a run's own errors are rows; this is the cluster
@@ -146,9 +170,73 @@ def _dask_outputs(
                         f"{exc}); finished runs are stored; run again to resume."
                     ) from None
                 yield output
+                i = batch_of.pop(future.key)
+                left[i] -= 1
+                if not left[i]:
+                    del left[i]
+                    submit(1)
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def check_scheduler(address: str) -> None:
+    """Connect to the Dask scheduler at ``address``, see that it has a worker, and disconnect:
+    a sweep calls this before it opens its store, so a cluster it cannot use leaves nothing.
+
+    Each step waits at most Dask's connect timeout (``distributed.comm.timeouts.connect``, 30 s
+    unless configured, e.g. ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=5s``); the probe runs
+    in a daemon thread with its own deadline, because a server that accepts the connection but
+    never answers holds Dask's handshake past that timeout.
+
+    Raises
+    ------
+    ParameterError
+        Naming ``dask``, the address and why it cannot be used.
+    """
+    import threading
+
+    import dask
+    from dask.utils import parse_timedelta
+
+    seconds = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s")
+    outcome: list[BaseException | None] = []
+    probe = threading.Thread(target=_probe, args=(address, seconds, outcome), daemon=True)
+    probe.start()
+    probe.join(2 * seconds + 1)
+    hint = "start a scheduler and a worker (dask scheduler; dask worker ADDRESS) or fix it."
+    if not outcome:
+        reason = f"no answer within {2 * seconds + 1:g} s"
+    elif isinstance(outcome[0], _NoWorker):
+        reason = f"it has no worker after {seconds:g} s"
+    elif outcome[0] is not None:
+        error = outcome[0]
+        text = str(error) if isinstance(error, OSError) else f"{type(error).__name__}: {error}"
+        reason = " ".join(text.split())[:160]
+    else:
+        return
+    raise ParameterError.named(
+        "dask", f"cannot use the Dask scheduler at {address!r} ({reason}); {hint}"
+    )
+
+
+class _NoWorker(Exception):
+    """A scheduler answered but has no worker."""
+
+
+def _probe(address: str, seconds: float, outcome: list) -> None:
+    """Connect to ``address`` and wait for a worker; append None, or the exception raised."""
+    from distributed import Client
+
+    try:
+        with Client(address, timeout=seconds, set_as_default=False) as client:
+            try:
+                client.wait_for_workers(1, timeout=seconds)
+            except TimeoutError:
+                raise _NoWorker from None
+        outcome.append(None)
+    except Exception as exc:  # any failure to connect (refused, timed out, not a scheduler)
+        outcome.append(exc)
 
 
 def _local_cluster(n_workers: int | None, dashboard: bool):

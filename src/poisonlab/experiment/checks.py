@@ -6,6 +6,11 @@ anything runs or is written.
 
 from __future__ import annotations
 
+import functools
+import warnings
+
+import numpy as np
+
 from .._validation import ParameterError
 from .components import (
     estimator_size_errors,
@@ -41,7 +46,8 @@ def check_against_data(spec: Spec) -> None:
             continue
         validation = load_validation(config)
         errors += _validation_errors(spec, dataset, path)
-        errors += _model_size_errors(spec, split.X_train.shape[0], path)
+        size_errors = _model_size_errors(spec, split.X_train.shape[0], path)
+        errors += size_errors or _fit_errors(spec, split, path)
         for i, attack in enumerate(spec.attacks):
             if attack.name == "none":
                 continue  # no poisoning: nothing to check against the data
@@ -91,6 +97,67 @@ def _model_size_errors(spec: Spec, n_train: int, dataset: str) -> list[str]:
             for message in estimator_size_errors(detector, n_train):
                 errors.append(f"defenses[{i}]{on}: {message}.")
     return list(dict.fromkeys(errors))
+
+
+def _fit_errors(spec: Spec, split, dataset: str) -> list[str]:
+    """Parameters valid alone but refused together at fit (``penalty = "l1"`` with the default
+    ``solver = "lbfgs"``, ``kernel = "precomputed"`` on feature rows): each distinct model and
+    detector configuration is fitted once on a few rows of each class of the training split,
+    and a refusal is confirmed on the whole split (a handful of rows can be too few where the
+    data is not), so a study fails before its first run, not at every run's fit."""
+    on = f" (on {dataset})" if dataset != "dataset" else ""
+    sample = _few_rows_per_class(split.y_train)
+    errors = []
+    for i, model in enumerate(spec.models):
+        for j in range(model.n_variants()):
+            config, origin = model.variant(j)
+            error = _refusal(functools.partial(_fit_model, config), split, sample)
+            if error:
+                where = f"models[{i}]{origin or '.params'}{on}"
+                errors.append(f"{where}: {_shown(config['params'])}: {error}.")
+    for i, defense in enumerate(spec.defenses):
+        if defense.name == "none":
+            continue
+        for params in defense_variants(defense):
+            config = {"name": defense.name, "params": params}
+            error = _refusal(functools.partial(_fit_detector, config), split, sample)
+            if error:
+                errors.append(f"defenses[{i}].params{on}: {_shown(params)}: {error}.")
+    return list(dict.fromkeys(errors))
+
+
+def _shown(params: dict) -> str:
+    return ", ".join(f"{k} = {v!r}" for k, v in params.items()) or "the defaults"
+
+
+def _fit_model(config: dict, X: np.ndarray, y: np.ndarray) -> None:
+    make_estimator(config).fit(X, y)
+
+
+def _fit_detector(config: dict, X: np.ndarray, y: np.ndarray) -> None:
+    """What a run asks of a detector: fit it (test-scope) or sanitize the training rows."""
+    detector = make_detector(config, run_seed=0)
+    (detector.fit if detector.scope == "test" else detector.fit_resample)(X, y)
+
+
+def _few_rows_per_class(y: np.ndarray, per_class: int = 5) -> np.ndarray:
+    """Indices of the first ``per_class`` rows of each class of ``y``."""
+    return np.sort(np.concatenate([np.flatnonzero(y == c)[:per_class] for c in np.unique(y)]))
+
+
+def _refusal(fit, split, sample: np.ndarray) -> str | None:
+    """The message of the ValueError or TypeError ``fit(X, y)`` raises on the sample rows and
+    again on the whole training split; None if either fit succeeds. Other exceptions are left
+    to the runs (a run records them as its failure)."""
+    for rows in (sample, slice(None)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # convergence on a handful of rows is no error
+                fit(split.X_train[rows], split.y_train[rows])
+            return None
+        except (ValueError, TypeError) as exc:
+            message = " ".join(str(exc).split()).rstrip(".")
+    return f"refused at fit (valid alone, not with the other parameters): {message}"
 
 
 def _largest_budgets(variants: list[tuple[dict, dict]]) -> list[tuple[dict, dict]]:

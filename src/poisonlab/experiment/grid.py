@@ -6,13 +6,24 @@ config, content hash and seed), which any process (a local worker, a Dask worker
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .components import adapted_params, ordered_params, registry_for
 from .ids import canonical_json, content_id, labelled, make_run_id, run_config
-from .schema import AttackSpec, DefenseSpec, Spec, SpecError, combinations
+from .schema import (
+    AttackSpec,
+    DefenseSpec,
+    Spec,
+    SpecError,
+    combination_at,
+    combinations,
+    n_combinations,
+)
 from .seeds import derive_seed
 from .store import run_key
 
@@ -69,66 +80,109 @@ class RunSpec:
         return self.config["seed"]
 
 
-def attack_variants(a: AttackSpec) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Each attack configuration of an entry: ``(params in signature order, origin)``.
+class Variants(Sequence):
+    """One axis of the grid: the variants of a list of spec entries, each entry ``(count,
+    variant_at)``, read by index without building them (an axis may be a million budgets)."""
+
+    def __init__(self, entries: list[tuple[int, Callable[[int], Any]]]) -> None:
+        self._entries = entries
+        self._ends = list(itertools.accumulate(count for count, _ in entries))
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __getitem__(self, index: int) -> Any:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        entry = bisect.bisect_right(self._ends, index)
+        start = self._ends[entry - 1] if entry else 0
+        return self._entries[entry][1](index - start)
+
+
+def attack_variants(a: AttackSpec) -> Variants:
+    """Each attack configuration of an entry: ``(params in signature order, origin)``, the
+    sweep's combinations in order, each with every budget.
 
     ``origin`` maps each parameter that came from a list to its key path suffix, e.g.
     ``{"budget": ".budget[3]", "target": ".sweep.target[1]"}``.
     """
     if a.name == "none":
-        return [({}, {})]
+        return Variants([(1, lambda _: ({}, {}))])
     cls = registry_for("attack").get(a.name)
-    budgets = a.budgets()
-    out = []
-    for combo_index, combo in enumerate(combinations(a.sweep)):
-        origin = _sweep_origin(a.sweep, combo_index)
-        for j, budget in enumerate(budgets if budgets is not None else [None]):
-            params = {**a.params, **combo}
-            where = dict(origin)
-            if budget is not None:
-                params["budget"] = budget
-                where["budget"] = a.budget_origin(j)
-            out.append((ordered_params(cls, params), where))
-    return out
+    budgets, n_budgets = a.budgets(), a.n_budgets()
+
+    def variant_at(index: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        combo_index, j = divmod(index, n_budgets)
+        at = combination_at(a.sweep, combo_index)
+        params = {**a.params, **{key: a.sweep[key][at[key]] for key in a.sweep}}
+        where = {key: f".sweep.{key}[{i}]" for key, i in at.items()}
+        if budgets is not None:
+            params["budget"] = budgets[j]
+            where["budget"] = a.budget_origin(j)
+        return ordered_params(cls, params), where
+
+    return Variants([(n_combinations(a.sweep) * n_budgets, variant_at)])
 
 
-def defense_variants(d: DefenseSpec) -> list[dict[str, Any]]:
+def defense_variants(d: DefenseSpec) -> Variants:
     """Each detector configuration of an entry, parameters in signature order."""
     if d.name == "none":
-        return [{}]
+        return Variants([(1, lambda _: {})])
     cls = registry_for("detector").get(d.name)
-    return [ordered_params(cls, {**d.params, **combo}) for combo in combinations(d.sweep)]
+
+    def variant_at(index: int) -> dict[str, Any]:
+        at = combination_at(d.sweep, index)
+        return ordered_params(cls, {**d.params, **{key: d.sweep[key][at[key]] for key in d.sweep}})
+
+    return Variants([(n_combinations(d.sweep), variant_at)])
 
 
-def _sweep_origin(sweep: dict[str, list], combo_index: int) -> dict[str, str]:
-    # Decode the index of itertools.product back into each key's value index.
-    where, rest = {}, combo_index
-    for key in reversed(list(sweep)):
-        rest, j = divmod(rest, len(sweep[key]))
-        where[key] = f".sweep.{key}[{j}]"
-    return where
+class Grid(Sequence):
+    """Every run of a spec, in grid order (datasets, models, attacks, defenses, seeds), built
+    one at a time from its index: counting, indexing and iterating hold no list of runs, so a
+    sweep of any size holds only the runs it is working on.
 
+    Each axis is the concatenation of its entries' variants (:class:`Variants`); a run's index
+    is read in mixed radix over the five axes, the seeds varying fastest.
+    """
 
-def expand(spec: Spec) -> list[RunSpec]:
-    """Every run of ``spec``, in grid order (datasets, models, attacks, defenses, seeds)."""
-    attacks = [
-        (ai, params, origin)
-        for ai, attack in enumerate(spec.attacks)
-        for params, origin in attack_variants(attack)
-    ]
-    defenses = [
-        (fi, params)
-        for fi, defense in enumerate(spec.defenses)
-        for params in defense_variants(defense)
-    ]
-    models = [
-        (path, config, origin)
-        for path, model in spec.model_entries()
-        for config, origin in zip(model.variants(), model.sweep_origins(), strict=True)
-    ]
-    runs = [
-        _run(
-            spec,
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._models = Variants(
+            [(m.n_variants(), _tagged(path, m.variant)) for path, m in spec.model_entries()]
+        )
+        self._attacks = Variants(
+            [(len(v), _tagged(i, v.__getitem__)) for i, v in _each(spec.attacks, attack_variants)]
+        )
+        self._defenses = Variants(
+            [(len(v), _tagged(i, v.__getitem__)) for i, v in _each(spec.defenses, defense_variants)]
+        )
+        self._axes: tuple[Sequence, ...] = (
+            range(len(spec.dataset_list())),
+            self._models,
+            self._attacks,
+            self._defenses,
+            spec.seed_list(),
+        )
+
+    def __len__(self) -> int:
+        return math.prod(len(axis) for axis in self._axes)
+
+    def __getitem__(self, index: int | slice) -> RunSpec | list[RunSpec]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        at = []
+        for axis in reversed(self._axes):
+            index, j = divmod(index, len(axis))
+            at.append(axis[j])
+        seed, (fi, defense_params), (ai, (attack_params, attack_origin)), model, di = at
+        model_path, (model_config, model_origin) = model
+        return _run(
+            self.spec,
             dataset_index=di,
             model_path=model_path,
             model_config=model_config,
@@ -140,19 +194,27 @@ def expand(spec: Spec) -> list[RunSpec]:
             defense_params=defense_params,
             seed=seed,
         )
-        for di, (model_path, model_config, model_origin), (ai, attack_params, attack_origin), (
-            fi,
-            defense_params,
-        ), seed in itertools.product(
-            range(len(spec.dataset_list())),
-            models,
-            attacks,
-            defenses,
-            spec.seed_list(),
-        )
-    ]
-    _check_unique_ids(runs)
-    return runs
+
+    def __iter__(self) -> Iterator[RunSpec]:
+        for index in range(len(self)):
+            yield self[index]
+
+
+def _each(entries: Sequence, variants: Callable) -> list[tuple[int, Sequence]]:
+    return [(i, variants(entry)) for i, entry in enumerate(entries)]
+
+
+def _tagged(entry: int, variant_at: Callable[[int], Any]) -> Callable[[int], tuple[int, Any]]:
+    """``variant_at`` whose values carry the index of their spec entry (for key paths)."""
+    return lambda index: (entry, variant_at(index))
+
+
+def expand(spec: Spec) -> Grid:
+    """Every run of ``spec``, in grid order (see :class:`Grid`); refuses a run id that appears
+    twice (a repeated entry or value)."""
+    grid = Grid(spec)
+    _check_unique_ids(grid)
+    return grid
 
 
 def _run(
@@ -215,23 +277,35 @@ def attack_seed_id(dataset: dict[str, Any], attack: str, params: dict[str, Any])
     return f"{canonical_json(dataset)}/{labelled(attack, params)}"
 
 
-def _check_unique_ids(runs: list[RunSpec]) -> None:
-    seen: dict[str, RunSpec] = {}
-    for run in runs:
-        if run.run_id in seen:
-            first = seen[run.run_id]
-            raise SpecError(
-                [
-                    f"{run.origin['attack']}: the run {run.run_id!r} appears twice in the grid "
-                    f"(also from {first.origin['attack']}, {first.origin['defense']}); "
-                    "remove the repeated entry or value."
-                ]
-            )
-        seen[run.run_id] = run
+def _check_unique_ids(grid: Grid) -> None:
+    """Refuse two variants of one axis with the same name in run ids: run ids are unique
+    exactly when each axis's are (datasets and model labels are checked by the spec), so this
+    holds one axis's names, not the grid's runs."""
+    for axis, kind in ((grid._attacks, "attack"), (grid._defenses, "defense")):
+        seen: dict[str, int] = {}
+        entries = grid.spec.attacks if kind == "attack" else grid.spec.defenses
+        for entry, variant in axis:
+            params = variant[0] if kind == "attack" else variant
+            name = labelled(entries[entry].name, params)
+            if name in seen:
+                raise SpecError(
+                    [
+                        f"{kind}s[{entry}]: the {kind} {name!r} appears twice in the grid "
+                        f"(also from {kind}s[{seen[name]}]); remove the repeated entry or value."
+                    ]
+                )
+            seen[name] = entry
+    listed: set[int] = set()
+    for j, seed in enumerate(grid.spec.seeds or []):
+        if seed in listed:
+            raise SpecError([f"seeds[{j}]: the seed {seed} is listed twice; remove one."])
+        listed.add(seed)
 
 
 __all__ = [
+    "Grid",
     "RunSpec",
+    "Variants",
     "attack_seed_id",
     "attack_variants",
     "combinations",

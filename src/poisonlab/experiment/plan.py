@@ -8,7 +8,10 @@ blocks within the memory budget), on one worker.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .components import canonical_json, make_estimator, registry_for
@@ -40,17 +43,68 @@ def default_memory_budget(n_workers: int = 1) -> int:
     return total // 2 // max(1, n_workers)
 
 
+#: The most runs one shared-kernel batch holds. A batch is what a sweep holds in memory (its run
+#: descriptions, a few kB each), so a longer fast-path group is cut into consecutive batches of
+#: this size; each builds its kernel again (a Dask worker that ran the previous one reuses it).
+MAX_BATCH_RUNS = 5_000
+
+
 def fast_path_eligible(run: RunSpec) -> bool:
     """Whether a run can share a kernel: a label-only attack (or none) and an SVC that
     :class:`SharedKernelSVC` reproduces exactly."""
+    return _eligible(run.attack, canonical_json(run.config["model"]))
+
+
+@functools.lru_cache(maxsize=1024)
+def _eligible(attack: str, model: str) -> bool:
+    # Cached: a grid has few distinct (attack, model) pairs and millions of runs.
     from ..models.shared_kernel import supports
 
-    if run.attack != "none" and registry_for("attack").get(run.attack).kind != "label":
+    if attack != "none" and registry_for("attack").get(attack).kind != "label":
         return False
     try:
-        return supports(make_estimator(run.config["model"]))
+        return supports(make_estimator(json.loads(model)))
     except (ValueError, TypeError):
         return False
+
+
+def iter_batches(
+    runs: Iterable[RunSpec],
+    *,
+    fast_path: bool = True,
+    threads: int = 1,
+    memory_budget: int | None = None,
+    max_runs: int = MAX_BATCH_RUNS,
+) -> Iterator[Batch]:
+    """Batches of ``runs``, read in grid order and yielded as they are formed: each run alone,
+    except fast-path runs of one dataset and model, which share a kernel (``threads``,
+    ``memory_budget``: see :func:`plan_batches`) in batches of at most ``max_runs``.
+
+    Datasets and models are the grid's outer axes, so a group's runs come together: a group
+    is complete when a fast-path run of another dataset or model comes, and only the group
+    being formed is held.
+    """
+    group: list[RunSpec] = []
+    group_key = None
+    for run in runs:
+        if not (fast_path and fast_path_eligible(run)):
+            yield Batch([run])
+            continue
+        key = canonical_json([run.config["dataset"], run.config["model"]])
+        if group and (key != group_key or len(group) >= max_runs):
+            yield Batch(group, True, threads, memory_budget)
+            group = []
+        group_key = key
+        group.append(run)
+    if group:
+        yield Batch(group, True, threads, memory_budget)
+
+
+def batch_threads(n_workers: int, n_batches: int) -> int:
+    """Threads a shared-kernel batch is fitted by: the cores left to it when ``n_batches``
+    are spread over ``n_workers`` workers."""
+    busy = max(1, min(n_workers, n_batches))
+    return max(1, (os.cpu_count() or 1) // busy)
 
 
 def plan_batches(
@@ -60,16 +114,15 @@ def plan_batches(
     fast_path: bool = True,
     memory_budget: int | None = None,
 ) -> list[Batch]:
-    """Group runs into batches: each fast-path group, whole, shares one kernel; every other run
-    is alone.
+    """:func:`iter_batches` of a list of runs, all at once.
 
     Parameters
     ----------
     runs : list of RunSpec
     n_workers : int, default=1
         Workers the batches are spread over. A group stays on one worker (splitting it would
-        build its kernel once per worker); it is fitted by the cores left to it:
-        ``cpu_count // min(n_workers, len(batches))`` threads.
+        build its kernel once per worker); it is fitted by the cores left to it
+        (:func:`batch_threads`).
     fast_path : bool, default=True
     memory_budget : int, optional
         Bytes a shared kernel may use (default: :func:`default_memory_budget`). Within it the
@@ -77,18 +130,7 @@ def plan_batches(
         its rows and cached within the budget (:class:`SharedKernelSVC`); the fast path is
         kept either way.
     """
+    n_batches = sum(1 for _ in iter_batches(runs, fast_path=fast_path))
     budget = default_memory_budget(n_workers) if memory_budget is None else memory_budget
-    groups: dict[str, list[RunSpec]] = {}
-    alone: list[RunSpec] = []
-    for run in runs:
-        if fast_path and fast_path_eligible(run):
-            key = canonical_json([run.config["dataset"], run.config["model"]])
-            groups.setdefault(key, []).append(run)
-        else:
-            alone.append(run)
-    busy = max(1, min(n_workers, len(groups) + len(alone)))
-    threads = max(1, (os.cpu_count() or 1) // busy)
-    # Groups first: the longest batches start first, the single runs fill the other workers.
-    return [Batch(group, True, threads, budget) for group in groups.values()] + [
-        Batch([run]) for run in alone
-    ]
+    threads = batch_threads(n_workers, n_batches)
+    return list(iter_batches(runs, fast_path=fast_path, threads=threads, memory_budget=budget))

@@ -9,15 +9,16 @@ the output directory (a Dask cluster may run on other machines).
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .backends import outputs as backend_outputs
 from .execute import RunOutput
 from .grid import RunSpec
 from .measure import STORED_METRICS, measure_stored
-from .plan import plan_batches
+from .plan import batch_threads, default_memory_budget, iter_batches
 from .store import ResultStore, RunRecord
 
 
@@ -32,36 +33,47 @@ class SweepSummary:
     seconds: float = 0.0
 
 
-def pending_runs(runs: list[RunSpec], store: ResultStore, *, force: bool) -> list[RunSpec]:
-    """The runs to execute: all with ``force``, else those without a current ``ok`` row that
-    holds every run metric they ask for (stored metrics are completed from the store)."""
+#: Runs whose rows a sweep looks up in the store at once while it reads its grid.
+CHUNK_RUNS = 1_000
+
+
+def _with_rows(runs: Iterable[RunSpec], store: ResultStore) -> Iterator[tuple[RunSpec, set | None]]:
+    """Each run with the metric names of its current ``ok`` row (None: it has none), looked up
+    a chunk of :data:`CHUNK_RUNS` runs at a time."""
+    it = iter(runs)
+    while chunk := list(itertools.islice(it, CHUNK_RUNS)):
+        done = store.finished_metrics([run.key for run in chunk])
+        for run in chunk:
+            yield run, done.get(run.key)
+
+
+def _needs_run(run: RunSpec, metrics: set | None) -> bool:
+    """Whether a run lacks a current ``ok`` row holding every run metric it asks for (stored
+    metrics are completed from the store)."""
+    return metrics is None or not {m for m in run.metrics if m not in STORED_METRICS} <= metrics
+
+
+def pending_runs(runs: Iterable[RunSpec], store: ResultStore, *, force: bool) -> Iterator[RunSpec]:
+    """The runs to execute, in order: all with ``force``, else those :func:`_needs_run`."""
     if force:
-        return list(runs)
-    done = store.finished_metrics()
-    return [
-        r
-        for r in runs
-        if r.key not in done or not {m for m in r.metrics if m not in STORED_METRICS} <= done[r.key]
-    ]
+        return iter(runs)
+    return (run for run, metrics in _with_rows(runs, store) if _needs_run(run, metrics))
 
 
-def complete_stored_metrics(runs: list[RunSpec], store: ResultStore) -> int:
+def complete_stored_metrics(runs: Iterable[RunSpec], store: ResultStore) -> int:
     """Compute, from the stored arrays, the stored metrics that reused rows lack (a study that
     asks for a metric its rows were not computed with); returns how many rows were completed."""
-    done = store.finished_metrics()
     completed = 0
-    for run in runs:
-        if run.key not in done:
-            continue
-        missing = [m for m in run.metrics if m in STORED_METRICS and m not in done[run.key]]
-        if missing:
+    for run, metrics in _with_rows(runs, store):
+        missing = [m for m in run.metrics if m in STORED_METRICS and m not in (metrics or ())]
+        if metrics is not None and missing and not _needs_run(run, metrics):
             store.update_metrics(run.key, measure_stored(store.arrays(run.key), missing))
             completed += 1
     return completed
 
 
 def run_sweep(
-    runs: list[RunSpec],
+    runs: Sequence[RunSpec],
     store: ResultStore,
     *,
     n_jobs: int = 1,
@@ -78,8 +90,11 @@ def run_sweep(
 
     Parameters
     ----------
-    runs : list of RunSpec
-        The whole grid (finished runs are skipped unless ``force``).
+    runs : sequence of RunSpec
+        The whole grid (finished runs are skipped unless ``force``), e.g. a
+        :class:`~poisonlab.experiment.grid.Grid`: it is read twice (once to count the pending
+        runs and their batches, once to run them), a chunk at a time, and only the batches
+        being executed are held.
     store : ResultStore
     n_jobs : int, default=1
         Local worker processes, started once for the sweep (``spawn``: a script that calls
@@ -105,16 +120,21 @@ def run_sweep(
     SweepSummary
     """
     start = time.perf_counter()
-    todo = pending_runs(runs, store, force=force)
-    summary = SweepSummary(total=len(runs), skipped=len(runs) - len(todo))
-    if on_start is not None:
-        on_start(len(runs), len(todo))
+    if not force:  # reused rows first: they are not executed (and are final)
+        complete_stored_metrics(runs, store)
     # Workers the batches are spread over (a remote cluster's size is not known before
     # connecting; -j tells it, at least 2).
     on_dask = dask is not None or dask_local is not None
     n_workers = (dask_local or max(2, n_jobs)) if on_dask else max(1, n_jobs)
-    batches = plan_batches(
-        todo, n_workers=n_workers, fast_path=fast_path, memory_budget=memory_budget
+    n_pending, n_batches = _count(pending_runs(runs, store, force=force), fast_path=fast_path)
+    summary = SweepSummary(total=len(runs), skipped=len(runs) - n_pending)
+    if on_start is not None:
+        on_start(len(runs), n_pending)
+    batches = iter_batches(
+        pending_runs(runs, store, force=force),
+        fast_path=fast_path,
+        threads=batch_threads(n_workers, n_batches),
+        memory_budget=default_memory_budget(n_workers) if memory_budget is None else memory_budget,
     )
 
     def write(output: RunOutput) -> None:
@@ -127,12 +147,27 @@ def run_sweep(
             on_result(output.record)
 
     for output in backend_outputs(
-        batches, n_workers=n_workers, dask=dask, dask_local=dask_local, dashboard=dashboard
+        batches,
+        n_batches=n_batches,
+        n_workers=n_workers,
+        dask=dask,
+        dask_local=dask_local,
+        dashboard=dashboard,
     ):
         write(output)
-    executed = {run.key for run in todo}
-    reused = [run for run in runs if run.key not in executed]
-    if reused:  # runs just executed computed every metric they ask for
-        complete_stored_metrics(reused, store)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _count(pending: Iterable[RunSpec], *, fast_path: bool) -> tuple[int, int]:
+    """How many runs ``pending`` holds, and in how many batches, read without keeping them."""
+    n_runs = 0
+
+    def counted() -> Iterator[RunSpec]:
+        nonlocal n_runs
+        for run in pending:
+            n_runs += 1
+            yield run
+
+    n_batches = sum(1 for _ in iter_batches(counted(), fast_path=fast_path))
+    return n_runs, n_batches

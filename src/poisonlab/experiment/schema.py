@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -154,6 +154,22 @@ def combinations(sweep: Mapping[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*sweep.values())]
 
 
+def n_combinations(sweep: Mapping[str, list[Any]]) -> int:
+    """``len(combinations(sweep))``, counted without building them."""
+    return math.prod(len(values) for values in sweep.values())
+
+
+def combination_at(sweep: Mapping[str, list[Any]], index: int) -> dict[str, int]:
+    """Each key's value index in ``combinations(sweep)[index]``, without building the product:
+    the index read in mixed radix, the last key varying fastest (:func:`itertools.product`).
+
+    Returns the keys in reverse order (the order they are decoded in)."""
+    at, rest = {}, index
+    for key in reversed(list(sweep)):
+        rest, at[key] = divmod(rest, len(sweep[key]))
+    return at
+
+
 class ModelSpec(_Strict):
     """A model entry; ``sweep = { C = [...] }`` makes one model per combination of values."""
 
@@ -165,34 +181,39 @@ class ModelSpec(_Strict):
     @property
     def display(self) -> str:
         """The name in run ids and the ``model`` column (of the first variant)."""
-        return self.variants()[0]["label"]
+        return self.variant(0)[0]["label"]
 
     def as_config(self) -> dict[str, Any]:
         """The model config of the first variant (the only one without a sweep)."""
-        return self.variants()[0]
+        return self.variant(0)[0]
 
-    def variants(self) -> list[dict[str, Any]]:
-        """One model config ``{"label", "name", "params"}`` per combination of the sweep.
+    def n_variants(self) -> int:
+        return n_combinations(self.sweep)
+
+    def variant(self, index: int) -> tuple[dict[str, Any], str]:
+        """The ``index``-th combination of the sweep: its model config ``{"label", "name",
+        "params"}`` and the key path suffix of its swept values (``.sweep.C[2]``).
 
         The label is ``label`` when given (followed by the swept values, ``label[C=0.1]``),
         else the class's short name with all its parameters (``svc[C=0.1]``).
         """
-        out = []
-        for combo in combinations(self.sweep):
-            params = {**self.params, **combo}
-            if self.label is None:
-                label = labelled(self.name.rsplit(".", 1)[-1], params)
-            else:
-                label = labelled(self.label, combo)
-            out.append({"label": label, "name": self.name, "params": params})
-        return out
+        at = combination_at(self.sweep, index)
+        combo = {key: self.sweep[key][at[key]] for key in self.sweep}
+        params = {**self.params, **combo}
+        if self.label is None:
+            label = labelled(self.name.rsplit(".", 1)[-1], params)
+        else:
+            label = labelled(self.label, combo)
+        origin = "".join(f".sweep.{key}[{at[key]}]" for key in self.sweep)
+        return {"label": label, "name": self.name, "params": params}, origin
+
+    def variants(self) -> list[dict[str, Any]]:
+        """Every variant's model config (see :meth:`variant`)."""
+        return [self.variant(i)[0] for i in range(self.n_variants())]
 
     def sweep_origins(self) -> list[str]:
-        """The key path suffix of each variant's swept values, e.g. ``.sweep.C[2]``."""
-        return [
-            "".join(f".sweep.{k}[{self.sweep[k].index(v)}]" for k, v in combo.items())
-            for combo in combinations(self.sweep)
-        ]
+        """Every variant's key path suffix (see :meth:`variant`)."""
+        return [self.variant(i)[1] for i in range(self.n_variants())]
 
 
 class CertificateSpec(ModelSpec):
@@ -200,10 +221,9 @@ class CertificateSpec(ModelSpec):
     models (``name`` from the certificate registry, ``params``, ``sweep``, ``label``); its runs
     store the certified accuracy at every radius."""
 
-    def variants(self) -> list[dict[str, Any]]:
-        return [
-            {**variant, "name": CERTIFICATE_PREFIX + self.name} for variant in super().variants()
-        ]
+    def variant(self, index: int) -> tuple[dict[str, Any], str]:
+        config, origin = super().variant(index)
+        return {**config, "name": CERTIFICATE_PREFIX + self.name}, origin
 
 
 class BudgetRange(_Strict):
@@ -223,8 +243,8 @@ class BudgetRange(_Strict):
     def __len__(self) -> int:
         return len(range(self.start, self.stop + 1, self.step))
 
-    def values(self) -> list[int]:
-        return list(range(self.start, self.stop + 1, self.step))
+    def values(self) -> range:
+        return range(self.start, self.stop + 1, self.step)
 
 
 class AttackSpec(_Strict):
@@ -285,7 +305,12 @@ class AttackSpec(_Strict):
         listed = isinstance(self.fraction if self.fraction is not None else self.budget, list)
         return f".{self.budget_key}" + (f"[{j}]" if listed else "")
 
-    def budgets(self) -> list[int | float] | None:
+    def n_budgets(self) -> int:
+        """How many budgets :meth:`budgets` holds (1 when the spec gives none)."""
+        budgets = self.budgets()
+        return 1 if budgets is None else len(budgets)
+
+    def budgets(self) -> Sequence[int | float] | None:
         """The budgets to sweep, or None when the spec leaves the attack's default; ``fraction``
         values are floats (fractions of the training set)."""
         if self.fraction is not None:
@@ -359,23 +384,13 @@ class Spec(_Strict):
     def n_runs(self) -> int:
         """The number of runs in the grid, counted without building it."""
 
-        def product(sweep: Mapping[str, list]) -> int:
-            return math.prod(len(values) for values in sweep.values())
+        models = sum(m.n_variants() for _, m in self.model_entries())
+        attacks = sum(n_combinations(a.sweep) * a.n_budgets() for a in self.attacks)
+        defenses = sum(n_combinations(d.sweep) for d in self.defenses)
+        return len(self.dataset_list()) * models * attacks * defenses * len(self.seed_list())
 
-        def n_budgets(a: AttackSpec) -> int:
-            if a.fraction is not None:
-                return len(a.budgets() or [])
-            if a.budget is None:
-                return 1
-            return len(a.budget) if isinstance(a.budget, BudgetRange | list) else 1
-
-        models = sum(product(m.sweep) for _, m in self.model_entries())
-        attacks = sum(product(a.sweep) * n_budgets(a) for a in self.attacks)
-        defenses = sum(product(d.sweep) for d in self.defenses)
-        seeds = len(self.seeds) if self.seeds is not None else (self.repetitions or 1)
-        return len(self.dataset_list()) * models * attacks * defenses * seeds
-
-    def seed_list(self) -> list[int]:
+    def seed_list(self) -> Sequence[int]:
+        """The repetitions' seeds (a ``range`` for ``repetitions = N``: nothing is built)."""
         if self.seeds is not None:
-            return list(self.seeds)
-        return list(range(self.repetitions if self.repetitions is not None else 1))
+            return self.seeds
+        return range(self.repetitions if self.repetitions is not None else 1)

@@ -19,7 +19,7 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -371,11 +371,15 @@ class ResultStore:
         stale runs are run again)."""
         return set(self.finished_metrics())
 
-    def finished_metrics(self) -> dict[str, set[str]]:
-        """For each current ``ok`` run's key, the names of the metrics its row holds."""
-        rows = self._db.execute(
-            "SELECT key, metrics FROM runs WHERE status = 'ok' AND code = ?", (code_fingerprint(),)
-        )
+    def finished_metrics(self, keys: Sequence[str] | None = None) -> dict[str, set[str]]:
+        """For each current ``ok`` run's key (among ``keys`` if given: a sweep asks a chunk of
+        its grid at a time), the names of the metrics its row holds."""
+        query = "SELECT key, metrics FROM runs WHERE status = 'ok' AND code = ?"
+        args: list[str] = [code_fingerprint()]
+        if keys is not None:
+            query += f" AND key IN ({', '.join('?' * len(keys))})"
+            args += keys
+        rows = self._db.execute(query, args)
         return {r["key"]: set(json.loads(r["metrics"])) for r in rows}
 
     def update_metrics(self, key: str, metrics: Mapping[str, Any]) -> None:

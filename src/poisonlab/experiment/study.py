@@ -8,22 +8,23 @@ from pathlib import Path
 
 from .. import __version__
 from .._errors import ParameterError
+from .backends import check_scheduler
 from .checks import check_against_data
-from .grid import RunSpec, expand
+from .grid import Grid, expand
 from .runner import SweepSummary, run_sweep
 from .spec import Spec, load_spec, parse_spec
-from .store import ResultStore, RunRecord, utc_now
+from .store import STORE_NAME, ResultStore, RunRecord, utc_now
 
 
 @dataclass(frozen=True)
 class Study:
-    """A validated spec, its text and its grid.
+    """A validated spec, its text and its grid (built run by run as it is read).
 
     ``command`` is what the store's ``meta`` records as its ``source`` (what wrote it)."""
 
     spec: Spec
     text: str
-    runs: list[RunSpec]
+    runs: Grid
     command: str
 
 
@@ -61,7 +62,9 @@ def open_study_store(study: Study, out: Path) -> ResultStore:
     """The store in ``out``, with the study's meta; refuses a directory holding another study."""
     if out.exists() and not out.is_dir():
         raise ParameterError.named("out", f"{str(out)!r} exists and is not a directory.")
-    store = ResultStore(out)
+    # `out` is a folder whatever its name (`-o run.5` too): a store's path with a suffix alone
+    # would be taken for the database file itself, which `results` and `report` then refuse.
+    store = ResultStore(out / STORE_NAME)
     meta = store.meta()
     found = meta.get("experiment")
     written_by = _writer(meta.get("source", study.command))
@@ -106,7 +109,12 @@ def run_study(
     on_start: Callable[[int, int], None] | None = None,
     on_result: Callable[[RunRecord], None] | None = None,
 ) -> SweepSummary:
-    """Run a prepared study into ``out`` (see :func:`~poisonlab.experiment.runner.run_sweep`)."""
+    """Run a prepared study into ``out`` (see :func:`~poisonlab.experiment.runner.run_sweep`).
+
+    A ``dask`` scheduler is reached first (:func:`~.backends.check_scheduler`): one that cannot
+    run the sweep is refused before the store is created."""
+    if dask is not None:
+        check_scheduler(dask)
     with open_study_store(study, out) as store:
         return run_sweep(
             study.runs,
