@@ -36,13 +36,14 @@ budget = 5
 """
 
 # sha256 of every run's (id, key, seeds, origin, metrics) in grid order, as the eager
-# expansion of commit a498489 (a list of RunSpec) gave them.
+# expansion of commit a498489 (a list of RunSpec) gave them. paper_study.toml has since moved its
+# budgets to `fraction =`: the same ids, keys and seeds, origins `.fraction[j]` for `.budget[j]`.
 BEFORE = {
     "alfa.toml": (4, "3fdce86a24d11d36"),
     "backdoor.toml": (24, "917463a1d1b5e13c"),
     "defenses.toml": (16, "075f98059027ca5e"),
     "ml106.toml": (45, "39960aef3f1ded64"),
-    "paper_study.toml": (162, "92b15a9bf50241aa"),
+    "paper_study.toml": (162, "7ea074ff8752599d"),
     "random_flip.toml": (80, "e687fc4ac9784f69"),
     "regularization.toml": (20, "68e4d17d7634175f"),
 }
