@@ -12,15 +12,17 @@ stays seconds.)
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 
-def one_thread() -> AbstractContextManager:
-    """A context in which BLAS and OpenMP use one thread (``threadpoolctl``)."""
+def one_thread(user_api: str | None = None) -> AbstractContextManager:
+    """A context in which BLAS and OpenMP (or only ``user_api``) use one thread
+    (``threadpoolctl``)."""
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1)
+    return threadpool_limits(limits=1, user_api=user_api)
 
 
 def single_threaded(method: Callable) -> Callable:
@@ -34,6 +36,41 @@ def single_threaded(method: Callable) -> Callable:
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
         with one_thread():
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+
+def free_threads() -> int:
+    """Threads a bit-identical parallel step may use: the cores free for it.
+
+    At most the OpenMP limit the caller set in this thread (one inside the study runner, which
+    runs its parallelism across runs: ``experiment.execute.fixed_threads``; a user's
+    ``threadpool_limits``), the cores this process may use, and those not busy by the one-minute
+    load average (one, ours, counted free).
+    """
+    from threadpoolctl import threadpool_info
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    idle = cores + 1 - int(os.getloadavg()[0]) if hasattr(os, "getloadavg") else cores
+    limits = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "openmp"]
+    return max(1, min(cores, idle, *limits))
+
+
+def search_threaded(method: Callable) -> Callable:
+    """Run ``method`` with one BLAS thread and :func:`free_threads` OpenMP threads.
+
+    For methods whose OpenMP work gives the same result for any thread count (the ordered
+    neighbour search of ``_neighbours.py``): they use the free cores of a direct call.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        from threadpoolctl import threadpool_limits
+
+        with one_thread("blas"), threadpool_limits(free_threads(), user_api="openmp"):
             return method(*args, **kwargs)
 
     return wrapper
