@@ -11,7 +11,7 @@ from .._random import seed_from
 from .._validation import RANDOM_STATE, Interval, Options, Predicate
 from ._inputs import check_labels, same_rows
 from ._neighbours import OrderedNeighbours
-from ._one_thread import search_threaded
+from ._one_thread import free_threaded
 from ._reduce import N_COMPONENTS, fit_reducer, transform
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
@@ -110,7 +110,7 @@ class KNNLabel(BaseDetector):
 
     # One BLAS thread (the PCA; see _one_thread.py); the neighbour search on the free cores: its
     # answers are in (distance, index) order, the same for any thread count.
-    @search_threaded
+    @free_threaded
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         if self.n_neighbors >= len(X):
             raise ValueError(
@@ -122,7 +122,7 @@ class KNNLabel(BaseDetector):
         self.classes_ = np.unique(y)
         self.index_ = OrderedNeighbours(transform(self.reducer_, X))
 
-    @search_threaded
+    @free_threaded
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         y = check_labels("KNNLabel", y, len(X))
         k = self.n_neighbors

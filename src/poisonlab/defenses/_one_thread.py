@@ -59,11 +59,12 @@ def free_threads() -> int:
     return max(1, min(cores, idle, *limits))
 
 
-def search_threaded(method: Callable) -> Callable:
+def free_threaded(method: Callable) -> Callable:
     """Run ``method`` with one BLAS thread and :func:`free_threads` OpenMP threads.
 
-    For methods whose OpenMP work gives the same result for any thread count (the ordered
-    neighbour search of ``_neighbours.py``): they use the free cores of a direct call.
+    For methods whose result is the same for any thread count (the ordered neighbour search of
+    ``_neighbours.py``, ``confident_learning``'s folds side by side, each on one thread):
+    they use the free cores of a direct call.
     """
 
     @functools.wraps(method)

@@ -1,4 +1,4 @@
-"""The detectors' neighbour search: k nearest in (distance, index) order for any thread count."""
+"""Detectors that use several threads give the same result for any thread count."""
 
 import numpy as np
 import pytest
@@ -87,3 +87,24 @@ def test_free_threads_follows_the_load_and_the_callers_limit(monkeypatch):
     monkeypatch.setattr(os, "getloadavg", lambda: (cores + 3.0, 0.0, 0.0))
     with threadpool_limits(limits=cores, user_api="openmp"):
         assert free_threads() == 1  # every core busy
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_confident_learning_folds_side_by_side_equal_cross_val_predict(threads, monkeypatch):
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from poisonlab.defenses._reference_model import default_estimator
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:500], y[:500]
+    monkeypatch.setattr("poisonlab.defenses._confident_learning.free_threads", lambda: threads)
+    detector = DETECTORS.create("confident_learning", random_state=0)
+    with threadpool_limits(limits=1, user_api="blas"):  # as fit runs it
+        got = detector._out_of_fold_probabilities(X, y, 7, 11)
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=7)
+    with threadpool_limits(limits=1):
+        expected = cross_val_predict(
+            default_estimator(11, X.shape[1]), X, y, cv=folds, method="predict_proba"
+        )
+    np.testing.assert_array_equal(got, expected)
