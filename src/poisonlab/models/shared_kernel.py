@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,6 +102,7 @@ class SharedKernelSVC:
         #: The whole Gram matrix, or None when blocks are computed from their rows on demand.
         self.gram = self.kernel(self.X_train) if whole else None
         self._pairs: dict[tuple, _PairModel] = {}
+        self._fitting: dict[tuple, threading.Event] = {}  # pairs a thread is fitting now
         # Gram blocks between two classes' member rows, least recently used first. A pair's
         # sub-matrix is [[B_aa, B_ab], [B_ab.T, B_bb]]; the blocks of classes the attack did not
         # touch are made once and reused, within the Gram matrix's size or ``memory_limit``.
@@ -218,16 +220,39 @@ class SharedKernelSVC:
         self, a: int, b: int, rows_a: np.ndarray, rows_b: np.ndarray, classes: np.ndarray
     ) -> _PairModel:
         key = (str(classes[a]), str(classes[b]), rows_a.tobytes(), rows_b.tobytes())
-        cached = self._pairs.get(key)
-        if cached is not None:
-            return _PairModel(key, a, b, cached.support_rows, cached.dual_coef, cached.intercept)
+        model = self._fitted_once(key, lambda: self._fit_pair(key, a, b, rows_a, rows_b))
+        return _PairModel(key, a, b, model.support_rows, model.dual_coef, model.intercept)
+
+    def _fitted_once(self, key: tuple, fit: Callable[[], _PairModel]) -> _PairModel:
+        """The cached model of ``key``, fitting it only if no thread has it or is fitting it
+        (with two threads, 8 to 12 of the lab's pairs were otherwise fitted twice)."""
+        while True:
+            with self._lock:
+                if key in self._pairs:
+                    return self._pairs[key]
+                fitting = self._fitting.get(key)
+                if fitting is None:
+                    self._fitting[key] = threading.Event()
+            if fitting is not None:
+                fitting.wait()  # the other thread's model, or its failure: then try again
+                continue
+            try:
+                model = fit()
+                with self._lock:
+                    self._pairs[key] = model
+                return model
+            finally:
+                with self._lock:
+                    self._fitting.pop(key).set()
+
+    def _fit_pair(
+        self, key: tuple, a: int, b: int, rows_a: np.ndarray, rows_b: np.ndarray
+    ) -> _PairModel:
         rows = np.concatenate([rows_a, rows_b])
         labels = np.r_[np.zeros(len(rows_a)), np.ones(len(rows_b))]
         gram = self._pair_gram(rows_a, rows_b)
         support, dual_coef, intercept = fit_binary(gram, labels, self.params)
-        model = _PairModel(key, a, b, rows[support], dual_coef, intercept)
-        self._pairs[key] = model
-        return model
+        return _PairModel(key, a, b, rows[support], dual_coef, intercept)
 
     def _pair_gram(self, rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
         """The pair's Gram sub-matrix [[B_aa, B_ab], [B_ab.T, B_bb]], C-contiguous float64."""
