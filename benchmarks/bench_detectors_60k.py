@@ -1,4 +1,4 @@
-"""Benchmark: ``knn_label`` and ``confident_learning`` on 60,000 MNIST rows against the obvious code.
+"""Benchmark: `knn_label` and `confident_learning` on 60,000 MNIST rows against the obvious code.
 
 Each side is a whole process (start-up, imports and loading MNIST included), run in the same
 invocation, the sides interleaved, the best of ``--repeat`` kept. Every side loads MNIST's

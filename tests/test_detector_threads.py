@@ -24,8 +24,11 @@ def brute_force(Z, Q, k, exclude_self):
 
 @settings(max_examples=30, deadline=None)
 @given(
-    points=arrays(np.float64, st.tuples(st.integers(3, 40), st.integers(1, 3)),
-                  elements=st.integers(-2, 2).map(float)),
+    points=arrays(
+        np.float64,
+        st.tuples(st.integers(3, 40), st.integers(1, 3)),
+        elements=st.integers(-2, 2).map(float),
+    ),
     k=st.integers(1, 8),
     exclude_self=st.booleans(),
 )

@@ -1,9 +1,9 @@
-"""The runner's process-wide BLAS limit: runs and a Gram-matrix build never overlap with
-different thread counts."""
+"""The runner's threads and processes: one BLAS limit for runs and Gram builds, quiet Dask nodes."""
 
 import threading
 import time
 
+import pytest
 from threadpoolctl import threadpool_info
 
 from poisonlab.experiment.execute import fixed_threads
@@ -44,7 +44,24 @@ def test_a_gram_build_waits_for_running_runs_and_runs_wait_for_it():
 
 def test_same_counts_share_the_limit_and_the_last_restores_it():
     before = blas_threads()
-    with fixed_threads():
-        with fixed_threads():
-            assert all(count == 1 for count in blas_threads())
+    with fixed_threads(), fixed_threads():
+        assert all(count == 1 for count in blas_threads())
     assert blas_threads() == before
+
+
+@pytest.mark.slow
+def test_a_local_dask_cluster_serves_no_http():
+    # distributed starts an HTTP server on every node, dashboard or not; ours start none.
+    from distributed import Client
+
+    from poisonlab.experiment.backends import _local_cluster
+
+    cluster = _local_cluster(1, dashboard=False)
+    try:
+        assert not hasattr(cluster.scheduler, "http_server")
+        with Client(cluster) as client:
+            served = client.run(lambda dask_worker: hasattr(dask_worker, "http_server"))
+            assert list(served.values()) == [False]
+            assert client.submit(sum, [1, 2], pure=False).result() == 3
+    finally:
+        cluster.close()

@@ -60,7 +60,9 @@ class OrderedNeighbours:
             for start in range(0, len(pending), _CHUNK_ROWS):
                 part = slice(start, start + _CHUNK_ROWS)
                 rows = pending[part]
-                chosen, settled[part] = self._order(Q[rows], candidates[part], rows, k, exclude_self)
+                chosen, settled[part] = self._order(
+                    Q[rows], candidates[part], rows, k, exclude_self
+                )
                 result[rows[settled[part]]] = chosen[settled[part]]
             pending = pending[~settled]
             extra *= 4

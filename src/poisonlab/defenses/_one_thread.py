@@ -41,7 +41,6 @@ def single_threaded(method: Callable) -> Callable:
     return wrapper
 
 
-
 def free_threads() -> int:
     """Threads a bit-identical parallel step may use: the cores free for it.
 
