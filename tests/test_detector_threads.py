@@ -76,20 +76,16 @@ def test_knn_label_scores_do_not_depend_on_threads(threads, monkeypatch):
     np.testing.assert_array_equal(detector.score_samples(X, y), reference)
 
 
-def test_free_threads_follows_the_load_and_the_callers_limit(monkeypatch):
+def test_free_threads_follows_the_callers_limit():
     import os
 
     from poisonlab.defenses._one_thread import free_threads
 
     cores = len(os.sched_getaffinity(0))
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.0, 0.0))
     with threadpool_limits(limits=cores, user_api="openmp"):
         assert free_threads() == cores
     with threadpool_limits(limits=1, user_api="openmp"):
         assert free_threads() == 1  # the runner's one thread per run
-    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 3.0, 0.0, 0.0))
-    with threadpool_limits(limits=cores, user_api="openmp"):
-        assert free_threads() == 1  # every core busy
 
 
 @pytest.mark.parametrize("threads", [1, 2])
