@@ -95,3 +95,20 @@ def test_threads_fit_each_pair_once(digits, monkeypatch):
         predictions = list(pool.map(lambda _: fit(), range(4)))
     assert len(fitted) == 45  # digits' 10 classes: 45 pairs, each fitted once
     assert all(np.array_equal(p, predictions[0]) for p in predictions)
+
+
+def test_gram_laid_out_by_groups_slices_blocks_and_predicts_the_same(digits):
+    # Rows grouped by their clean labels: a class left whole is a slice of the Gram matrix; a
+    # class that gained flipped rows is gathered; predictions equal plain SVC fits either way.
+    X, y, X_test = digits.X[:600], digits.y[:600], digits.X[600:800]
+    shared = SharedKernelSVC(SVC(), X, groups=y)
+    K_test = shared.query_kernel(X_test)
+    for n in (0, 10, 40):
+        y_n = y.copy()
+        y_n[np.flatnonzero(y == "1")[:n]] = "2"
+        expected = SVC().fit(X, y_n).predict(X_test)
+        assert np.array_equal(shared.fit(y_n).predict_from_kernel(K_test), expected)
+    threes = np.flatnonzero(y == "3")
+    assert np.shares_memory(shared._block(threes, threes), shared.gram)
+    twos = np.flatnonzero((y == "2") | np.isin(np.arange(600), np.flatnonzero(y == "1")[:40]))
+    assert not np.shares_memory(shared._block(twos, threes), shared.gram)

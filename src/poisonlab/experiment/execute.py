@@ -271,7 +271,7 @@ def _fitter_for(batch: Batch) -> tuple[_Fitter, np.ndarray]:
     limit = None if batch.memory_limit is None else block_budget(split, batch)
     with fixed_threads(blas=batch.threads):
         template = make_estimator(batch.runs[0].config["model"])
-        context = SharedKernelSVC(template, split.X_train, memory_limit=limit)
+        context = SharedKernelSVC(template, split.X_train, memory_limit=limit, groups=split.y_train)
         return _Fitter(split, context), classes
 
 
