@@ -139,6 +139,7 @@ def main() -> None:
             else:
                 elapsed, doc = timed(cmd)
             times[name], results[name] = min(times[name], elapsed), counts(doc)
+            print(f"{name}: {elapsed:.2f} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr)
     for name, best in times.items():
         print(f"{name:34s} {best:8.2f} s", flush=True)
     reference = results["(c) poisonlab lab ml106"]
