@@ -47,10 +47,10 @@ def free_threads() -> int:
     The cores this process may use, at most the OpenMP limit the caller set in this thread: one
     inside the study runner, which runs its parallelism across runs
     (``experiment.execute.fixed_threads``), or a user's ``threadpool_limits``. The machine's
-    load is not subtracted: measured on the shared 2-core machine at load 23, a 1-thread
-    ``knn_label`` took 385 s against 245 s for scikit-learn's 2-thread search in the same
-    round (OpenMP's threads, unlike OpenBLAS's, did not spin: each thread is a share of the
-    busy cores).
+    load is not subtracted: on the shared 2-core machine at load 23, a 1-thread ``knn_label``
+    took 385 s against 245 s for the plain 2-thread scikit-learn vote in the same round of
+    ``benchmarks/bench_detectors_60k.py`` (on busy cores, each thread is a share of them); with
+    the cores, 255 s against 308 s.
     """
     from threadpoolctl import threadpool_info
 
