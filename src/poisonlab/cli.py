@@ -6,21 +6,22 @@ status 2, never a traceback. Heavy modules are imported inside the commands that
 ``poisonlab --help`` and the lab start quickly.
 """
 
-# ruff: noqa: E402 - the imports follow gc.disable()
 from __future__ import annotations
 
 import gc
+import sys
 
 # No garbage collection while start-up imports make their objects (typer, rich, pydantic,
 # scikit-learn): collections over them free nothing and cost the lab 0.29 s (measured for
-# issue 18). Collection resumes once they are imported (_imports_done).
-gc.disable()
+# issue 18). Collection resumes once they are imported (_imports_done). Only when this is the
+# `poisonlab` command starting: a program importing this module keeps its collector.
+if sys.argv[0].endswith(("poisonlab", "__main__.py")):
+    gc.disable()
 
 import json
 import math
 import re
 import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
