@@ -161,6 +161,7 @@ def main() -> None:
                 doc = json.loads(printed.strip().splitlines()[-1])
             times[name], results[name] = min(times[name], elapsed), counts(doc)
             cpu[name] = min(cpu[name], seconds)
+            print(f"{name}: {elapsed:.2f} s (load {os.getloadavg()[0]:.1f})", file=sys.stderr)
     reference = results["(c) poisonlab lab ml106"]
     for name, value in results.items():
         if value != reference:

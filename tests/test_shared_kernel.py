@@ -65,3 +65,50 @@ def test_supports():
     assert not supports(SVC(kernel="poly")) and not supports(SVC(class_weight="balanced"))
     with pytest.raises(ValueError, match="SharedKernelSVC needs an SVC"):
         SharedKernelSVC(SVC(kernel="sigmoid"), np.zeros((4, 2)))
+
+
+def test_threads_fit_each_pair_once(digits, monkeypatch):
+    # Several threads fitting the same labels: every pair is fitted by one of them, the others
+    # wait for its model (before the lock, 8 to 12 of the lab's pairs were fitted twice).
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from poisonlab.models import shared_kernel
+
+    fitted = []
+    fit_binary = shared_kernel.fit_binary
+    gate = threading.Barrier(4)
+
+    def counted(gram, labels, params):
+        fitted.append(len(labels))
+        return fit_binary(gram, labels, params)
+
+    monkeypatch.setattr(shared_kernel, "fit_binary", counted)
+    X, y = digits.X[:400], digits.y[:400]
+    shared = SharedKernelSVC(SVC(), X)
+
+    def fit():
+        gate.wait()  # all four start together
+        return shared.fit(y).predict(X[:50])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        predictions = list(pool.map(lambda _: fit(), range(4)))
+    assert len(fitted) == 45  # digits' 10 classes: 45 pairs, each fitted once
+    assert all(np.array_equal(p, predictions[0]) for p in predictions)
+
+
+def test_gram_laid_out_by_groups_slices_blocks_and_predicts_the_same(digits):
+    # Rows grouped by their clean labels: a class left whole is a slice of the Gram matrix; a
+    # class that gained flipped rows is gathered; predictions equal plain SVC fits either way.
+    X, y, X_test = digits.X[:600], digits.y[:600], digits.X[600:800]
+    shared = SharedKernelSVC(SVC(), X, groups=y)
+    K_test = shared.query_kernel(X_test)
+    for n in (0, 10, 40):
+        y_n = y.copy()
+        y_n[np.flatnonzero(y == "1")[:n]] = "2"
+        expected = SVC().fit(X, y_n).predict(X_test)
+        assert np.array_equal(shared.fit(y_n).predict_from_kernel(K_test), expected)
+    threes = np.flatnonzero(y == "3")
+    assert np.shares_memory(shared._block(threes, threes), shared.gram)
+    twos = np.flatnonzero((y == "2") | np.isin(np.arange(600), np.flatnonzero(y == "1")[:40]))
+    assert not np.shares_memory(shared._block(twos, threes), shared.gram)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from numbers import Integral
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 from .._random import seed_from
 from .._validation import RANDOM_STATE, Interval, Options, Predicate
 from ._inputs import require_training_set
-from ._one_thread import single_threaded
+from ._one_thread import free_threaded, free_threads, single_threaded
 from ._reference_model import default_estimator, with_probabilities
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
@@ -118,7 +119,7 @@ class ConfidentLearning(BaseDetector):
         self.contamination = contamination
         self.random_state = random_state
 
-    @single_threaded
+    @free_threaded
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
@@ -149,8 +150,16 @@ class ConfidentLearning(BaseDetector):
     def _out_of_fold_probabilities(
         self, X: np.ndarray, labels: np.ndarray, fold_seed: int, model_seed: int
     ) -> np.ndarray:
-        """(n_samples, n_classes) probabilities, each from a model that did not see the sample."""
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+        """(n_samples, n_classes) probabilities, each from a model that did not see the sample.
+
+        What ``cross_val_predict(model, X, labels, cv=folds, method="predict_proba")`` computes
+        with one thread, with the folds fitted side by side on :func:`free_threads` threads:
+        each fold's own work stays on one thread, so the result is the same for any count
+        (k-NN probabilities depend on how OpenMP threads break distance ties).
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        from sklearn.model_selection import StratifiedKFold
 
         model = (
             default_estimator(model_seed, X.shape[1])
@@ -158,7 +167,15 @@ class ConfidentLearning(BaseDetector):
             else with_probabilities(self.estimator)
         )
         folds = StratifiedKFold(n_splits=self.n_splits, shuffle=True, random_state=fold_seed)
-        return cross_val_predict(model, X, labels, cv=folds, method="predict_proba")
+        splits = list(folds.split(X, labels))
+        probabilities = np.zeros((len(labels), labels.max() + 1))
+        fit_fold = functools.partial(_fold_probabilities, model, X, labels)
+        with ThreadPoolExecutor(max_workers=min(free_threads(), len(splits))) as pool:
+            for test, fold_probabilities in zip(
+                (test for _, test in splits), pool.map(fit_fold, splits), strict=True
+            ):
+                probabilities[test] = fold_probabilities
+        return probabilities
 
     @single_threaded
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
@@ -170,6 +187,18 @@ class ConfidentLearning(BaseDetector):
 
     def _info(self) -> dict[str, Any]:
         return dict(self.info_)
+
+
+def _fold_probabilities(model, X: np.ndarray, labels: np.ndarray, split: tuple) -> np.ndarray:
+    """Probabilities of one fold's test rows, shape (n_test, n_classes), on one OpenMP thread
+    (BLAS is one thread for the whole fit). Every class is in each training fold
+    (``n_splits`` is at most the smallest class), so the columns are the classes in order."""
+    from sklearn.base import clone
+    from threadpoolctl import threadpool_limits
+
+    train, test = split
+    with threadpool_limits(limits=1, user_api="openmp"):  # per thread: set in the fold's own
+        return clone(model).fit(X[train], labels[train]).predict_proba(X[test])
 
 
 def _checked_probabilities(pred_probs: Any, n_samples: int, n_classes: int) -> np.ndarray:

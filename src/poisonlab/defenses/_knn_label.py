@@ -10,7 +10,8 @@ import numpy as np
 from .._random import seed_from
 from .._validation import RANDOM_STATE, Interval, Options, Predicate
 from ._inputs import check_labels, same_rows
-from ._one_thread import single_threaded
+from ._neighbours import OrderedNeighbours
+from ._one_thread import free_threaded
 from ._reduce import N_COMPONENTS, fit_reducer, transform
 from .base import DETECTORS, FLAG_CONSTRAINTS, BaseDetector
 
@@ -107,10 +108,10 @@ class KNNLabel(BaseDetector):
         self.contamination = contamination
         self.random_state = random_state
 
-    @single_threaded
+    # One BLAS thread (the PCA; see _one_thread.py); the neighbour search on the free cores: its
+    # answers are in (distance, index) order, the same for any thread count.
+    @free_threaded
     def _fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> None:
-        from sklearn.neighbors import NearestNeighbors
-
         if self.n_neighbors >= len(X):
             raise ValueError(
                 f"The 'n_neighbors' parameter of KNNLabel must be less than the number of "
@@ -119,17 +120,16 @@ class KNNLabel(BaseDetector):
         self.reducer_ = fit_reducer(X, self.n_components, seed_from(rng))
         self.X_fit_, self.y_fit_ = X, y
         self.classes_ = np.unique(y)
-        self.index_ = NearestNeighbors(n_neighbors=self.n_neighbors).fit(
-            transform(self.reducer_, X)
-        )
+        self.index_ = OrderedNeighbours(transform(self.reducer_, X))
 
-    @single_threaded
+    @free_threaded
     def _score(self, X: np.ndarray, y: np.ndarray | None) -> np.ndarray:
         y = check_labels("KNNLabel", y, len(X))
+        k = self.n_neighbors
         if same_rows(self.X_fit_, X):
-            neighbors = self.index_.kneighbors(return_distance=False)  # excludes each sample
+            neighbors = self.index_.kneighbors(self.index_.Z, k, exclude_self=True)
         else:
-            neighbors = self.index_.kneighbors(transform(self.reducer_, X), return_distance=False)
+            neighbors = self.index_.kneighbors(transform(self.reducer_, X), k)
         votes = self.y_fit_[neighbors]  # (n, k) neighbour labels
         # fractions[i, c]: share of i's neighbours labelled classes_[c]; own label zeroed out.
         fractions = (votes[:, :, None] == self.classes_[None, None, :]).mean(axis=1)

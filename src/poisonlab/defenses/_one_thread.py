@@ -12,15 +12,17 @@ stays seconds.)
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 
-def one_thread() -> AbstractContextManager:
-    """A context in which BLAS and OpenMP use one thread (``threadpoolctl``)."""
+def one_thread(user_api: str | None = None) -> AbstractContextManager:
+    """A context in which BLAS and OpenMP (or only ``user_api``) use one thread
+    (``threadpoolctl``)."""
     from threadpoolctl import threadpool_limits
 
-    return threadpool_limits(limits=1)
+    return threadpool_limits(limits=1, user_api=user_api)
 
 
 def single_threaded(method: Callable) -> Callable:
@@ -34,6 +36,42 @@ def single_threaded(method: Callable) -> Callable:
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
         with one_thread():
+            return method(*args, **kwargs)
+
+    return wrapper
+
+
+def free_threads() -> int:
+    """Threads a bit-identical parallel step may use: the cores free for it.
+
+    The cores this process may use, at most the OpenMP limit the caller set in this thread: one
+    inside the study runner, which runs its parallelism across runs
+    (``experiment.execute.fixed_threads``), or a user's ``threadpool_limits``. The machine's
+    load is not subtracted: on the shared 2-core machine at load 23, a 1-thread ``knn_label``
+    took 385 s against 245 s for the plain 2-thread scikit-learn vote in the same round of
+    ``benchmarks/bench_detectors_60k.py`` (on busy cores, each thread is a share of them); with
+    the cores, 255 s against 308 s.
+    """
+    from threadpoolctl import threadpool_info
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    limits = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "openmp"]
+    return max(1, min(cores or 1, *limits))
+
+
+def free_threaded(method: Callable) -> Callable:
+    """Run ``method`` with one BLAS thread and :func:`free_threads` OpenMP threads.
+
+    For methods whose result is the same for any thread count (the ordered neighbour search of
+    ``_neighbours.py``, ``confident_learning``'s folds side by side, each on one thread):
+    they use the free cores of a direct call.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        from threadpoolctl import threadpool_limits
+
+        with one_thread("blas"), threadpool_limits(free_threads(), user_api="openmp"):
             return method(*args, **kwargs)
 
     return wrapper

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import os
 import queue
 import signal
 import sys
@@ -242,21 +243,39 @@ def _probe(address: str, seconds: float, outcome: list) -> None:
 def _local_cluster(n_workers: int | None, dashboard: bool):
     """A Dask cluster of single-threaded worker processes on the loopback interface only.
 
-    Without ``dashboard`` no dashboard is served: the scheduler still starts its HTTP server
-    (distributed has no switch for it), so it gets no routes and a free port on 127.0.0.1
-    rather than 8787; the workers get no routes either.
+    Without ``dashboard`` the scheduler and the workers start no HTTP server at all
+    (:mod:`.dask_nodes`): they listen only on their TCP ports on 127.0.0.1.
     """
-    import dask
-    from distributed import LocalCluster
+    import logging
 
-    no_routes = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
-    with dask.config.set({} if dashboard else no_routes):
+    from distributed import LocalCluster, Nanny, SpecCluster
+
+    if dashboard:
         return LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address="127.0.0.1:0" if dashboard else None,
+            dashboard_address="127.0.0.1:0",
             worker_dashboard_address=None,
-            scheduler_kwargs={} if dashboard else {"dashboard_address": "127.0.0.1:0"},
         )
+    from .dask_nodes import QuietScheduler, QuietWorker
+
+    scheduler = {"cls": QuietScheduler, "options": {"host": "127.0.0.1", "dashboard": False}}
+    worker = {
+        "cls": Nanny,
+        "options": {
+            "nthreads": 1,
+            "host": "127.0.0.1",
+            "worker_class": QuietWorker,
+            "dashboard": False,
+            "silence_logs": logging.WARN,
+        },
+    }
+    count = n_workers or os.cpu_count() or 1
+    return SpecCluster(
+        scheduler=scheduler,
+        workers=dict.fromkeys(range(count), worker),
+        worker=worker,
+        silence_logs=logging.WARN,
+    )

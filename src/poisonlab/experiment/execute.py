@@ -102,8 +102,9 @@ def execute_run(run: RunSpec, fitter: _Fitter, classes: np.ndarray) -> RunOutput
 
 
 @contextmanager
-def fixed_threads() -> Iterator[None]:
-    """One BLAS and one OpenMP thread for a run's numerical work, whatever the backend.
+def fixed_threads(blas: int = RUN_THREADS) -> Iterator[None]:
+    """One BLAS (or ``blas``) and one OpenMP thread for a run's numerical work, whatever the
+    backend.
 
     Results must not depend on where a run executes: scikit-learn's nearest-neighbour search
     splits its work by the OpenMP thread count and breaks distance ties per chunk, so on
@@ -112,28 +113,36 @@ def fixed_threads() -> Iterator[None]:
     limit is set in the thread that executes the run. OpenBLAS's count is one setting for the
     whole process: runs executing in several threads at once share one limit, set by the first
     to start and restored by the last to finish (a per-thread enter and exit restored it while
-    other runs were computing, and their PCA scores changed in the last bits).
+    other runs were computing, and their PCA scores changed in the last bits). A caller asking
+    for another count (a shared kernel's Gram matrix, built by ``batch.threads`` BLAS threads)
+    waits until no run holds the limit, and runs wait while it does: a Dask worker with several
+    threads never builds a Gram matrix with two BLAS threads while another batch's runs compute.
     """
     from threadpoolctl import threadpool_limits
 
-    global _blas_runs, _blas_limit
-    with _BLAS_LOCK:
-        if _blas_runs == 0:
-            _blas_limit = threadpool_limits(limits=RUN_THREADS, user_api="blas")
-        _blas_runs += 1
+    global _blas_holders, _blas_limit, _blas_count
+    with _BLAS_TURN:
+        while _blas_holders and _blas_count != blas:
+            _BLAS_TURN.wait()
+        if _blas_holders == 0:
+            _blas_limit = threadpool_limits(limits=blas, user_api="blas")
+            _blas_count = blas
+        _blas_holders += 1
     try:
         with threadpool_limits(limits=RUN_THREADS, user_api="openmp"):
             yield
     finally:
-        with _BLAS_LOCK:
-            _blas_runs -= 1
-            if _blas_runs == 0:
+        with _BLAS_TURN:
+            _blas_holders -= 1
+            if _blas_holders == 0:
                 _blas_limit.restore_original_limits()
                 _blas_limit = None
+                _BLAS_TURN.notify_all()
 
 
-_BLAS_LOCK = threading.Lock()
-_blas_runs = 0  # runs of this process inside fixed_threads()
+_BLAS_TURN = threading.Condition()
+_blas_holders = 0  # callers of this process inside fixed_threads()
+_blas_count = RUN_THREADS  # their BLAS thread count
 _blas_limit: Any = None  # their shared BLAS limit, while any is
 
 
@@ -259,18 +268,17 @@ def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[s
 
 def _fitter_for(batch: Batch) -> tuple[_Fitter, np.ndarray]:
     """The fitter of ``batch``'s runs and the dataset's classes: one shared kernel (its Gram
-    matrix built by ``batch.threads`` BLAS threads, one large product) or plain fits."""
-    from threadpoolctl import threadpool_limits
-
+    matrix built by ``batch.threads`` BLAS threads, one large product, when no run of this
+    process is computing: :func:`fixed_threads`) or plain fits."""
     split, classes = load_split(batch.runs[0].config["dataset"])
     if not batch.shared:
         return _Fitter(split, None), classes
     from ..models.shared_kernel import SharedKernelSVC
 
     limit = None if batch.memory_limit is None else block_budget(split, batch)
-    with threadpool_limits(limits=batch.threads, user_api="blas"):
+    with fixed_threads(blas=batch.threads):
         template = make_estimator(batch.runs[0].config["model"])
-        context = SharedKernelSVC(template, split.X_train, memory_limit=limit)
+        context = SharedKernelSVC(template, split.X_train, memory_limit=limit, groups=split.y_train)
         return _Fitter(split, context), classes
 
 

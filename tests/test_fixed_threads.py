@@ -1,0 +1,67 @@
+"""The runner's threads and processes: one BLAS limit for runs and Gram builds, quiet Dask nodes."""
+
+import threading
+import time
+
+import pytest
+from threadpoolctl import threadpool_info
+
+from poisonlab.experiment.execute import fixed_threads
+
+
+def blas_threads() -> list[int]:
+    return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+
+def test_a_gram_build_waits_for_running_runs_and_runs_wait_for_it():
+    events = []
+    run_started, build_waiting = threading.Event(), threading.Event()
+
+    def run():
+        with fixed_threads():
+            events.append(("run", blas_threads()))
+            run_started.set()
+            build_waiting.wait(5)
+            time.sleep(0.2)  # the build must not start while this run computes
+            events.append(("run done", blas_threads()))
+
+    def build():
+        run_started.wait(5)
+        build_waiting.set()
+        with fixed_threads(blas=2):
+            events.append(("build", blas_threads()))
+
+    threads = [threading.Thread(target=run), threading.Thread(target=build)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert blas_threads(), "numpy's BLAS is loaded"
+    assert [name for name, _ in events] == ["run", "run done", "build"]
+    assert all(count == 1 for count in events[0][1] + events[1][1])
+    assert all(count == 2 for count in events[2][1])
+
+
+def test_same_counts_share_the_limit_and_the_last_restores_it():
+    before = blas_threads()
+    with fixed_threads(), fixed_threads():
+        assert all(count == 1 for count in blas_threads())
+    assert blas_threads() == before
+
+
+@pytest.mark.slow
+def test_a_local_dask_cluster_serves_no_http():
+    # distributed starts an HTTP server on every node, dashboard or not; ours start none.
+    from distributed import Client
+
+    from poisonlab.experiment.backends import _local_cluster
+
+    cluster = _local_cluster(1, dashboard=False)
+    try:
+        assert not hasattr(cluster.scheduler, "http_server")
+        with Client(cluster) as client:
+            served = client.run(lambda dask_worker: hasattr(dask_worker, "http_server"))
+            assert list(served.values()) == [False]
+            assert client.submit(sum, [1, 2], pure=False).result() == 3
+    finally:
+        cluster.close()
