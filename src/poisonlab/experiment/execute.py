@@ -309,7 +309,12 @@ def execute_batch(batch: Batch) -> Iterator[RunOutput]:
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=batch.threads) as pool:
+    # The runs' BLAS limit is taken here, in the thread that built the Gram matrix, not in the
+    # pool's threads: once one thread has set OpenBLAS's count (0.3.31), a count set from
+    # another thread did not reach the computation, and the pool's runs computed PCA with two
+    # threads in a serial sweep and one in Dask workers (outliers' scores differed in the last
+    # bits, tests/test_backends.py).
+    with fixed_threads(), ThreadPoolExecutor(max_workers=batch.threads) as pool:
         yield from pool.map(lambda run: execute_run(run, fitter, classes), batch.runs)
 
 
