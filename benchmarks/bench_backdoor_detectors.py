@@ -18,10 +18,8 @@ so MNIST comes from the cache.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
-import time
+
+from _process import markdown_table, progress, timed_python
 
 SETUP = r"""
 import json, sys, numpy as np
@@ -65,31 +63,42 @@ print(json.dumps(evaluate_detection(DetectionResult(scores, flagged, threshold),
 }
 
 
-def run(code: str) -> tuple[float, dict]:
-    start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    return time.perf_counter() - start, json.loads(out.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="runs per variant; the best counts")
     parser.add_argument("--only", help="comma-separated detector names (default: all)")
     args = parser.parse_args()
     names = list(RUNS) if not args.only else ["baseline PCA(64)", *args.only.split(",")]
-    best: dict[str, float] = {}
+    shown = ("precision", "recall", "f1", "roc_auc")
+    rows, base = [], None
     for name in names:
-        times = []
-        for _ in range(args.repeat):
-            seconds, metrics = run(RUNS[name])
-            times.append(seconds)
-        best[name] = min(times)
-        shown = ("precision", "recall", "f1", "roc_auc")
-        quality = " ".join(f"{k}={v:.3f}" for k, v in metrics.items() if k in shown)
-        ratio = best[name] / best["baseline PCA(64)"]
-        print(f"{name:24s} {best[name]:7.1f} s  x{ratio:5.2f} of baseline  {quality}", flush=True)
+        wall, cpu, metrics = min(
+            (timed_python(RUNS[name]) for _ in range(args.repeat)), key=lambda r: r[0]
+        )
+        base = base or (wall, cpu)
+        progress(f"{name}: {wall:.1f} s")
+        rows.append(
+            [
+                name,
+                f"{wall:.1f} s",
+                f"{wall / base[0]:.2f}",
+                f"{cpu:.1f} s",
+                f"{cpu / base[1]:.2f}",
+                *(f"{metrics[k]:.3f}" if k in metrics else "" for k in shown),
+            ]
+        )
+    header = [
+        "process",
+        "wall",
+        "x baseline (wall)",
+        "CPU",
+        "x baseline (CPU)",
+        "precision",
+        "recall",
+        "F1",
+        "ROC-AUC",
+    ]
+    print(markdown_table(header, rows))
 
 
 if __name__ == "__main__":

@@ -19,10 +19,8 @@ others.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
-import time
+
+from _process import markdown_table, progress, timed_python
 
 BUDGET_SECONDS = {
     "label_stats": 60,
@@ -73,13 +71,9 @@ print(json.dumps({"seconds": seconds, "flagged": int(result.flagged.sum())}))
 )
 
 
-def run(code: str) -> tuple[float, dict]:
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"benchmark process failed:\n{proc.stderr}")
-    return wall, json.loads(proc.stdout.strip().splitlines()[-1])
+def best_of(code: str, repeat: int) -> tuple[float, float, dict]:
+    """The run of ``code`` with the shortest wall time among ``repeat``."""
+    return min((timed_python(code) for _ in range(repeat)), key=lambda r: r[0])
 
 
 def main() -> None:
@@ -88,20 +82,35 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each (best kept)")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(BUDGET_SECONDS)
-    wall, doc = min((run(BASELINE) for _ in range(args.repeat)), key=lambda r: r[0])
+    wall, cpu, doc = best_of(BASELINE, args.repeat)
     base = doc["seconds"]
-    print(f"{'baseline: load + PCA(50)':28s} process {wall:6.1f} s   PCA {base:6.2f} s", flush=True)
-    print("| detector | process (s) | detect (s) | detect / PCA | budget (s) | flagged |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    progress(f"baseline: process {wall:.1f} s, PCA {base:.2f} s")
+    rows = [["baseline: load + PCA(50)", f"{wall:.1f}", f"{cpu:.1f}", f"{base:.1f}", "1.0", "", ""]]
     for name in names:
-        code = DETECT.replace("NAME", repr(name))
-        wall, doc = min((run(code) for _ in range(args.repeat)), key=lambda r: r[0])
+        wall, cpu, doc = best_of(DETECT.replace("NAME", repr(name)), args.repeat)
+        progress(f"{name}: process {wall:.1f} s")
         verdict = "" if wall <= BUDGET_SECONDS[name] else " OVER"
-        print(
-            f"| {name} | {wall:.1f} | {doc['seconds']:.1f} | {doc['seconds'] / base:.1f} | "
-            f"{BUDGET_SECONDS[name]}{verdict} | {doc['flagged']} |",
-            flush=True,
+        rows.append(
+            [
+                name,
+                f"{wall:.1f}",
+                f"{cpu:.1f}",
+                f"{doc['seconds']:.1f}",
+                f"{doc['seconds'] / base:.1f}",
+                f"{BUDGET_SECONDS[name]}{verdict}",
+                f"{doc['flagged']:,}",
+            ]
         )
+    header = [
+        "detector",
+        "process, wall (s)",
+        "process, CPU (s)",
+        "detect (s)",
+        "detect / PCA",
+        "budget (s)",
+        "flagged",
+    ]
+    print(markdown_table(header, rows))
 
 
 if __name__ == "__main__":

@@ -14,10 +14,10 @@ The studies are run once (``poisonlab run --no-report -j 2``, not timed here; re
 
 For each, whole processes are timed: the baseline ``poisonlab results DIR --format json``
 (start-up and reading the same store), then ``poisonlab report DIR --quiet`` (HTML) and
-``--format png``. Shown: the medians over ``--repeat`` runs of the wall time and the CPU time
-(user + system, which depends less on what else the shared machine runs), the report's own
-wall time (minus the baseline), the ratio of wall times to the baseline, and the size of
-``index.html``. The load average before and after is printed: the machine is shared.
+``--format png``. Printed as a Markdown table (progress on stderr): the medians over
+``--repeat`` runs of the wall time and the CPU time (user + system, which depends less on what
+else the shared machine runs), their ratios to the baseline's, and the size of
+``index.html``.
 
 With ``--before REV``, the same commands are also timed with the code of git revision REV
 (its ``src/`` extracted with ``git archive`` and put first on ``PYTHONPATH``), in the same
@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _process import markdown_table, progress, timed_process
 
 ROOT = Path(__file__).resolve().parent.parent
 POISONLAB = str(Path(sys.executable).parent / "poisonlab")
@@ -89,12 +89,7 @@ def timed(*args: str, src: Path | None = None) -> tuple[float, float]:
         env["PYTHONPATH"] = str(src)
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         command = [sys.executable, "-m", "poisonlab", *args]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, env=env)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    wall, cpu, _ = timed_process(command, env)
     return wall, cpu
 
 
@@ -113,7 +108,7 @@ def prepare(work: Path, only: list[str] | None) -> dict[str, Path]:
         out = work / name
         seconds = run("run", str(path), "-o", str(out), "--no-report", "-j", "2")
         # Finished runs are skipped, so with --keep a second invocation reuses the studies.
-        print(f"study {name}: ready in {seconds:.1f} s (not part of the benchmark)")
+        progress(f"study {name}: ready in {seconds:.1f} s (not part of the benchmark)")
         studies[name] = out
     return studies
 
@@ -130,8 +125,52 @@ def extract(revision: str, work: Path) -> Path:
     return target / "src"
 
 
-def load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+def time_study(
+    name: str, out: Path, repeat: int, revision: str | None, before: Path | None
+) -> list[list[str]]:
+    """Table rows for one study: the medians over ``repeat`` runs of each command."""
+    html = ["report", str(out), "--quiet"]
+    png = ["report", str(out), "--format", "png", "--quiet"]
+    variants = {
+        "`poisonlab results DIR --format json` (baseline)": (
+            ["results", str(out), "--format", "json"],
+            None,
+        ),
+        "`poisonlab report DIR` (html)": (html, None),
+        "`poisonlab report DIR --format png`": (png, None),
+    }
+    if before is not None:
+        variants[f"html at {revision}"] = (html, before)
+        variants[f"png at {revision}"] = (png, before)
+    samples: dict[str, list] = {v: [] for v in variants}
+    sizes = {}
+    # Variants alternate within each repetition, so the load weighs on all alike.
+    for _ in range(repeat):
+        for variant, (argv, src) in variants.items():
+            samples[variant].append(timed(*argv, src=src))
+            progress(f"{name}, {variant}: {samples[variant][-1][0]:.1f} s")
+            if argv is html:
+                sizes[variant] = (out / "report" / "index.html").stat().st_size
+    medians = {
+        variant: (statistics.median(w for w, _ in values), statistics.median(c for _, c in values))
+        for variant, values in samples.items()
+    }
+    base_wall, base_cpu = next(iter(medians.values()))
+    rows = []
+    for variant, (wall, cpu) in medians.items():
+        size = f"{sizes[variant] / 1e6:.2f} MB" if variant in sizes else ""
+        rows.append(
+            [
+                name if not rows else "",
+                variant,
+                f"{wall:.2f} s",
+                f"{cpu:.2f} s",
+                f"{wall / base_wall:.1f}",
+                f"{cpu / base_cpu:.1f}",
+                size,
+            ]
+        )
+    return rows
 
 
 def main() -> None:
@@ -146,41 +185,20 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         studies = prepare(work, only)
-        print(f"load average before: {load()}")
-        print(
-            f"\n{'study':<15}{'variant':<26}{'wall (s)':>9}{'cpu (s)':>9}{'report':>8}{'ratio':>7}"
-        )
         before = None if args.before is None else extract(args.before, work)
+        rows = []
         for name, out in studies.items():
-            html = ["report", str(out), "--quiet"]
-            png = ["report", str(out), "--format", "png", "--quiet"]
-            variants = {
-                "baseline: results --json": (["results", str(out), "--format", "json"], None),
-                "report --format html": (html, None),
-                "report --format png": (png, None),
-            }
-            if before is not None:
-                variants[f"html at {args.before}"] = (html, before)
-                variants[f"png at {args.before}"] = (png, before)
-            samples: dict[str, list] = {v: [] for v in variants}
-            sizes = {}
-            # Variants alternate within each repetition, so the load weighs on all alike.
-            for _ in range(args.repeat):
-                for variant, (argv, src) in variants.items():
-                    samples[variant].append(timed(*argv, src=src))
-                    if argv is html:
-                        sizes[variant] = (out / "report" / "index.html").stat().st_size
-            base = statistics.median(w for w, _ in samples["baseline: results --json"])
-            for variant, values in samples.items():
-                wall = statistics.median(w for w, _ in values)
-                cpu = statistics.median(c for _, c in values)
-                extra = "" if variant.startswith("baseline") else f"{wall - base:.2f}"
-                size = f"  {sizes[variant] / 1e6:.2f} MB" if variant in sizes else ""
-                print(
-                    f"{name:<15}{variant:<26}{wall:>9.2f}{cpu:>9.2f}{extra:>8}"
-                    f"{wall / base:>7.2f}{size}"
-                )
-        print(f"load average after: {load()}")
+            rows += time_study(name, out, args.repeat, args.before, before)
+        header = [
+            "study",
+            "command",
+            "wall",
+            "CPU",
+            "wall / baseline",
+            "CPU / baseline",
+            "index.html",
+        ]
+        print(markdown_table(header, rows))
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

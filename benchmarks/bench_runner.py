@@ -18,6 +18,8 @@ Part 3, a sweep of plain fits, where worker processes have work to share:
 with ``-j 2`` and with ``--dask-local 2``; the stores must be equal.
 
 Every run reads MNIST from poisonlab's cache (``poisonlab datasets show mnist`` once first).
+The results are Markdown tables on stdout (wall and CPU time, and ratios against each part's
+baseline); progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from _process import markdown_table, progress, timed_process
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGETS = list(range(0, 221, 5))
@@ -50,15 +53,6 @@ name = "label_flip"
 params = {{ source = "1", target = "2", select = "first" }}
 budget = [{budgets}]
 """
-
-
-def timed(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"FAILED: {' '.join(cmd)}\n{proc.stderr}")
-    return elapsed
 
 
 def stored(directory: Path) -> dict[int, tuple[list, np.ndarray]]:
@@ -83,32 +77,51 @@ def same(a: dict, b: dict) -> bool:
     )
 
 
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one whole process."""
+    wall, cpu, _ = timed_process(cmd)
+    progress(f"{' '.join(cmd[1:3])}: {wall:.2f} s")
+    return wall, cpu
+
+
+def ratio_row(name: str, wall: float, cpu: float, base: tuple[float, float]) -> list[str]:
+    """A table row: wall and CPU seconds, each also as a multiple of the baseline's."""
+    return [
+        name,
+        f"{wall:.2f} s",
+        f"{wall / base[0]:.2f}x",
+        f"{cpu:.2f} s",
+        f"{cpu / base[1]:.2f}x",
+    ]
+
+
 def part_ml106(poisonlab: str, work: Path) -> None:
-    print("Part 1: examples/ml106.toml, 45 runs")
     lab_dir = work / "lab"
     budgets = ",".join(map(str, BUDGETS))
-    base = timed(
-        [poisonlab, "lab", "ml106", "--poison", budgets, "--out", str(lab_dir), "--no-report"]
-    )
-    print(f"  {'poisonlab lab ml106 (baseline)':42s} {base:7.2f} s")
+    lab = [poisonlab, "lab", "ml106", "--poison", budgets, "--out", str(lab_dir), "--no-report"]
+    base = timed(lab)
     reference = stored(lab_dir)
     spec = str(ROOT / "examples" / "ml106.toml")
+    rows = [ratio_row("`poisonlab lab ml106 --poison 0,5,...,220` (baseline)", *base, base)]
     for name, extra in [
-        ("poisonlab run (serial)", []),
-        ("poisonlab run -j 2", ["-j", "2"]),
-        ("poisonlab run --dask-local 2", ["--dask-local", "2"]),
+        ("`poisonlab run examples/ml106.toml` (serial)", []),
+        ("`... -j 2`", ["-j", "2"]),
+        ("`... --dask-local 2`", ["--dask-local", "2"]),
     ]:
-        out = work / name.replace(" ", "_")
-        elapsed = timed([poisonlab, "run", spec, "-o", str(out), "--no-report", *extra])
+        out = work / f"ml106_{len(rows)}"
+        wall, cpu = timed([poisonlab, "run", spec, "-o", str(out), "--no-report", *extra])
         if not same(stored(out), reference):
             raise SystemExit(f"MISMATCH: {name} disagrees with the lab")
-        print(f"  {name:42s} {elapsed:7.2f} s   {elapsed / base:5.2f}x the lab's time")
-    print("  every store equals the lab's counts and predictions")
+        rows.append(ratio_row(name, wall, cpu, base))
+    print(
+        "**Part 1**, `examples/ml106.toml` (45 runs); every store equals the lab's counts and "
+        "predictions:\n"
+    )
+    print(markdown_table(["variant", "wall", "x lab (wall)", "CPU", "x lab (CPU)"], rows) + "\n")
 
 
 def part_scaling(poisonlab: str, work: Path, sizes: list[int], budgets: list[int]) -> None:
-    print(f"Part 2: one sweep of {len(budgets)} budgets {budgets}, SVC, by training size")
-    print(f"  {'n_train':>8s} {'plain (s)':>10s} {'shared (s)':>11s} {'speed-up':>9s}")
+    rows = []
     for n in sizes:
         spec = work / f"scaling_{n}.toml"
         spec.write_text(SCALING_SPEC.format(n=n, budgets=", ".join(map(str, budgets))))
@@ -119,28 +132,55 @@ def part_scaling(poisonlab: str, work: Path, sizes: list[int], budgets: list[int
         shared = timed([poisonlab, "run", str(spec), "-o", str(shared_dir), "--no-report"])
         if not same(stored(plain_dir), stored(shared_dir)):
             raise SystemExit(f"MISMATCH at n = {n}: the shared path disagrees with plain fits")
-        print(f"  {n:8d} {plain:10.2f} {shared:11.2f} {plain / shared:8.2f}x", flush=True)
-    print("  shared-path predictions equal plain fits at every size")
+        rows.append(
+            [
+                f"{n:,}",
+                f"{plain[0]:.2f} s",
+                f"{shared[0]:.2f} s",
+                f"{plain[0] / shared[0]:.1f}x",
+                f"{plain[1]:.2f} s",
+                f"{shared[1]:.2f} s",
+                f"{plain[1] / shared[1]:.1f}x",
+                f"{8 * (2 * n * n + 1000 * n) / 1e9:.2f} GB",
+            ]
+        )
+    print(
+        f"**Part 2**, one sweep of {len(budgets)} budgets {budgets} by training size; the "
+        "shared path's predictions equal plain fits at every size:\n"
+    )
+    header = [
+        "n_train",
+        "plain (wall)",
+        "shared (wall)",
+        "speed-up (wall)",
+        "plain (CPU)",
+        "shared (CPU)",
+        "speed-up (CPU)",
+        "shared kernels, 8 (2n² + 1000 n) bytes",
+    ]
+    print(markdown_table(header, rows) + "\n")
 
 
 def part_plain(poisonlab: str, work: Path) -> None:
-    print("Part 3: examples/backdoor.toml, 24 plain fits")
     spec = str(ROOT / "examples" / "backdoor.toml")
-    reference, base = None, None
+    reference, base, rows = None, None, []
     for name, extra in [
-        ("poisonlab run (serial)", []),
-        ("poisonlab run -j 2", ["-j", "2"]),
-        ("poisonlab run --dask-local 2", ["--dask-local", "2"]),
+        ("`poisonlab run examples/backdoor.toml` (serial, baseline)", []),
+        ("`... -j 2`", ["-j", "2"]),
+        ("`... --dask-local 2`", ["--dask-local", "2"]),
     ]:
-        out = work / ("plain_" + name.replace(" ", "_"))
+        out = work / f"backdoor_{len(rows)}"
         elapsed = timed([poisonlab, "run", spec, "-o", str(out), "--no-report", *extra])
         result = stored(out)
         if reference is None:
             reference, base = result, elapsed
         elif not same(result, reference):
             raise SystemExit(f"MISMATCH: {name} disagrees with the serial run")
-        print(f"  {name:42s} {elapsed:7.2f} s   {elapsed / base:5.2f}x the serial time")
-    print("  every store equals the serial one")
+        rows.append(ratio_row(name, *elapsed, base))
+    print(
+        "**Part 3**, `examples/backdoor.toml` (24 plain fits); every store equals the serial one:\n"
+    )
+    print(markdown_table(["variant", "wall", "x serial (wall)", "CPU", "x serial (CPU)"], rows))
 
 
 def main() -> None:

@@ -10,9 +10,10 @@ alfa, on the ML 106 training rows 0..1999 (the 444 7s and 1s, 20 % of them flipp
   (c) ``alfa`` with the linear and the RBF kernel;
   (d) baseline: random flips of the same budget plus one SVC fit on the pair.
 
-Each variant runs in its own process and prints JSON; the benchmark prints each process's wall
-time, the time of the attack alone (measured inside the process), time per poisoning point or
-gradient step, and ratios against the baselines. Reads MNIST from poisonlab's cache.
+Each variant runs in its own process and prints JSON; the benchmark prints, as Markdown tables,
+each process's wall and CPU time, the time of the attack alone (measured inside the process),
+time per poisoning point or gradient step, and ratios against the baselines. Reads MNIST from
+poisonlab's cache.
 
     .venv/bin/python benchmarks/bench_svm_poisoning.py [--fd-steps 3]
 """
@@ -20,10 +21,8 @@ gradient step, and ratios against the baselines. Reads MNIST from poisonlab's ca
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
-import time
+
+from _process import markdown_table, progress, timed_python
 
 SETUP_BIGGIO = r"""
 import json, time, numpy as np
@@ -105,46 +104,70 @@ print(json.dumps({"seconds": seconds, "points": budget}))
 )
 
 
-def run(code: str) -> tuple[float, dict]:
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=1800
-    )
-    return time.perf_counter() - start, json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description="svm_gradient and alfa timings")
     parser.add_argument("--fd-steps", type=int, default=3, help="steps of the slow baseline")
     args = parser.parse_args()
 
-    wall, kkt = run(KKT)
+    wall, cpu, kkt = timed_python(KKT)
     per_step = kkt["seconds"] / kkt["steps"]
-    print("svm_gradient, MNIST 7 vs 1 (100 train, 500 validation), one point:")
-    print(
-        f"  KKT gradient:      process {wall:6.2f} s, attack {kkt['seconds']:6.2f} s per point "
-        f"({kkt['steps']} steps, {1000 * per_step:.1f} ms per step)"
-    )
-    wall, fd = run(FINITE_DIFFERENCES.replace("FD_STEPS", str(args.fd_steps)))
+    progress(f"svm_gradient: {wall:.1f} s")
+    fd_wall, fd_cpu, fd = timed_python(FINITE_DIFFERENCES.replace("FD_STEPS", str(args.fd_steps)))
     fd_step = fd["seconds"] / fd["steps"]
+    print("**svm_gradient**, one point (MNIST 7 vs 1, 100 training and 500 validation images):\n")
+    rows = [
+        [
+            "KKT gradient (`svm_gradient`)",
+            f"{wall:.1f} s",
+            f"{cpu:.1f} s",
+            f"{kkt['seconds']:.2f} s for {kkt['steps']} steps",
+            f"{1000 * per_step:.1f} ms",
+            "",
+        ],
+        [
+            "finite differences",
+            f"{fd_wall:.1f} s",
+            f"{fd_cpu:.1f} s",
+            f"{fd['seconds']:.2f} s for {fd['steps']} steps",
+            f"{1000 * fd_step:.0f} ms",
+            f"{fd_step / per_step:.0f}x",
+        ],
+    ]
+    header = ["variant", "process (wall)", "process (CPU)", "attack", "per step", "per step / KKT"]
+    print(markdown_table(header, rows))
     print(
-        f"  finite differences: process {wall:6.2f} s, {fd['steps']} steps {fd['seconds']:.2f} s "
-        f"({1000 * fd_step:.0f} ms per step; 200 steps would take {200 * fd_step:.0f} s)"
+        f"\nCosine between the two gradients at the starting point: {fd['cosine']:.4f}; "
+        f"200 finite-difference steps would take {200 * fd_step:.0f} s.\n"
     )
-    print(
-        f"  per step, finite differences / KKT = {fd_step / per_step:.0f}x; cosine between "
-        f"the two gradients at the start: {fd['cosine']:.4f}"
-    )
-    print("alfa, ML 106 rows 0..1999, 444 7s and 1s, 20 % flipped:")
+    print("**alfa**, ML 106 training rows 0..1999 (the 444 7s and 1s), 20 % flipped:\n")
+    rows = []
     for kernel in ("linear", "rbf"):
-        wall, alfa = run(ALFA.replace("KERNEL", repr(kernel)))
-        base_wall, base = run(RANDOM_FLIPS.replace("KERNEL", repr(kernel)))
-        print(
-            f"  {kernel:6}: alfa process {wall:5.2f} s, attack {alfa['seconds']:.3f} s "
-            f"({alfa['rounds']} LP/SVM rounds, {1000 * alfa['seconds'] / alfa['points']:.2f} ms "
-            f"per flip); random flips + one SVC fit: process {base_wall:5.2f} s, "
-            f"{base['seconds']:.3f} s; attack ratio {alfa['seconds'] / base['seconds']:.1f}x"
+        wall, cpu, alfa = timed_python(ALFA.replace("KERNEL", repr(kernel)))
+        _, _, base = timed_python(RANDOM_FLIPS.replace("KERNEL", repr(kernel)))
+        progress(f"alfa {kernel}: {wall:.1f} s")
+        rows.append(
+            [
+                kernel,
+                f"{wall:.1f} s",
+                f"{cpu:.1f} s",
+                f"{alfa['seconds']:.3f} s",
+                alfa["rounds"],
+                f"{1000 * alfa['seconds'] / alfa['points']:.1f} ms",
+                f"{base['seconds']:.3f} s",
+                f"{alfa['seconds'] / base['seconds']:.1f}x",
+            ]
         )
+    header = [
+        "kernel",
+        "alfa process (wall)",
+        "alfa process (CPU)",
+        "alfa attack",
+        "LP/SVM rounds",
+        "per flip",
+        "baseline attack",
+        "alfa / baseline",
+    ]
+    print(markdown_table(header, rows))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ checked:
   average before and after (the machine is shared: times are only comparable at a similar
   load, ratios within one block).
 
-Usage: ``python tools/docs.py [--check] [--kinds fast,slow,long,timing] [FILE ...]``. Without
+Usage: ``python tools/docs.py [--check] [--kinds fast,slow,long,timing] [--only TEXT] [FILE ...]``
+(``--only``: just the blocks whose command contains TEXT, e.g. one benchmark script). Without
 ``--check`` the files are rewritten in place (atomically); with it nothing is written and the
 exit status is 1 when a block differs from what its command prints now.
 """
@@ -109,12 +110,13 @@ def timed(command: str) -> str:
     )
 
 
-def regenerate(path: Path, kinds: tuple[str, ...]) -> tuple[str, list[str]]:
-    """(new text of ``path``, a diff per block that changed)."""
+def regenerate(path: Path, kinds: tuple[str, ...], only: str = "") -> tuple[str, list[str]]:
+    """(new text of ``path``, a diff per block that changed); only the blocks of ``kinds``
+    whose command contains ``only``."""
     text = path.read_text(encoding="utf-8")
     pieces, diffs, position = [], [], 0
     for block in find_blocks(path):
-        if block.kind not in kinds:
+        if block.kind not in kinds or only not in block.command:
             continue
         print(f"{shown(path)}: {block.command}", file=sys.stderr)
         body = timed(block.command) if block.kind == "timing" else run(block.command)
@@ -153,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path, help="Markdown files (default: all)")
     parser.add_argument("--check", action="store_true", help="compare, write nothing")
     parser.add_argument("--kinds", default=",".join(KINDS), help=",".join(KINDS))
+    parser.add_argument("--only", default="", help="only the blocks whose command has this text")
     args = parser.parse_args(argv)
     kinds = tuple(args.kinds.split(","))
     unknown = [kind for kind in kinds if kind not in KINDS]
@@ -160,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--kinds: {unknown[0]!r} is not one of {', '.join(KINDS)}")
     stale = []
     for path in [p.resolve() for p in args.files] or markdown_files():
-        text, diffs = regenerate(path, kinds)
+        text, diffs = regenerate(path, kinds, args.only)
         stale += diffs
         if diffs and not args.check:
             write_atomically(path, text)
