@@ -97,7 +97,7 @@ def within_seeds(value: float, tolerance: float = 0.0) -> Rule:
 #: study runner, from its ``measure``'s values by name): one value per seed or draw.
 Reader = Callable[[Any], Sequence[float]]
 
-#: Computes an entry outside the study runner (certificates are not in study specs yet):
+#: Computes an entry outside the study runner (a dataset-level bound, which no study runs):
 #: values by name, each a list of floats, which its figures read.
 Measure = Callable[[], dict[str, list[float]]]
 

@@ -89,8 +89,7 @@ def markdown_result(result: Result) -> str:
     if entry.measure is not None:
         where = f"{entry.measure.__module__}.{entry.measure.__qualname__}"
         out += [
-            f"Computed by `{where}` with the Python API, outside the study runner "
-            "(certificates are not in study specs yet).",
+            f"Computed by `{where}` with the Python API, outside the study runner.",
             "",
         ]
     reason = result.reason[:1].upper() + result.reason[1:]
