@@ -60,6 +60,12 @@ def test_kinds_select_which_blocks_run(tmp_path):
     assert docs("--check", "--kinds", "timing", str(path)).returncode == 1
 
 
+def test_only_selects_blocks_by_their_command(tmp_path):
+    path = page(tmp_path, "stale\n")
+    assert docs("--check", "--only", "echo 'c", str(path)).returncode == 0
+    assert docs("--check", "--only", "echo 'a", str(path)).returncode == 1
+
+
 def test_a_timing_block_says_when_it_ran_and_the_load(tmp_path):
     path = page(tmp_path, "stale\n", kind="timing")
     assert docs(str(path)).returncode == 0
