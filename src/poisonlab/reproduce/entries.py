@@ -430,8 +430,11 @@ name = "none"
         "only. The median radius is held to the paper's (at least as large): it says for how "
         "many inserted or removed images half of the test set stays certified correct, which "
         "the base model's accuracy on 50 images (k = 1200) or 20 (k = 3000) drives, and that "
-        "target is what DPA claims. The paper's appendix B (2-means on MNIST 1 vs 7) is the "
-        "entry dpa2021_2means."
+        "target is what DPA claims. docs/certify.md's example script (examples/certify_mnist.py) "
+        "gets slightly different figures with the same base model: it certifies float32 "
+        "features it precomputes, so its partitions hash other bytes than the runner's, which "
+        "hashes the dataset's rows and computes the features inside the certificate. The "
+        "paper's appendix B (2-means on MNIST 1 vs 7) is the entry dpa2021_2means."
     ),
 )
 
