@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._threadpools import thread_limits
 from .components import (
     canonical_json,
     load_split,
@@ -118,18 +119,16 @@ def fixed_threads(blas: int = RUN_THREADS) -> Iterator[None]:
     waits until no run holds the limit, and runs wait while it does: a Dask worker with several
     threads never builds a Gram matrix with two BLAS threads while another batch's runs compute.
     """
-    from threadpoolctl import threadpool_limits
-
     global _blas_holders, _blas_limit, _blas_count
     with _BLAS_TURN:
         while _blas_holders and _blas_count != blas:
             _BLAS_TURN.wait()
         if _blas_holders == 0:
-            _blas_limit = threadpool_limits(limits=blas, user_api="blas")
+            _blas_limit = thread_limits(blas, "blas")
             _blas_count = blas
         _blas_holders += 1
     try:
-        with threadpool_limits(limits=RUN_THREADS, user_api="openmp"):
+        with thread_limits(RUN_THREADS, "openmp"):
             yield
     finally:
         with _BLAS_TURN:
