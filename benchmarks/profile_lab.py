@@ -36,6 +36,7 @@ SHOW = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--show", default=",".join(SHOW), help="comma-separated substrings")
+    parser.add_argument("--label", default="this checkout", help="says which code, above the table")
     args = parser.parse_args()
     import sklearn.svm  # noqa: F401 - outside the profile: scikit-learn's own start-up
 
@@ -48,6 +49,7 @@ def main() -> None:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
         profile.runcall(poisonlab)
     stats = pstats.Stats(profile).stats
+    print(f"{args.label}:\n")
     print("| function | calls | cumulative CPU |")
     print("| --- | ---: | ---: |")
     for wanted in args.show.split(","):
@@ -55,6 +57,7 @@ def main() -> None:
             where = f"{os.path.basename(path)}:{line}({name})"
             if wanted in where and (wanted != "cli.py:" or name == "main"):
                 print(f"| `{where}` | {calls} | {cumulative:.3f} s |")
+    print()
 
 
 if __name__ == "__main__":
