@@ -29,7 +29,6 @@ SHOW = (
     "(_execute)",
     "(fixed_threads)",
     "(measure_stored)",
-    "{built-in method builtins.compile}",
 )
 
 
