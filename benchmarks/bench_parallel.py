@@ -3,7 +3,7 @@
 Each variant runs into a fresh directory with ``--no-report``; its store must equal the serial
 one (every run's row and arrays, timings aside), so speed is never bought with other results.
 Rounds interleave the variants; the minimum over rounds is reported with the ratio to serial,
-and the load average is printed before and after (the machine is shared).
+and the load average goes to stderr before and after (the machine is shared).
 
     .venv/bin/python benchmarks/bench_parallel.py [SPEC ...] [--rounds 1] [--skip-dask]
 
@@ -49,7 +49,7 @@ def main() -> None:
     variants = {"serial": [], "-j 2": ["-j", "2"]}
     if not args.skip_dask:
         variants["--dask-local 2"] = ["--dask-local", "2"]
-    print(f"load average before: {os.getloadavg()}")
+    print(f"load average before: {os.getloadavg()}", file=sys.stderr)
     for spec in args.specs:
         times: dict[str, list[float]] = {name: [] for name in variants}
         with tempfile.TemporaryDirectory(prefix="bench-parallel-") as tmp:
@@ -63,12 +63,22 @@ def main() -> None:
                     elif snapshot(out) != baseline:
                         raise SystemExit(f"{spec}: the store of {name} differs from serial")
                     shutil.rmtree(out)
-        serial = min(times["serial"])
-        print(f"\n{spec} (min of {args.rounds})")
-        for name, values in times.items():
-            best = min(values)
-            print(f"  {name:16s} {best:8.2f} s  serial/this = {serial / best:.2f}x")
-    print(f"\nload average after: {os.getloadavg()}")
+        print_table(spec, times, len(baseline))
+    print(f"load average after: {os.getloadavg()}", file=sys.stderr)
+
+
+def print_table(spec: str, times: dict[str, list[float]], runs: int) -> None:
+    """A Markdown table of each variant's best time and its ratio to serial."""
+    serial = min(times["serial"])
+    shown = os.path.relpath(spec, ROOT)
+    rounds = len(times["serial"])
+    print(f"| `{shown}` ({runs} runs, best of {rounds}) | time | serial / this |")
+    print("| --- | ---: | ---: |")
+    for name, values in times.items():
+        best = min(values)
+        command = "poisonlab run" + (f" {name}" if name != "serial" else "")
+        print(f"| `{command}` | {best:.2f} s | {serial / best:.2f}x |")
+    print()
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
 """The runner's threads and processes: one BLAS limit for runs and Gram builds, quiet Dask nodes."""
 
+import sys
 import threading
 import time
+import types
 
 import pytest
 from threadpoolctl import threadpool_info
 
+from poisonlab import _threadpools
+from poisonlab._threadpools import thread_limits
 from poisonlab.experiment import execute
 from poisonlab.experiment.execute import fixed_threads
 
@@ -66,3 +70,20 @@ def test_a_local_dask_cluster_serves_no_http():
             assert client.submit(sum, [1, 2], pure=False).result() == 3
     finally:
         cluster.close()
+
+
+def test_thread_limits_set_and_restore_as_threadpool_limits_does_with_one_kept_controller():
+    def openmp_threads() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"]
+
+    before = openmp_threads()
+    with thread_limits(1, "openmp"):
+        assert set(openmp_threads()) <= {1}
+    assert openmp_threads() == before
+    kept = _threadpools.controller()
+    assert _threadpools.controller() is kept  # no library scan per call
+    sys.modules["_poisonlab_new_import"] = types.ModuleType("_poisonlab_new_import")
+    try:  # any new import may load a BLAS or OpenMP library: scan again
+        assert _threadpools.controller() is not kept
+    finally:
+        del sys.modules["_poisonlab_new_import"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from poisonlab.experiment.store import ResultStore
 from poisonlab.labs.ml106 import run_ml106
 from poisonlab.report.lab_tables import STORY_FIELDS, print_lab
 
-from .conftest import run_cli
+from .conftest import POISONLAB, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +118,64 @@ def test_lab_command_json_files_and_rerun_hint(tmp_path):
     )
     assert f"rerun it with <code>{rerun}</code>" in page
     assert np.isclose(doc["runs"][0]["accuracy"], float(rows[0]["accuracy"]), atol=5e-5)
+
+
+def _imported(*command: str) -> set[str]:
+    """Modules a fresh ``python -X importtime COMMAND...`` process imported (its stderr)."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *command],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    return {line.rsplit("|", 1)[1].strip() for line in lines[1:]}  # [0] is the header
+
+
+#: What the lab's --json path may import beyond what `import sklearn.svm` brings (pandas,
+#: scipy.stats and rich come with scikit-learn 1.9 itself): the command line (typer and what it
+#: needs), the results store (sqlite3), the study spec (tomllib) and the data cache's folder.
+LAB_EXTRA_PACKAGES = {
+    *("typer", "shellingham", "pydantic", "pydantic_core", "annotated_types", "annotated_doc"),
+    *("typing_extensions", "typing_inspection", "sqlite3", "_sqlite3", "tomllib"),
+    *("platformdirs", "poisonlab"),
+}
+
+#: poisonlab's modules the lab does not need: detectors, the HTML report, Dask, other commands.
+LAB_UNNEEDED = (
+    "poisonlab.defenses",
+    "poisonlab.audit",
+    "poisonlab.certify",
+    "poisonlab.reproduce",
+    "poisonlab.report.html",
+    "poisonlab.report.figures",
+    "poisonlab.report.build",
+    "poisonlab.labs.output",
+    "poisonlab.experiment.dask_nodes",
+    "poisonlab.experiment.export",
+)
+
+
+def test_lab_json_path_imports_only_what_it_uses():
+    """The lab's start-up is most of its time (issue 18: it fell from 19x to 14x faster than
+    the plain loop as the runner grew): a heavy import on its --json path fails here."""
+    lab = _imported(
+        POISONLAB,
+        "lab",
+        "ml106",
+        "--poison",
+        "5",
+        "--train-size",
+        "300",
+        "--test-size",
+        "100",
+        "--json",
+    )
+    with_sklearn = {name.split(".")[0] for name in _imported("-c", "import sklearn.svm")}
+    extra = {name.split(".")[0] for name in lab} - with_sklearn
+    assert extra <= LAB_EXTRA_PACKAGES, sorted(extra - LAB_EXTRA_PACKAGES)
+    heavy = {"matplotlib", "jinja2", "dask", "distributed", "cleanlab", "imblearn", "PIL"}
+    assert not heavy & {name.split(".")[0] for name in lab}
+    assert not [name for name in lab if name.startswith(LAB_UNNEEDED)]

@@ -66,7 +66,24 @@ def per_class_table(y_true: np.ndarray, y_pred: np.ndarray, classes: np.ndarray)
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Confusion matrix, ndarray of shape (n_classes, n_classes): rows true, columns predicted."""
-    from sklearn.metrics import confusion_matrix
+    """Confusion matrix, ndarray of shape (n_classes, n_classes): rows true, columns predicted.
 
-    return confusion_matrix(y_true, y_pred, labels=classes)
+    Equal to ``sklearn.metrics.confusion_matrix(y_true, y_pred, labels=classes)`` (samples
+    whose true or predicted label is not in ``classes`` are left out), counted with
+    ``numpy.bincount``: scikit-learn's input checks cost 15 ms per call, 0.3 to 0.7 s of the
+    ML 106 lab's 45-run sweep (issue 18).
+    """
+    true_at, true_known = _positions(np.asarray(y_true), classes)
+    pred_at, pred_known = _positions(np.asarray(y_pred), classes)
+    known = true_known & pred_known
+    n = len(classes)
+    cells = np.bincount(true_at[known] * n + pred_at[known], minlength=n * n)
+    return cells.reshape(n, n).astype(np.int64)
+
+
+def _positions(values: np.ndarray, classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's position in ``classes`` (any order), and whether it is in ``classes``."""
+    order = np.argsort(classes, kind="stable")
+    ranked = np.asarray(classes)[order]
+    at = np.minimum(np.searchsorted(ranked, values), len(ranked) - 1)
+    return order[at], ranked[at] == values

@@ -16,13 +16,13 @@ import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
+from .._threadpools import controller, thread_limits
+
 
 def one_thread(user_api: str | None = None) -> AbstractContextManager:
     """A context in which BLAS and OpenMP (or only ``user_api``) use one thread
     (``threadpoolctl``)."""
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api=user_api)
+    return thread_limits(1, user_api)
 
 
 def single_threaded(method: Callable) -> Callable:
@@ -52,10 +52,8 @@ def free_threads() -> int:
     ``benchmarks/bench_detectors_60k.py`` (on busy cores, each thread is a share of them); with
     the cores, 255 s against 308 s.
     """
-    from threadpoolctl import threadpool_info
-
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    limits = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "openmp"]
+    limits = [info["num_threads"] for info in controller().info() if info["user_api"] == "openmp"]
     return max(1, min(cores or 1, *limits))
 
 
@@ -69,9 +67,7 @@ def free_threaded(method: Callable) -> Callable:
 
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
-        from threadpoolctl import threadpool_limits
-
-        with one_thread("blas"), threadpool_limits(free_threads(), user_api="openmp"):
+        with one_thread("blas"), thread_limits(free_threads(), "openmp"):
             return method(*args, **kwargs)
 
     return wrapper

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._threadpools import thread_limits
 from .components import (
     canonical_json,
     load_split,
@@ -27,7 +28,7 @@ from .components import (
 )
 from .gallery import gallery_arrays
 from .grid import RunSpec
-from .measure import KnownPredictions, Outcome, measure, measure_stored, run_arrays
+from .measure import KnownPredictions, Outcome, measure, measure_stored, row_index, run_arrays
 from .plan import Batch
 from .store import RunRecord, utc_now
 
@@ -50,6 +51,13 @@ class _Fitter:
         self.split = split
         self.shared = shared
         self.K_test = None if shared is None else shared.query_kernel(split.X_test)
+        self._test_rows: dict[bytes, int] | None = None
+
+    def test_rows(self) -> dict[bytes, int]:
+        """:func:`row_index` of the test set, made once for the batch's runs (read-only)."""
+        if self._test_rows is None:  # two threads may both make it: the same dict
+            self._test_rows = row_index(self.split.X_test)
+        return self._test_rows
 
     def fit_predict(self, run: RunSpec, X, y, rows) -> tuple[Callable, np.ndarray, Any, float]:
         """Fit on ``(X, y)`` (``rows`` of them: the shared path's view of a sanitizer's drops).
@@ -118,18 +126,16 @@ def fixed_threads(blas: int = RUN_THREADS) -> Iterator[None]:
     waits until no run holds the limit, and runs wait while it does: a Dask worker with several
     threads never builds a Gram matrix with two BLAS threads while another batch's runs compute.
     """
-    from threadpoolctl import threadpool_limits
-
     global _blas_holders, _blas_limit, _blas_count
     with _BLAS_TURN:
         while _blas_holders and _blas_count != blas:
             _BLAS_TURN.wait()
         if _blas_holders == 0:
-            _blas_limit = threadpool_limits(limits=blas, user_api="blas")
+            _blas_limit = thread_limits(blas, "blas")
             _blas_count = blas
         _blas_holders += 1
     try:
-        with threadpool_limits(limits=RUN_THREADS, user_api="openmp"):
+        with thread_limits(RUN_THREADS, "openmp"):
             yield
     finally:
         with _BLAS_TURN:
@@ -233,12 +239,15 @@ def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[s
             y_test=split.y_test,
         )
     )
-    known_X, known_y = split.X_test, y_pred
+    known_X, known_y, known_rows = split.X_test, y_pred, fitter.test_rows()
     if attack is not None and hasattr(attack, "apply_trigger"):
         X_trig = attack.apply_trigger(split.X_test)
         arrays["y_pred_triggered"] = _timed(timings, "predict", predict, X_trig)
         known_X = np.concatenate([split.X_test, X_trig])
         known_y = np.concatenate([y_pred, arrays["y_pred_triggered"]])
+        n_test = len(split.X_test)
+        triggered = {row: n_test + i for row, i in row_index(X_trig).items()}
+        known_rows = {**known_rows, **triggered}  # as row_index(known_X): the last one wins
     y_train_seen = y_fit if rows is None else y_fit[rows]
     truth = None
     if detection is not None and detector.scope == "test":
@@ -251,7 +260,7 @@ def _execute(run: RunSpec, fitter: _Fitter, classes: np.ndarray, timings: dict[s
         y_test=split.y_test,
         y_pred=y_pred,
         y_train=y_train_seen,
-        predict=KnownPredictions(known_X, known_y, predict),
+        predict=KnownPredictions(known_X, known_y, predict, known_rows),
         X_test=split.X_test,
         model=model,
         attack=attack,

@@ -233,13 +233,20 @@ class KnownPredictions:
     y_pred : ndarray of shape (n_test,)
     predict : callable
         The model's ``predict``, for unknown rows.
+    rows : dict of bytes to int, optional
+        :func:`row_index` of ``X_test``, when already made (the runs of a batch share their
+        test set: making it costs 2.5 ms per run at 1,000 MNIST rows).
     """
 
     def __init__(
-        self, X_test: np.ndarray, y_pred: np.ndarray, predict: Callable[[np.ndarray], np.ndarray]
+        self,
+        X_test: np.ndarray,
+        y_pred: np.ndarray,
+        predict: Callable[[np.ndarray], np.ndarray],
+        rows: dict[bytes, int] | None = None,
     ) -> None:
         self._dtype = X_test.dtype
-        self._rows = {row.tobytes(): i for i, row in enumerate(np.ascontiguousarray(X_test))}
+        self._rows = row_index(X_test) if rows is None else rows
         self._y_pred = y_pred
         self._predict = predict
 
@@ -250,3 +257,8 @@ class KnownPredictions:
             if all(i is not None for i in found):
                 return self._y_pred[np.asarray(found, dtype=np.intp)]
         return np.asarray(self._predict(X))
+
+
+def row_index(X: np.ndarray) -> dict[bytes, int]:
+    """Each row's bytes to its position in ``X`` (the last, for repeated rows)."""
+    return {row.tobytes(): i for i, row in enumerate(np.ascontiguousarray(X))}

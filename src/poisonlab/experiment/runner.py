@@ -64,6 +64,8 @@ def complete_stored_metrics(runs: Iterable[RunSpec], store: ResultStore) -> int:
     """Compute, from the stored arrays, the stored metrics that reused rows lack (a study that
     asks for a metric its rows were not computed with); returns how many rows were completed."""
     completed = 0
+    if not len(store):  # a new store: nothing to complete (and the grid is not read)
+        return completed
     for run, metrics in _with_rows(runs, store):
         missing = [m for m in run.metrics if m in STORED_METRICS and m not in (metrics or ())]
         if metrics is not None and missing and not _needs_run(run, metrics):

@@ -312,7 +312,9 @@ class SharedKernelSVC:
 
 def _is_run(positions: np.ndarray) -> bool:
     """Whether ``positions`` are consecutive and increasing (one slice, in order)."""
-    return len(positions) > 0 and bool(np.all(np.diff(positions) == 1))
+    if len(positions) == 0 or positions[-1] - positions[0] != len(positions) - 1:
+        return False  # most gathers end here, without the diff
+    return bool(np.all(np.diff(positions) == 1))
 
 
 def fit_binary(gram: np.ndarray, labels: np.ndarray, params: dict) -> tuple:
