@@ -556,3 +556,18 @@ def test_inputs_unchanged_same_result_twice_and_row_order_free(name):
         shuffled = certificate.certify(X[perm], y[perm], X[:5], y[:5])
         assert np.array_equal(first.radius, shuffled.radius)
         assert np.array_equal(first.predictions, shuffled.predictions)
+
+
+# ------------------------------------------------------------------------------ feature maps
+
+
+def test_hog_feature_maps_act_on_each_image_alone():
+    from poisonlab.certify import FEATURES
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (3, 28 * 28)).astype(np.uint8)
+    for name, width in [("deskew_hog", 1296), ("deskew_hog7", 324)]:
+        F = FEATURES[name](X)
+        assert F.shape == (3, width)
+        # a function of each image alone: the same row whatever else is mapped with it
+        np.testing.assert_array_equal(FEATURES[name](X[1:2]), F[1:2])
