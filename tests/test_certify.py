@@ -445,6 +445,31 @@ def test_sphere_slab_bound_holds_for_attacks_within_budget_and_not_beyond():
     assert many > bound
 
 
+def test_sphere_slab_bound_with_bias_holds_within_budget_and_not_beyond():
+    # One feature and a bias: the defender's (w, b) is 2-D, so the polygon LP is exact enough.
+    from poisonlab.certify._sphere_slab import SphereSlab, sphere_slab_upper_bound, with_ones
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(2.0, 0.6, (10, 1)), rng.normal(3.5, 0.6, (10, 1))]
+    signs = np.repeat([-1, 1], 10)
+    defence = SphereSlab.fit(X, signs, 1.0)
+    epsilon, rho = 0.1, 2.0  # two poisoned points
+    bound, X_p, y_p = sphere_slab_upper_bound(X, signs, defence, epsilon, rho, bias=True)
+    without, _, _ = sphere_slab_upper_bound(X, signs, defence, epsilon, rho)
+    assert bound < without  # both blobs lie right of 0: a bias helps the defender
+    attacks = [(X_p, y_p)]
+    for _ in range(60):  # random pairs of feasible points (the interval sphere and slab allow)
+        i = rng.integers(2, size=2)
+        v = np.linalg.norm(defence.centroids[1] - defence.centroids[0])
+        half = np.minimum(defence.radius[i], defence.slab[i] / v)
+        attacks.append((defence.centroids[i] + rng.uniform(-half, half)[:, None], 2 * i - 1))
+    for X_a, y_a in attacks:
+        loss = _defender_min_loss(with_ones(np.r_[X, X_a]), np.r_[signs, y_a], 20, rho)
+        assert loss <= bound + 1e-9
+    many = _defender_min_loss(with_ones(np.r_[X, *[X_p] * 3]), np.r_[signs, *[y_p] * 3], 20, rho)
+    assert many > bound
+
+
 # ------------------------------------------------------------------------------ two_means
 
 
@@ -531,3 +556,18 @@ def test_inputs_unchanged_same_result_twice_and_row_order_free(name):
         shuffled = certificate.certify(X[perm], y[perm], X[:5], y[:5])
         assert np.array_equal(first.radius, shuffled.radius)
         assert np.array_equal(first.predictions, shuffled.predictions)
+
+
+# ------------------------------------------------------------------------------ feature maps
+
+
+def test_hog_feature_maps_act_on_each_image_alone():
+    from poisonlab.certify import FEATURES
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 256, (3, 28 * 28)).astype(np.uint8)
+    for name, width in [("deskew_hog", 1296), ("deskew_hog7", 324)]:
+        F = FEATURES[name](X)
+        assert F.shape == (3, width)
+        # a function of each image alone: the same row whatever else is mapped with it
+        np.testing.assert_array_equal(FEATURES[name](X[1:2]), F[1:2])

@@ -1122,7 +1122,9 @@ def certify_command(
     ] = None,
     features: Annotated[
         str | None,
-        typer.Option(help="Fixed feature map: pixels, unit_pixels, deskew, hog, deskew_hog."),
+        typer.Option(
+            help="Fixed feature map: pixels, unit_pixels, deskew, hog, deskew_hog, deskew_hog7."
+        ),
     ] = None,
     param: Annotated[
         list[str] | None,

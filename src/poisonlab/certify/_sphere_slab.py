@@ -35,12 +35,13 @@ class SphereSlab:
             slab[i] = np.quantile(np.abs(rows @ (mu[i] - mu[1 - i])), quantile)
         return cls(mu, radius, slab)
 
-    def worst_point(self, theta: np.ndarray) -> tuple[np.ndarray, int, float]:
-        """The feasible point of largest hinge loss under ``theta``, its label and its loss.
+    def worst_point(self, theta: np.ndarray, bias: float = 0.0) -> tuple[np.ndarray, int, float]:
+        """The feasible point of largest hinge loss under ``(theta, bias)``, its label and loss.
 
         For label ``y`` the loss ``1 - y theta.(mu_y + u)`` is largest where ``w.u`` is
         smallest (``w = y theta``) over ``||u|| <= r`` and ``|u.v| <= s``: in the plane of
-        ``v`` and ``w``, on the sphere, at the angle to ``w`` the slab allows.
+        ``v`` and ``w``, on the sphere, at the angle to ``w`` the slab allows. The bias moves
+        both labels' losses, not where they are largest.
         """
         best = (self.centroids[0], -1, -np.inf)
         for i, y in enumerate((-1, 1)):
@@ -59,7 +60,7 @@ class SphereSlab:
             if perp > 0:
                 u = u - across * w_perp / perp
             x = self.centroids[i] + u
-            loss = max(0.0, 1.0 - y * float(theta @ x))
+            loss = max(0.0, 1.0 - y * (float(theta @ x) + bias))
             if loss > best[2]:
                 best = (x, y, loss)
         return best
@@ -70,6 +71,11 @@ def hinge(theta: np.ndarray, X: np.ndarray, signs: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, 1.0 - signs * (X @ theta))
 
 
+def with_ones(X: np.ndarray) -> np.ndarray:
+    """``X`` with a last column of ones: a bias as one more weight, inside the norm bound."""
+    return np.hstack([X, np.ones((len(X), 1))])
+
+
 def sphere_slab_upper_bound(
     X: np.ndarray,
     signs: np.ndarray,
@@ -78,6 +84,7 @@ def sphere_slab_upper_bound(
     rho: float,
     eta: float = 1.0,
     min_steps: int = 500,
+    bias: bool = False,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Algorithm 1 of Steinhardt, Koh & Liang (2017): the bound and the candidate attack.
 
@@ -112,23 +119,27 @@ def sphere_slab_upper_bound(
     y_poison : ndarray of shape (epsilon * n,)
         The candidate attack: ``epsilon * n`` of the attacker's points along the way, evenly
         spaced over the steps (all of them when there are ``epsilon * n`` steps).
+    bias : bool
+        The defender's SVM has a bias ``b``, with ``||theta||^2 + b^2 <= rho^2`` (the authors'
+        code); the attacker cannot move it.
     """
     n, d = X.shape
+    X_fit = with_ones(X) if bias else X
     n_poison = max(1, round(epsilon * n))
     steps = max(n_poison, min_steps)
-    z = np.zeros(d)
+    z = np.zeros(X_fit.shape[1])
     lam = 1.0 / eta
-    theta = np.zeros(d)
+    theta = np.zeros(X_fit.shape[1])
     bound = np.inf
     points, labels = [], []
     for _ in range(steps):
-        x_p, y_p, loss_p = defence.worst_point(theta)
-        losses = hinge(theta, X, signs)
+        x_p, y_p, loss_p = defence.worst_point(theta[:d], float(theta[d]) if bias else 0.0)
+        losses = hinge(theta, X_fit, signs)
         bound = min(bound, float(losses.mean()) + epsilon * loss_p)
         active = losses > 0
-        grad = -(signs[active, None] * X[active]).sum(axis=0) / n
+        grad = -(signs[active, None] * X_fit[active]).sum(axis=0) / n
         if loss_p > 0:
-            grad = grad - epsilon * y_p * x_p
+            grad = grad - epsilon * y_p * (np.append(x_p, 1.0) if bias else x_p)
         z -= grad
         lam = max(lam, float(np.linalg.norm(z)) / rho)
         theta = z / lam
@@ -149,7 +160,7 @@ class SphereSlabBound(BaseCertificate):
 
     Not a per-input certificate: for each poison fraction ``epsilon`` it bounds the average
     hinge loss that any ``epsilon * n`` poisoned points passing the defender's sphere and slab
-    filters can force on a norm-bounded linear SVM (without bias), and gives the attack its
+    filters can force on a norm-bounded linear SVM, and gives the attack its
     iterations produce. ``certify`` predicts with the clean model and reports radius -1; the
     bounds are in ``info["bounds"]``.
 
@@ -161,7 +172,9 @@ class SphereSlabBound(BaseCertificate):
         Norm bound of the defender's weight vector.
     quantile : float, default=1.0
         Sphere and slab radii at this quantile of the clean class's distances (1.0: no clean
-        point is filtered, an assumption of the bound).
+        point is filtered, an assumption of the bound; the authors' code uses 0.7).
+    bias : bool, default=False
+        Give the SVM a bias, inside the norm bound: ``||theta||^2 + b^2 <= rho^2``.
     features : str, default="pixels"
     """
 
@@ -178,6 +191,7 @@ class SphereSlabBound(BaseCertificate):
         "fractions": [Predicate(_fractions_ok, "a non-empty list of floats in (0, 1]")],
         "rho": [Interval(Real, 0, None, closed="neither")],
         "quantile": [Interval(Real, 0, 1, closed="right")],
+        "bias": [Options(True, False)],
         "features": [Options(*FEATURES)],
     }
 
@@ -187,11 +201,13 @@ class SphereSlabBound(BaseCertificate):
         fractions=(0.05, 0.1, 0.2, 0.3),
         rho: float = 2.0,
         quantile: float = 1.0,
+        bias: bool = False,
         features: str = "pixels",
     ):
         self.fractions = fractions
         self.rho = rho
         self.quantile = quantile
+        self.bias = bias
         self.features = features
 
     def _certify(self, X_train, y_train, X_test):
@@ -202,14 +218,19 @@ class SphereSlabBound(BaseCertificate):
         defence = SphereSlab.fit(X, signs, self.quantile)
         bounds = []
         for epsilon in np.asarray(self.fractions, dtype=np.float64).tolist():
-            bound, _, y_p = sphere_slab_upper_bound(X, signs, defence, epsilon, self.rho)
+            bound, _, y_p = sphere_slab_upper_bound(
+                X, signs, defence, epsilon, self.rho, bias=self.bias
+            )
             bounds.append({"epsilon": epsilon, "upper_bound": bound, "n_poison": len(y_p)})
+        if self.bias:
+            X, X_test = with_ones(X), with_ones(X_test)
         clean_theta = _clean_theta(X, signs, self.rho)
         predictions = classes[(X_test @ clean_theta >= 0).astype(int)]
         info = {
             "bounds": bounds,
             "rho": self.rho,
             "quantile": self.quantile,
+            "bias": self.bias,
             "features": self.features,
         }
         return predictions, np.full(len(X_test), -1), info
