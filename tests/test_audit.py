@@ -102,6 +102,34 @@ def test_verdict_uses_bonferroni_over_the_gating_tests():
     assert verdict(tests[1:], 0.01) == (False, 0.01)
 
 
+def _two_groups(flips: int, shift: float, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """800 rows in 2-D, groups 'a' and 'b'; label = x0 > 0 ('b': x0 > shift, a real effect);
+    ``flips`` rows of group b labelled 0 flipped to 1 (a targeted flip)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(800, 2))
+    group = np.where(np.arange(800) < 400, "a", "b")
+    y = (X[:, 0] > np.where(group == "b", shift, 0.0)).astype(int)
+    flip = rng.choice(np.flatnonzero((group == "b") & (y == 0)), flips, replace=False)
+    y[flip] = 1
+    return pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "grp": group}), y
+
+
+def test_group_excess_passes_a_real_group_effect_and_names_a_flipped_group():
+    checks = ("neighbours", "group")
+    # Group b's boundary sits elsewhere, for real: its rows agree with their own group.
+    X, y = _two_groups(flips=0, shift=1.0)
+    clean = run_audit(X, y, checks=checks)
+    assert not clean.failed
+    # 60 of group b's class-0 rows flipped to 1: they disagree with their own group.
+    X, y = _two_groups(flips=60, shift=0.0)
+    poisoned = run_audit(X, y, checks=checks)
+    test = next(t for t in poisoned.tests if t.name == "group")
+    assert poisoned.failed and test.p_value < poisoned.info["threshold"]
+    top = test.detail["groups"][0]
+    assert top["group"] == "grp = b" and top["kind"] == "excess"
+    assert "grp = b" in test.finding
+
+
 def test_run_audit_finds_a_conflicting_duplicate_and_leaves_inputs_alone(tiny):
     X, y = tiny
     X = np.vstack([X, X[:1]])
