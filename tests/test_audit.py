@@ -64,6 +64,25 @@ def test_pair_test_is_a_one_sided_binomial_on_lopsided_confusions():
     assert min(p["p"] for p in balanced) > 0.3
 
 
+def test_pair_test_null_leans_as_far_as_the_other_pairs_lean_naturally():
+    from scipy.stats import binom
+
+    # Classes 0, 1 (200 rows each), 2 (100 rows). Pair (0, 1) leans 20 : 8 with equal sizes;
+    # 46 rows labelled 2 look like 1, 6 the other way.
+    yi = np.array([0] * 200 + [1] * 200 + [2] * 100)
+    looks = yi.copy()
+    looks[200:208] = 0  # labelled 1, look like 0
+    looks[0:20] = 1  # labelled 0, look like 1
+    looks[400:446] = 1  # labelled 2, look like 1
+    looks[210:216] = 2  # labelled 1, look like 2
+    pairs = pair_test(yi, looks, looks != yi, 3)
+    top = next(p for p in pairs if (p["s"], p["t"]) == (1, 2))
+    lean = np.log(21 / 9)  # the other pair's lean beyond its (equal) sizes
+    null = 1 / (1 + np.exp(-(np.log(200 / 100) + lean)))
+    assert top["p"] == pytest.approx(binom.sf(45, 52, null))
+    assert top["p"] > binom.sf(45, 52, 200 / 300)  # the size share alone: stricter
+
+
 def test_mixing_test_names_the_class_flipped_from_and_needs_three_classes():
     # Classes 0, 1, 2 of 100 rows; 30 rows labelled 1 look like 0 and 25 labelled 0 look
     # like 1 (55 mixed rows, 55 % of the smaller class); pair (1, 2) mixes 10 rows.
