@@ -317,15 +317,16 @@ def excess_test(
     count in :data:`EXCESS_DRAWS` random subsets of the whole table of the group's size (so
     density, and thus natural disagreement, match); one-sided Fisher exact test, raw p.
     k-means clusters are not tested this way: a cluster on a class boundary is naturally
-    harder than the table (measured in docs/audit.md), so its excess is no sign of poisoning.
+    harder than the table (docs/audit.md), so its excess is no sign of poisoning.
 
     Returns
     -------
     findings : list of dict
-        ``group``, ``rows`` (its disagreeing rows), ``size``, ``count``, ``expected`` (the
-        null's count for the group's sample), ``looks_like``/``labelled`` (the commonest
-        disagreement) and ``p`` (raw), most significant first.
-    strength_rows : ndarray of shape (n_samples,)
+        ``group``, ``rows`` (its disagreeing rows), ``size`` (all its rows), ``count``
+        (disagreeing rows of its sample), ``expected`` (the null's count for a sample of that
+        size), ``looks_like``/``labelled`` (the pair most in excess over the null) and ``p``
+        (raw), most significant first.
+    best_p : ndarray of shape (n_samples,)
         Per row, the smallest raw p of a group in which it disagrees (1 elsewhere).
     suggested : ndarray of int, shape (n_samples,)
         The label its same-group neighbours suggest (its own elsewhere).
@@ -334,7 +335,7 @@ def excess_test(
 
     rng = np.random.default_rng(context.seed)
     n, yi = len(context.yi), context.yi
-    null: dict[int, tuple[int, int]] = {}
+    null: dict[int, np.ndarray] = {}  # group size -> mean pair counts of the random subsets
     best_p, suggested = np.ones(n), yi.copy()
     findings = []
     for grouping, ids in context.groups.items():
