@@ -9,8 +9,8 @@ exactly like a flipped one. Poisoning is a *pattern*, so the gate tests patterns
     runs both ways, in proportion to the classes' sizes; a flip from s to t runs one way.
     Under the null, ``a_st ~ Binomial(a_st + a_ts, q)`` with ``q`` the larger of the
     size share ``n_s / (n_s + n_t)`` and 1/2, leaned further (in log-odds) by the largest
-    natural lean of any other pair (:func:`natural_lean`): a one-sided binomial test per
-    pair, Bonferroni-corrected over the ``C (C - 1)`` ordered pairs.
+    natural lean of any other pair sharing s or t (:func:`natural_lean`): a one-sided
+    binomial test per pair, Bonferroni-corrected over the ``C (C - 1)`` ordered pairs.
 ``pair_mixing``
     A flip of a large share of class s into t (a third of it or more) outvotes the rows it
     left behind: flipped and unflipped rows then disagree about equally, and the direction
@@ -135,12 +135,18 @@ def pair_test(
         trials = scaled[s, t] + scaled[t, s]
         # Random label noise makes a_st proportional to n_s; confusion at a class boundary
         # makes it about as large as a_ts whatever the sizes. The gate's null takes the
-        # larger share, leaning further by as much as any other pair of the table leans
+        # larger share, leaning further by as much as another pair of s or t leans
         # naturally (a neighbour vote favours the denser class of an overlap: clean 500-row
         # mixed tables showed 46 : 6); the ranking's (p_rank) the size-proportional one,
         # which keeps a flip that shrank s a lot in view (it only orders rows).
         share = n[s] / max(n[s] + n[t], 1)
-        others = [v for pair, v in lean.items() if pair != (min(s, t), max(s, t))]
+        # The lean comes from how dense or spread a class is, so only the other pairs
+        # sharing s or t speak for it (a lopsided '4'/'9' says nothing about '0' and '7').
+        others = [
+            v
+            for pair, v in lean.items()
+            if pair != (min(s, t), max(s, t)) and (s in pair or t in pair)
+        ]
         log_odds = max(np.log(max(n[s], 1) / max(n[t], 1)), 0.0) + max(others, default=0.0)
         null = float(1.0 / (1.0 + np.exp(-log_odds)))
         hits = scaled[s, t]
