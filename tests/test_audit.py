@@ -83,6 +83,19 @@ def test_pair_test_null_leans_as_far_as_the_other_pairs_lean_naturally():
     assert top["p"] > binom.sf(45, 52, 200 / 300)  # the size share alone: stricter
 
 
+def test_pair_test_null_ignores_the_lean_of_pairs_sharing_no_class():
+    from scipy.stats import binom
+
+    # Classes 0..3, 100 rows each. Pair (2, 3) leans 30 : 0; 10 rows labelled 1 look like 0.
+    yi = np.repeat(np.arange(4), 100)
+    looks = yi.copy()
+    looks[200:230] = 3  # labelled 2, look like 3
+    looks[100:110] = 0  # labelled 1, look like 0
+    pairs = pair_test(yi, looks, looks != yi, 4)
+    top = next(p for p in pairs if (p["s"], p["t"]) == (0, 1))
+    assert top["p"] == pytest.approx(binom.sf(9, 10, 0.5))
+
+
 def test_mixing_test_names_the_class_flipped_from_and_needs_three_classes():
     # Classes 0, 1, 2 of 100 rows; 30 rows labelled 1 look like 0 and 25 labelled 0 look
     # like 1 (55 mixed rows, 55 % of the smaller class); pair (1, 2) mixes 10 rows.
