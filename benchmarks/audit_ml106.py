@@ -48,8 +48,11 @@ def write_files(out: Path, n_flip: int) -> tuple[Path, np.ndarray, np.ndarray]:
     return path, poisoned, y
 
 
-def svc_probabilities(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def svc_probabilities(y: np.ndarray, path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold SVC probabilities (5 folds, on 50 PCA components of the pixels / 255).
+
+    Written to ``path``; when it already holds them (an earlier run in the same DIR, e.g.
+    without ``--with-reference``) they are read back: the same labels give the same fits.
 
     Returns
     -------
@@ -66,9 +69,12 @@ def svc_probabilities(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     X = load("mnist").X[:2000].astype(np.float64) / 255.0
     features = PCA(50, random_state=0).fit_transform(X)
+    if path.exists():
+        return pd.read_csv(path).to_numpy(), features
     model = CalibratedClassifierCV(SVC(random_state=0), cv=3)
     folds = StratifiedKFold(5, shuffle=True, random_state=0)
     probs = cross_val_predict(model, features, y, cv=folds, method="predict_proba")
+    pd.DataFrame(probs, columns=[str(c) for c in range(10)]).to_csv(path, index=False)
     return probs, features
 
 
@@ -141,9 +147,8 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     for n_flip in [int(v) for v in args.n.split(",")]:
         path, poisoned, y = write_files(args.dir, n_flip)
-        probs, features = svc_probabilities(y)
         probs_path = args.dir / f"svc_N{n_flip}.csv"
-        pd.DataFrame(probs, columns=[str(c) for c in range(10)]).to_csv(probs_path, index=False)
+        probs, features = svc_probabilities(y, probs_path)
         extra = (
             ["--reference", str(args.dir / "ml106_reference.csv")] if args.with_reference else []
         )

@@ -8,8 +8,10 @@ the same invocation:
 - ``poisonlab audit data.parquet --quiet``;
 - cleanlab's usual pipeline on the same rows: read the table, one-hot + scale it, out-of-fold
   probabilities of a 5-fold ``LogisticRegression``, then ``cleanlab.filter.find_label_issues``
-  (the pipeline cleanlab documents for tabular data; ``Datalab`` is compared in
-  ``benchmarks/audit_ml106.py``).
+  (the pipeline cleanlab documents for tabular data);
+- cleanlab's ``Datalab`` on the same rows: the same out-of-fold probabilities and the encoded
+  features, ``find_issues`` with its default issue types (label, outliers, near duplicates,
+  non-IID, class imbalance, ...), the closest match to an audit.
 
 For each it prints wall time, CPU time, peak resident memory (``ru_maxrss`` of that process,
 measured by a small wrapper) and the exit status, and the load average, since the machine is
@@ -61,8 +63,16 @@ encode = make_column_transformer(
 )
 model = make_pipeline(encode, LogisticRegression(max_iter=200))
 probs = cross_val_predict(model, frame, y, cv=5, method="predict_proba")
-issues = find_label_issues(pd.factorize(y, sort=True)[0], probs)
-print(int(issues.sum()))
+if sys.argv[2] == "datalab":
+    from cleanlab import Datalab
+    features = encode.fit_transform(frame)
+    features = features.toarray() if hasattr(features, "toarray") else features
+    lab = Datalab(data={"label": y}, label_name="label", verbosity=0)
+    lab.find_issues(pred_probs=probs, features=np.asarray(features, dtype=np.float32))
+    print(int(lab.get_issues()["is_label_issue"].sum()))
+else:
+    issues = find_label_issues(pd.factorize(y, sort=True)[0], probs)
+    print(int(issues.sum()))
 """
 
 
@@ -100,7 +110,11 @@ def main() -> None:
             audit = measure([poisonlab, "audit", str(data), "--out", str(out), "--quiet"])
             runs = {"poisonlab audit": audit}
             if not args.audit_only:
-                runs["cleanlab (logreg OOF)"] = measure([sys.executable, "-c", CLEANLAB, str(data)])
+                for name, kind in (
+                    ("cleanlab (logreg OOF)", "filter"),
+                    ("cleanlab Datalab", "datalab"),
+                ):
+                    runs[name] = measure([sys.executable, "-c", CLEANLAB, str(data), kind])
             load_after = os.getloadavg()
             print(f"{rows} rows x 50 columns ({data.stat().st_size / 1e6:.0f} MB Parquet)")
             for name, r in runs.items():
@@ -108,9 +122,10 @@ def main() -> None:
                     f"  {name:22s} wall {r['wall']:7.1f} s  cpu {r['cpu']:7.1f} s  "
                     f"peak {r['peak_mb']:6.0f} MB  exit {r['exit']}"
                 )
-            if "cleanlab (logreg OOF)" in runs:
-                ratio = audit["wall"] / runs["cleanlab (logreg OOF)"]["wall"]
-                print(f"  poisonlab / cleanlab wall: {ratio:.2f}x")
+            for name in list(runs)[1:]:
+                wall = audit["wall"] / runs[name]["wall"]
+                cpu = audit["cpu"] / runs[name]["cpu"]
+                print(f"  poisonlab / {name}: wall {wall:.2f}x, cpu {cpu:.2f}x")
             print(f"  load average (1 min) before {load_before[0]:.1f}, after {load_after[0]:.1f}")
     finally:
         if args.keep is None:

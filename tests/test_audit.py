@@ -64,6 +64,38 @@ def test_pair_test_is_a_one_sided_binomial_on_lopsided_confusions():
     assert min(p["p"] for p in balanced) > 0.3
 
 
+def test_pair_test_null_leans_as_far_as_the_other_pairs_lean_naturally():
+    from scipy.stats import binom
+
+    # Classes 0, 1 (200 rows each), 2 (100 rows). Pair (0, 1) leans 20 : 8 with equal sizes;
+    # 46 rows labelled 2 look like 1, 6 the other way.
+    yi = np.array([0] * 200 + [1] * 200 + [2] * 100)
+    looks = yi.copy()
+    looks[200:208] = 0  # labelled 1, look like 0
+    looks[0:20] = 1  # labelled 0, look like 1
+    looks[400:446] = 1  # labelled 2, look like 1
+    looks[210:216] = 2  # labelled 1, look like 2
+    pairs = pair_test(yi, looks, looks != yi, 3)
+    top = next(p for p in pairs if (p["s"], p["t"]) == (1, 2))
+    lean = np.log(21 / 9)  # the other pair's lean beyond its (equal) sizes
+    null = 1 / (1 + np.exp(-(np.log(200 / 100) + lean)))
+    assert top["p"] == pytest.approx(binom.sf(45, 52, null))
+    assert top["p"] > binom.sf(45, 52, 200 / 300)  # the size share alone: stricter
+
+
+def test_pair_test_null_ignores_the_lean_of_pairs_sharing_no_class():
+    from scipy.stats import binom
+
+    # Classes 0..3, 100 rows each. Pair (2, 3) leans 30 : 0; 10 rows labelled 1 look like 0.
+    yi = np.repeat(np.arange(4), 100)
+    looks = yi.copy()
+    looks[200:230] = 3  # labelled 2, look like 3
+    looks[100:110] = 0  # labelled 1, look like 0
+    pairs = pair_test(yi, looks, looks != yi, 4)
+    top = next(p for p in pairs if (p["s"], p["t"]) == (0, 1))
+    assert top["p"] == pytest.approx(binom.sf(9, 10, 0.5))
+
+
 def test_mixing_test_names_the_class_flipped_from_and_needs_three_classes():
     # Classes 0, 1, 2 of 100 rows; 30 rows labelled 1 look like 0 and 25 labelled 0 look
     # like 1 (55 mixed rows, 55 % of the smaller class); pair (1, 2) mixes 10 rows.
@@ -100,6 +132,34 @@ def test_verdict_uses_bonferroni_over_the_gating_tests():
     ]
     assert verdict(tests, 0.01) == (True, 0.005)
     assert verdict(tests[1:], 0.01) == (False, 0.01)
+
+
+def _two_groups(flips: int, shift: float, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """800 rows in 2-D, groups 'a' and 'b'; label = x0 > 0 ('b': x0 > shift, a real effect);
+    ``flips`` rows of group b labelled 0 flipped to 1 (a targeted flip)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(800, 2))
+    group = np.where(np.arange(800) < 400, "a", "b")
+    y = (X[:, 0] > np.where(group == "b", shift, 0.0)).astype(int)
+    flip = rng.choice(np.flatnonzero((group == "b") & (y == 0)), flips, replace=False)
+    y[flip] = 1
+    return pd.DataFrame({"x0": X[:, 0], "x1": X[:, 1], "grp": group}), y
+
+
+def test_group_excess_passes_a_real_group_effect_and_names_a_flipped_group():
+    checks = ("neighbours", "group")
+    # Group b's boundary sits elsewhere, for real: its rows agree with their own group.
+    X, y = _two_groups(flips=0, shift=1.0)
+    clean = run_audit(X, y, checks=checks)
+    assert not clean.failed
+    # 60 of group b's class-0 rows flipped to 1: they disagree with their own group.
+    X, y = _two_groups(flips=60, shift=0.0)
+    poisoned = run_audit(X, y, checks=checks)
+    test = next(t for t in poisoned.tests if t.name == "group")
+    assert poisoned.failed and test.p_value < poisoned.info["threshold"]
+    top = test.detail["groups"][0]
+    assert top["group"] == "grp = b" and top["kind"] == "excess"
+    assert "grp = b" in test.finding
 
 
 def test_run_audit_finds_a_conflicting_duplicate_and_leaves_inputs_alone(tiny):

@@ -325,32 +325,44 @@ def _mixing_info(pair: dict, classes: np.ndarray) -> dict:
 
 @CHECKS.register("group")
 class Group(Check):
-    """A group whose labels depart from what its features predict, in one direction.
+    """A group whose labels depart from what its features predict: a targeted flip inside it.
 
     Groups are the values of each categorical column and k-means clusters of the embedding.
-    Inside each group the pair test runs on its own rows; a poisoned subpopulation (a
-    targeted flip inside one category or region) shows up there even when it is too small
-    for the whole table. Rows of a significant (group, pair) get strength as in
-    ``flip_pattern``; the summary names the group.
+    Two tests (:mod:`poisonlab.audit.gate`): inside each group, the pair test on its own rows
+    (a lopsided confusion, too small for the whole table); and, per categorical value, the
+    excess test (more rows disagreeing with their same-group neighbours than random subsets
+    of the table show). Each is Bonferroni-corrected within its family. Rows of a group's
+    finding get strength ``log p / log(p at the gate)``, capped at 1; the summary names the
+    group.
     """
 
-    what = "a category or cluster whose labels depart from its features in one direction"
+    what = "a category or cluster whose labels depart from its features (a targeted flip)"
 
     def run(self, context: AuditContext, earlier: list[CheckResult]) -> CheckResult:
-        from .gate import group_test
+        from .gate import ALPHA, excess_test, group_test, n_excess_tests, n_group_tests
 
         looks, disagree = looks_like(context, earlier)
         findings, strength = group_test(context, looks, disagree)
-        classes, y = context.classes, context.y
+        excess, excess_p, excess_vote = excess_test(context)
+        m_pairs, m_groups = n_group_tests(context), n_excess_tests(context)
+        for found, kind, m in ((findings, "direction", m_pairs), (excess, "excess", m_groups)):
+            for f in found:
+                f.update(kind=kind, tests=m, p_corrected=min(1.0, f["p"] * m))
+        with np.errstate(divide="ignore"):
+            excess_strength = np.minimum(1.0, np.log(excess_p) / np.log(ALPHA / m_groups))
+        suggested = context.classes[np.where(excess_strength > strength, excess_vote, looks)]
+        strength = np.maximum(strength, excess_strength)
+        ranked = sorted(findings + excess, key=lambda f: (f["p_corrected"], f["group"]))
+        y = context.y
         where = np.full(len(y), "", dtype=object)
-        for finding in reversed(findings):
+        for finding in reversed(ranked):
             where[finding["rows"]] = finding["group"]
-        info = {"groups": [{k: v for k, v in f.items() if k != "rows"} for f in findings[:5]]}
+        info = {"groups": [{k: v for k, v in f.items() if k != "rows"} for f in ranked[:5]]}
 
         def why(i: int) -> str:
-            return f"in {where[i]}, many rows labelled '{y[i]}' look like '{classes[looks[i]]}'"
+            return f"in {where[i]}, labelled '{y[i]}' where its group says '{suggested[i]}'"
 
-        return CheckResult(self.name, strength, strength >= 0.5, why, classes[looks], info)
+        return CheckResult(self.name, strength, strength >= 0.5, why, suggested, info)
 
 
 def looks_like(context: AuditContext, earlier: list[CheckResult]) -> tuple[np.ndarray, np.ndarray]:

@@ -135,6 +135,8 @@ class AuditContext:
         The reference set's embedding and labels.
     pair_alpha : float
         Per-pair significance at which a flip pattern alone fails the gate.
+    seed : int
+        Seeds what the checks draw at random (the excess test's null subsets).
     """
 
     Z: np.ndarray
@@ -150,6 +152,7 @@ class AuditContext:
     y_ref: np.ndarray | None = None
     pair_alpha: float = 1e-4
     group_alpha: float = 1e-6
+    seed: int = 0
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property
