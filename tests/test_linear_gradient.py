@@ -14,6 +14,7 @@ from poisonlab.attacks._linear_gradient import (
     LinearLoss,
     LinearPoisoning,
     fit_logistic,
+    fit_ridge,
     solve_hessian,
 )
 
@@ -147,6 +148,39 @@ def test_newton_logistic_fit_is_scikit_learns(seed, n, d, C):
         )
     assert np.allclose(w, w_ref, rtol=0, atol=1e-8)
     assert b == pytest.approx(b_ref, abs=1e-8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(3, 30),
+    d=st.integers(1, 40),
+    alpha=st.sampled_from([0.01, 0.3, 1.0, 10.0, 100.0]),
+)
+def test_closed_form_ridge_fit_is_scikit_learns(seed, n, d, alpha):
+    """The (w, b) of Ridge(alpha, solver="cholesky"), from X or from a given X X^T."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) + rng.normal(size=d)
+    t = rng.choice([-1.0, 1.0], n)
+    reference = Ridge(alpha=alpha, solver="cholesky").fit(X, t)
+    for gram in (None, X @ X.T):
+        w, b = fit_ridge(X, t, alpha, gram=gram)
+        assert np.allclose(w, reference.coef_, rtol=0, atol=1e-8)
+        assert b == pytest.approx(reference.intercept_, abs=1e-8)
+
+
+@pytest.mark.parametrize(("model", "strength"), [("logistic", 1.0), ("ridge", 2.0)])
+def test_gradient_with_fewer_rows_than_features(model, strength):
+    """The Gram-matrix (dual) solves, before and after a point is added (the cached X X^T)."""
+    rng = np.random.default_rng(3)
+    X_train, X_val = rng.normal(size=(6, 12)), rng.normal(size=(20, 12))
+    t_train, t_val = np.repeat([-1.0, 1.0], 3)[:, None], rng.choice([-1.0, 1.0], (20, 1))
+    problem = LinearPoisoning(X_train, t_train, X_val, t_val, LinearLoss(model, strength))
+    problem.add(rng.normal(size=12), 1)
+    u = rng.normal(size=12)
+    _, grad = problem.loss_and_gradient(u, -1)
+    assert np.allclose(grad, numeric_gradient(problem, u, -1), rtol=1e-4, atol=1e-6)
+    assert np.linalg.norm(grad) > 0.1
 
 
 @pytest.mark.parametrize(("n", "d"), [(12, 5), (5, 12)])

@@ -24,7 +24,7 @@ binary validation losses, so ``dL/du`` is the sum of their gradients.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 import numpy as np
@@ -71,20 +71,19 @@ class LinearLoss:
             return -t * expit(-t * z), expit(z) * expit(-z)
         return 2.0 * (z - t), np.full_like(z, 2.0)
 
-    def fit(self, X: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float]:
+    def fit(
+        self, X: np.ndarray, t: np.ndarray, gram: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
         """Train the model on targets ``t`` in {-1, +1}; returns ``(w, b)``.
 
-        Logistic regression: Newton's method to scikit-learn's ``newton-cholesky`` tolerance
-        1e-10 (the derivative assumes the optimum), each step solved through the n x n Gram
-        matrix when there are fewer rows than features (``fit_logistic``); ridge:
-        scikit-learn's ``Ridge`` (Cholesky, exact; already in the dual when n < d).
+        The optimum of scikit-learn's ``LogisticRegression(C)`` (``fit_logistic``: Newton's
+        method past ``newton-cholesky``'s tolerance 1e-10, as the derivative assumes the
+        optimum) or ``Ridge(alpha)`` (``fit_ridge``: its closed form), both through the
+        n x n Gram matrix ``gram = X X^T`` when there are fewer rows than features.
         """
         if self.name == "logistic":
-            return fit_logistic(X, t, self.strength)
-        from sklearn.linear_model import Ridge
-
-        model = Ridge(alpha=self.strength, solver="cholesky").fit(X, t)
-        return np.asarray(model.coef_, dtype=float).copy(), float(model.intercept_)
+            return fit_logistic(X, t, self.strength, gram=gram)
+        return fit_ridge(X, t, self.strength, gram=gram)
 
 
 def solve_hessian(
@@ -148,7 +147,13 @@ def solve_hessian(
 
 
 def fit_logistic(
-    X: np.ndarray, t: np.ndarray, C: float, *, tol: float = 1e-10, max_iter: int = 100
+    X: np.ndarray,
+    t: np.ndarray,
+    C: float,
+    *,
+    gram: np.ndarray | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 100,
 ) -> tuple[np.ndarray, float]:
     """L2-penalized logistic regression with an unpenalized intercept, as scikit-learn fits it.
 
@@ -165,6 +170,8 @@ def fit_logistic(
         Targets in {-1, +1}.
     C : float
         Inverse regularization.
+    gram : None or ndarray of shape (n, n)
+        ``X X^T`` when the caller has it (used only when n <= n_features).
 
     Returns
     -------
@@ -185,7 +192,8 @@ def fit_logistic(
 
     w, b = np.zeros(X.shape[1]), 0.0
     value, z, grad_w, grad_b = evaluate(w, b)
-    gram = X @ X.T if len(X) <= X.shape[1] else None
+    if gram is None and len(X) <= X.shape[1]:
+        gram = X @ X.T
     scale = tol * C * len(t)
     for _ in range(max_iter):
         step_w, step_b = solve_hessian(X, expit(z) * expit(-z), C, -grad_w, -grad_b, gram)
@@ -218,6 +226,48 @@ def fit_logistic(
     return w, b
 
 
+def fit_ridge(
+    X: np.ndarray, t: np.ndarray, alpha: float, *, gram: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """Ridge regression with an unpenalized intercept: scikit-learn's ``Ridge(alpha)``.
+
+    Minimizes ``||t - X w - b||^2 + alpha ||w||^2`` as scikit-learn's Cholesky solver does:
+    on centred ``Xc``, ``tc``, ``w = Xc^T (Xc Xc^T + alpha I)^-1 tc`` when n <= n_features
+    (the dual), else ``(Xc^T Xc + alpha I)^-1 Xc^T tc``; then ``b = mean(t) - mean(X) . w``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_features)
+    t : ndarray of shape (n,)
+    alpha : float
+    gram : None or ndarray of shape (n, n)
+        ``X X^T`` (not centred) when the caller has it (used only when n <= n_features).
+
+    Returns
+    -------
+    w : ndarray of shape (n_features,)
+    b : float
+    """
+    from scipy.linalg import cho_factor, cho_solve
+
+    x_mean, t_mean = X.mean(axis=0), float(t.mean())
+    Xc, tc = X - x_mean, t - t_mean
+    n, d = X.shape
+    if n > d:
+        A = Xc.T @ Xc
+        A[np.arange(d), np.arange(d)] += alpha
+        w = cho_solve(cho_factor(A), Xc.T @ tc)
+    else:
+        if gram is None:
+            K = Xc @ Xc.T
+        else:  # Xc Xc^T = K - r 1^T - 1 r^T + mean(K), r = K 1 / n
+            r = gram.mean(axis=1)
+            K = gram - r[:, None] - r[None, :] + r.mean()
+        K[np.arange(n), np.arange(n)] += alpha
+        w = Xc.T @ cho_solve(cho_factor(K), tc)
+    return w, t_mean - float(x_mean @ w)
+
+
 @dataclass
 class LinearPoisoning:
     """The surrogate linear model(s) on ``D_tr`` plus injected points, and the validation set.
@@ -237,6 +287,7 @@ class LinearPoisoning:
     X_val: np.ndarray
     T_val: np.ndarray
     model: LinearLoss
+    _gram: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def targets(self, label: int) -> np.ndarray:
         """The attack point's targets, shape (n_problems,): ``label`` is a sign for a binary
@@ -247,8 +298,21 @@ class LinearPoisoning:
         t[int(label)] = 1.0
         return t
 
+    def gram(self, u: np.ndarray) -> np.ndarray | None:
+        """``X X^T`` of the training rows plus ``u`` (last), or None when there are more rows
+        than features (the solves are then primal); kept for the training rows, so each call
+        costs one product with ``u``."""
+        n, d = self.X_train.shape
+        if n + 1 > d:
+            return None
+        if self._gram is None:
+            self._gram = self.X_train @ self.X_train.T
+        cross = self.X_train @ u
+        return np.block([[self._gram, cross[:, None]], [cross[None, :], np.array([[u @ u]])]])
+
     def add(self, u: np.ndarray, label: int) -> None:
         """Make ``(u, label)`` part of the training set."""
+        self._gram = self.gram(u)
         self.X_train = np.vstack([self.X_train, u])
         self.T_train = np.vstack([self.T_train, self.targets(label)])
 
@@ -269,14 +333,15 @@ class LinearPoisoning:
         """
         X = np.vstack([self.X_train, u])
         t_u = self.targets(label)
+        gram = self.gram(u)
         total, grad = 0.0, np.zeros_like(u, dtype=float)
         for j in range(self.T_train.shape[1]):
             t = np.append(self.T_train[:, j], t_u[j])
-            w, b = self.model.fit(X, t)
+            w, b = self.model.fit(X, t, gram)
             z_val = self.X_val @ w + b
             total += float(self.model.loss(z_val, self.T_val[:, j]).sum())
             if gradient:
-                grad += self.point_gradient(X, t, w, b, z_val, self.T_val[:, j])
+                grad += self.point_gradient(X, t, w, b, z_val, self.T_val[:, j], gram)
         return total, (grad if gradient else None)
 
     def point_gradient(
@@ -287,6 +352,7 @@ class LinearPoisoning:
         b: float,
         z_val: np.ndarray,
         t_val: np.ndarray,
+        gram: np.ndarray | None = None,
     ) -> np.ndarray:
         """dL/du for one binary problem; the attack point is the last row of ``X``.
 
@@ -299,6 +365,8 @@ class LinearPoisoning:
         w, b : the fitted model.
         z_val, t_val : ndarray of shape (m,)
             Validation scores and targets.
+        gram : None or ndarray of shape (n, n)
+            ``X X^T``, when the caller has it.
         """
         model = self.model
         d1_val, _ = model.derivatives(z_val, t_val)
@@ -306,7 +374,7 @@ class LinearPoisoning:
         _, d2 = model.derivatives(X @ w + b, t)
         # v = H^-1 g with H = reg * (P + (weight / reg) Xb^T diag(l'') Xb).
         v_w, v_b = solve_hessian(
-            X, d2, model.weight / model.reg, g[:-1] / model.reg, g[-1] / model.reg
+            X, d2, model.weight / model.reg, g[:-1] / model.reg, g[-1] / model.reg, gram
         )
         u = X[-1]
         d1_u, d2_u = model.derivatives(np.array([u @ w + b]), t[-1:])
