@@ -121,47 +121,45 @@ def logistic_optimality(X, t, C, w, b):
     return np.abs(np.append(w + C * (X.T @ d1), C * d1.sum())).max()
 
 
+@st.composite
+def fit_problems(draw):
+    """(X, t, strength): up to 30 rows, up to 40 features, both targets present."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n, d = draw(st.integers(4, 30)), draw(st.integers(1, 40))
+    X = rng.normal(size=(n, d)) + rng.normal(size=d)
+    t = np.where(np.arange(n) < rng.integers(1, n), 1.0, -1.0)
+    return X, t, draw(st.sampled_from([0.01, 0.3, 1.0, 10.0, 100.0]))
+
+
 @settings(max_examples=40, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(4, 30),
-    d=st.integers(1, 40),
-    C=st.sampled_from([0.01, 0.3, 1.0, 10.0, 100.0]),
-)
-def test_newton_logistic_fit_is_scikit_learns(seed, n, d, C):
+@given(fit_problems())
+def test_newton_logistic_fit_is_scikit_learns(problem):
     """The (w, b) of LogisticRegression(newton-cholesky), with fewer rows or fewer features.
 
     At tolerance 1e-10 scikit-learn stops once max |grad J| <= 1e-10 C n, up to ~1e-8 from
     the optimum on separable data with a large C; the new solver goes on to rounding level.
     So: at least as optimal as scikit-learn at 1e-10, and within 1e-8 of it at 1e-13.
     """
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)) + rng.normal(size=d)
-    t = np.where(np.arange(n) < rng.integers(1, n), 1.0, -1.0)
+    X, t, C = problem
     w, b = fit_logistic(X, t, C)
     for tol in (1e-10, 1e-13):
         reference = LogisticRegression(C=C, solver="newton-cholesky", tol=tol, max_iter=1000)
         reference.fit(X, t)
         w_ref, b_ref = reference.coef_[0], reference.intercept_[0]
         assert logistic_optimality(X, t, C, w, b) <= max(
-            logistic_optimality(X, t, C, w_ref, b_ref), 1e-12 * C * n
+            logistic_optimality(X, t, C, w_ref, b_ref), 1e-12 * C * len(t)
         )
     assert np.allclose(w, w_ref, rtol=0, atol=1e-8)
     assert b == pytest.approx(b_ref, abs=1e-8)
+    w_gram, b_gram = fit_logistic(X, t, C, gram=X @ X.T)
+    assert np.allclose(w_gram, w, rtol=0, atol=1e-12) and b_gram == pytest.approx(b, abs=1e-12)
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(3, 30),
-    d=st.integers(1, 40),
-    alpha=st.sampled_from([0.01, 0.3, 1.0, 10.0, 100.0]),
-)
-def test_closed_form_ridge_fit_is_scikit_learns(seed, n, d, alpha):
+@given(fit_problems())
+def test_closed_form_ridge_fit_is_scikit_learns(problem):
     """The (w, b) of Ridge(alpha, solver="cholesky"), from X or from a given X X^T."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d)) + rng.normal(size=d)
-    t = rng.choice([-1.0, 1.0], n)
+    X, t, alpha = problem
     reference = Ridge(alpha=alpha, solver="cholesky").fit(X, t)
     for gram in (None, X @ X.T):
         w, b = fit_ridge(X, t, alpha, gram=gram)
