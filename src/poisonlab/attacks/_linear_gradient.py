@@ -570,11 +570,11 @@ class LogisticGradient(LinearGradient):
     __doc__ = """Inject points crafted by gradient ascent on a logistic model's validation loss.
 
     The surrogate is scikit-learn's ``LogisticRegression(C)`` (L2 penalty, unpenalized
-    intercept; its optimum computed by ``fit_logistic``, through the Gram matrix when there are
-    fewer training rows than features); the objective is its validation log loss, the gradient from the implicit
-    function theorem on the model's optimality conditions (Mei & Zhu 2015; secml's
-    ``CAttackPoisoningLogisticRegression`` attacks the same model). Points are added one after
-    another, each optimized with the earlier ones in the training set.
+    intercept; its optimum computed by ``fit_logistic``, through the Gram matrix when there
+    are fewer training rows than features); the objective is its validation log loss, the
+    gradient from the implicit function theorem on the model's optimality conditions (Mei &
+    Zhu 2015; secml's ``CAttackPoisoningLogisticRegression`` attacks the same model). Points
+    are added one after another, each optimized with the earlier ones in the training set.
 """ + _COMMON_DOC.format(strength="C : float, default=1.0\n        Inverse regularization.")
 
     model = "logistic"
@@ -599,9 +599,9 @@ class RidgeGradient(LinearGradient):
     __doc__ = """Inject points crafted by gradient ascent on a ridge classifier's validation loss.
 
     The surrogate is scikit-learn's ``Ridge(alpha)`` on targets -1 / +1 (what
-    ``RidgeClassifier`` fits; its closed form, ``fit_ridge``); the objective is its validation squared loss, the gradient from
-    the implicit function theorem on its normal equations (Xiao et al. 2015 for ridge and
-    LASSO; secml's ``CAttackPoisoningRidge``).
+    ``RidgeClassifier`` fits; its closed form, ``fit_ridge``); the objective is its validation
+    squared loss, the gradient from the implicit function theorem on its normal equations
+    (Xiao et al. 2015 for ridge and LASSO; secml's ``CAttackPoisoningRidge``).
 """ + _COMMON_DOC.format(strength="alpha : float, default=1.0\n        L2 penalty.")
 
     model = "ridge"
