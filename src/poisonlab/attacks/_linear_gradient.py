@@ -23,7 +23,8 @@ binary validation losses, so ``dL/du`` is the sum of their gradients.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 import numpy as np
@@ -70,25 +71,201 @@ class LinearLoss:
             return -t * expit(-t * z), expit(z) * expit(-z)
         return 2.0 * (z - t), np.full_like(z, 2.0)
 
-    def fit(self, X: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float]:
+    def fit(
+        self, X: np.ndarray, t: np.ndarray, gram: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
         """Train the model on targets ``t`` in {-1, +1}; returns ``(w, b)``.
 
-        scikit-learn's ``LogisticRegression`` (Newton-Cholesky, tolerance 1e-10: the derivative
-        assumes the optimum; lbfgs took ten times longer to get there) or ``Ridge`` (Cholesky,
-        exact).
+        The optimum of scikit-learn's ``LogisticRegression(C)`` (``fit_logistic``: Newton's
+        method past ``newton-cholesky``'s tolerance 1e-10, as the derivative assumes the
+        optimum) or ``Ridge(alpha)`` (``fit_ridge``: its closed form), both through the
+        n x n Gram matrix ``gram = X X^T`` when there are fewer rows than features.
         """
         if self.name == "logistic":
-            from sklearn.linear_model import LogisticRegression
+            return fit_logistic(X, t, self.strength, gram=gram)
+        return fit_ridge(X, t, self.strength, gram=gram)
 
-            model = LogisticRegression(
-                C=self.strength, solver="newton-cholesky", tol=1e-10, max_iter=1000
-            )
-            model.fit(X, t)
-            return model.coef_[0].copy(), float(model.intercept_[0])
-        from sklearn.linear_model import Ridge
 
-        model = Ridge(alpha=self.strength, solver="cholesky").fit(X, t)
-        return np.asarray(model.coef_, dtype=float).copy(), float(model.intercept_)
+def solve_hessian(
+    X: np.ndarray,
+    d2: np.ndarray,
+    c: float,
+    g_w: np.ndarray,
+    g_b: float,
+    gram: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
+    """Solve ``(P + c Xb^T diag(d2) Xb) v = g`` for ``v = (v_w, v_b)``.
+
+    ``Xb = [X, 1]`` and ``P = diag(1, ..., 1, 0)``: the Hessian of ``J / reg`` (the intercept
+    is not penalized). With fewer rows than features the solve goes through the n x n matrix
+    ``M = I + c S K S`` (``K = X X^T``, ``S = diag(sqrt(d2))``; Woodbury), whose eigenvalues
+    are at least 1, so it costs O(n^2 d + n^3) instead of O(n d^2 + d^3).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_features)
+    d2 : ndarray of shape (n,)
+        Non-negative curvatures ``l''(z_i)``.
+    c : float
+        ``weight / reg``.
+    g_w : ndarray of shape (n_features,)
+    g_b : float
+    gram : None or ndarray of shape (n, n)
+        ``X X^T`` when the caller already has it (used only when n <= n_features).
+
+    Returns
+    -------
+    v_w : ndarray of shape (n_features,)
+    v_b : float
+    """
+    n, d = X.shape
+    if n > d:  # the primal system is the smaller one
+        Xb = np.hstack([X, np.ones((n, 1))])
+        H = c * (Xb.T * d2) @ Xb
+        H[np.arange(d), np.arange(d)] += 1.0
+        g = np.append(g_w, g_b)
+        try:  # H is positive definite unless l'' vanishes everywhere (then least squares)
+            v = np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            v = np.linalg.lstsq(H, g, rcond=None)[0]
+        return v[:-1], float(v[-1])
+    from scipy.linalg import cho_factor, cho_solve
+
+    # With r = X v_w + v_b 1 the system reads v_w = g_w - c X^T D r, c 1^T D r = g_b;
+    # q = S r solves M q = S X g_w + v_b s, linear in the unknown v_b.
+    s = np.sqrt(d2)
+    gram = X @ X.T if gram is None else gram
+    M = c * (s[:, None] * gram * s[None, :])
+    M[np.arange(n), np.arange(n)] += 1.0
+    factor = cho_factor(M)
+    q0 = cho_solve(factor, s * (X @ g_w))
+    q1 = cho_solve(factor, s)
+    curvature = float(s @ q1)  # zero only when l'' vanishes everywhere: v_b is then free
+    v_b = (g_b / c - float(s @ q0)) / curvature if curvature > 0 else 0.0
+    q = q0 + v_b * q1
+    return g_w - c * (X.T @ (s * q)), v_b
+
+
+def fit_logistic(
+    X: np.ndarray,
+    t: np.ndarray,
+    C: float,
+    *,
+    gram: np.ndarray | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, float]:
+    """L2-penalized logistic regression with an unpenalized intercept, as scikit-learn fits it.
+
+    Minimizes ``J = 1/2 ||w||^2 + C sum log(1 + exp(-t (X w + b)))`` by Newton's method with a
+    backtracking (Armijo) line search. It stops, as scikit-learn's ``newton-cholesky`` does on
+    ``J / (C n)``, once ``max |grad J| <= tol C n`` and half the squared Newton decrement is
+    ``<= tol C n``, and then takes that last Newton step as well (near the optimum Newton
+    converges quadratically, so the result is closer to it than scikit-learn's).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_features)
+    t : ndarray of shape (n,)
+        Targets in {-1, +1}.
+    C : float
+        Inverse regularization.
+    gram : None or ndarray of shape (n, n)
+        ``X X^T`` when the caller has it (used only when n <= n_features).
+
+    Returns
+    -------
+    w : ndarray of shape (n_features,)
+    b : float
+    """
+    from scipy.special import expit
+
+    def evaluate(w: np.ndarray, b: float) -> tuple[float, np.ndarray, np.ndarray, float]:
+        """J, the scores z and grad J (in w and in b) at (w, b)."""
+        z = X @ w + b
+        d1 = -t * expit(-t * z)
+        value = 0.5 * float(w @ w) + C * float(np.logaddexp(0.0, -t * z).sum())
+        return value, z, w + C * (X.T @ d1), C * float(d1.sum())
+
+    def size_of(grad_w: np.ndarray, grad_b: float) -> float:
+        return max(float(np.abs(grad_w).max(initial=0.0)), abs(grad_b))
+
+    w, b = np.zeros(X.shape[1]), 0.0
+    value, z, grad_w, grad_b = evaluate(w, b)
+    if gram is None and len(X) <= X.shape[1]:
+        gram = X @ X.T
+    scale = tol * C * len(t)
+    for _ in range(max_iter):
+        step_w, step_b = solve_hessian(X, expit(z) * expit(-z), C, -grad_w, -grad_b, gram)
+        slope = float(grad_w @ step_w) + grad_b * step_b  # minus the squared Newton decrement
+        if size_of(grad_w, grad_b) <= scale and -0.5 * slope <= scale:
+            return w + step_w, b + step_b
+        size = 1.0
+        while True:
+            trial = evaluate(w + size * step_w, b + size * step_b)
+            # Armijo; or, as scikit-learn's line search allows, a change of J at rounding
+            # level (near the optimum) with a smaller gradient.
+            rounding = abs(trial[0] - value) <= 16 * np.finfo(float).eps * abs(value)
+            if trial[0] <= value + 1e-4 * size * slope or (
+                rounding and size_of(*trial[2:]) < size_of(grad_w, grad_b)
+            ):
+                break
+            size /= 2
+            if size < 1e-10:
+                break
+        w, b = w + size * step_w, b + size * step_b
+        value, z, grad_w, grad_b = trial
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.warn(
+        f"Newton's method for logistic regression did not reach tolerance {tol} in "
+        f"{max_iter} iterations; the gradient of the attack assumes the optimum.",
+        ConvergenceWarning,
+        stacklevel=2,
+    )
+    return w, b
+
+
+def fit_ridge(
+    X: np.ndarray, t: np.ndarray, alpha: float, *, gram: np.ndarray | None = None
+) -> tuple[np.ndarray, float]:
+    """Ridge regression with an unpenalized intercept: scikit-learn's ``Ridge(alpha)``.
+
+    Minimizes ``||t - X w - b||^2 + alpha ||w||^2`` as scikit-learn's Cholesky solver does:
+    on centred ``Xc``, ``tc``, ``w = Xc^T (Xc Xc^T + alpha I)^-1 tc`` when n <= n_features
+    (the dual), else ``(Xc^T Xc + alpha I)^-1 Xc^T tc``; then ``b = mean(t) - mean(X) . w``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, n_features)
+    t : ndarray of shape (n,)
+    alpha : float
+    gram : None or ndarray of shape (n, n)
+        ``X X^T`` (not centred) when the caller has it (used only when n <= n_features).
+
+    Returns
+    -------
+    w : ndarray of shape (n_features,)
+    b : float
+    """
+    from scipy.linalg import cho_factor, cho_solve
+
+    x_mean, t_mean = X.mean(axis=0), float(t.mean())
+    Xc, tc = X - x_mean, t - t_mean
+    n, d = X.shape
+    if n > d:
+        A = Xc.T @ Xc
+        A[np.arange(d), np.arange(d)] += alpha
+        w = cho_solve(cho_factor(A), Xc.T @ tc)
+    else:
+        if gram is None:
+            K = Xc @ Xc.T
+        else:  # Xc Xc^T = K - r 1^T - 1 r^T + mean(K), r = K 1 / n
+            r = gram.mean(axis=1)
+            K = gram - r[:, None] - r[None, :] + r.mean()
+        K[np.arange(n), np.arange(n)] += alpha
+        w = Xc.T @ cho_solve(cho_factor(K), tc)
+    return w, t_mean - float(x_mean @ w)
 
 
 @dataclass
@@ -110,6 +287,7 @@ class LinearPoisoning:
     X_val: np.ndarray
     T_val: np.ndarray
     model: LinearLoss
+    _gram: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def targets(self, label: int) -> np.ndarray:
         """The attack point's targets, shape (n_problems,): ``label`` is a sign for a binary
@@ -120,8 +298,21 @@ class LinearPoisoning:
         t[int(label)] = 1.0
         return t
 
+    def gram(self, u: np.ndarray) -> np.ndarray | None:
+        """``X X^T`` of the training rows plus ``u`` (last), or None when there are more rows
+        than features (the solves are then primal); kept for the training rows, so each call
+        costs one product with ``u``."""
+        n, d = self.X_train.shape
+        if n + 1 > d:
+            return None
+        if self._gram is None:
+            self._gram = self.X_train @ self.X_train.T
+        cross = self.X_train @ u
+        return np.block([[self._gram, cross[:, None]], [cross[None, :], np.array([[u @ u]])]])
+
     def add(self, u: np.ndarray, label: int) -> None:
         """Make ``(u, label)`` part of the training set."""
+        self._gram = self.gram(u)
         self.X_train = np.vstack([self.X_train, u])
         self.T_train = np.vstack([self.T_train, self.targets(label)])
 
@@ -142,14 +333,15 @@ class LinearPoisoning:
         """
         X = np.vstack([self.X_train, u])
         t_u = self.targets(label)
+        gram = self.gram(u)
         total, grad = 0.0, np.zeros_like(u, dtype=float)
         for j in range(self.T_train.shape[1]):
             t = np.append(self.T_train[:, j], t_u[j])
-            w, b = self.model.fit(X, t)
+            w, b = self.model.fit(X, t, gram)
             z_val = self.X_val @ w + b
             total += float(self.model.loss(z_val, self.T_val[:, j]).sum())
             if gradient:
-                grad += self.point_gradient(X, t, w, b, z_val, self.T_val[:, j])
+                grad += self.point_gradient(X, t, w, b, z_val, self.T_val[:, j], gram)
         return total, (grad if gradient else None)
 
     def point_gradient(
@@ -160,6 +352,7 @@ class LinearPoisoning:
         b: float,
         z_val: np.ndarray,
         t_val: np.ndarray,
+        gram: np.ndarray | None = None,
     ) -> np.ndarray:
         """dL/du for one binary problem; the attack point is the last row of ``X``.
 
@@ -172,19 +365,17 @@ class LinearPoisoning:
         w, b : the fitted model.
         z_val, t_val : ndarray of shape (m,)
             Validation scores and targets.
+        gram : None or ndarray of shape (n, n)
+            ``X X^T``, when the caller has it.
         """
         model = self.model
         d1_val, _ = model.derivatives(z_val, t_val)
         g = np.append(self.X_val.T @ d1_val, d1_val.sum())
         _, d2 = model.derivatives(X @ w + b, t)
-        Xb = np.hstack([X, np.ones((len(X), 1))])
-        H = model.weight * (Xb.T * d2) @ Xb
-        H[np.arange(len(w)), np.arange(len(w))] += model.reg  # the intercept is not penalized
-        try:  # H is positive definite unless l'' vanishes everywhere (then least squares)
-            v = np.linalg.solve(H, g)
-        except np.linalg.LinAlgError:
-            v = np.linalg.lstsq(H, g, rcond=None)[0]
-        v_w, v_b = v[:-1], v[-1]
+        # v = H^-1 g with H = reg * (P + (weight / reg) Xb^T diag(l'') Xb).
+        v_w, v_b = solve_hessian(
+            X, d2, model.weight / model.reg, g[:-1] / model.reg, g[-1] / model.reg, gram
+        )
         u = X[-1]
         d1_u, d2_u = model.derivatives(np.array([u @ w + b]), t[-1:])
         return -model.weight * (d1_u[0] * v_w + d2_u[0] * (v_w @ u + v_b) * w)
@@ -379,10 +570,11 @@ class LogisticGradient(LinearGradient):
     __doc__ = """Inject points crafted by gradient ascent on a logistic model's validation loss.
 
     The surrogate is scikit-learn's ``LogisticRegression(C)`` (L2 penalty, unpenalized
-    intercept); the objective is its validation log loss, the gradient from the implicit
-    function theorem on the model's optimality conditions (Mei & Zhu 2015; secml's
-    ``CAttackPoisoningLogisticRegression`` attacks the same model). Points are added one after
-    another, each optimized with the earlier ones in the training set.
+    intercept; its optimum computed by ``fit_logistic``, through the Gram matrix when there
+    are fewer training rows than features); the objective is its validation log loss, the
+    gradient from the implicit function theorem on the model's optimality conditions (Mei &
+    Zhu 2015; secml's ``CAttackPoisoningLogisticRegression`` attacks the same model). Points
+    are added one after another, each optimized with the earlier ones in the training set.
 """ + _COMMON_DOC.format(strength="C : float, default=1.0\n        Inverse regularization.")
 
     model = "logistic"
@@ -407,9 +599,9 @@ class RidgeGradient(LinearGradient):
     __doc__ = """Inject points crafted by gradient ascent on a ridge classifier's validation loss.
 
     The surrogate is scikit-learn's ``Ridge(alpha)`` on targets -1 / +1 (what
-    ``RidgeClassifier`` fits); the objective is its validation squared loss, the gradient from
-    the implicit function theorem on its normal equations (Xiao et al. 2015 for ridge and
-    LASSO; secml's ``CAttackPoisoningRidge``).
+    ``RidgeClassifier`` fits; its closed form, ``fit_ridge``); the objective is its validation
+    squared loss, the gradient from the implicit function theorem on its normal equations
+    (Xiao et al. 2015 for ridge and LASSO; secml's ``CAttackPoisoningRidge``).
 """ + _COMMON_DOC.format(strength="alpha : float, default=1.0\n        L2 penalty.")
 
     model = "ridge"
