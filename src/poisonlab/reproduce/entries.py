@@ -324,9 +324,9 @@ _GPU = (
 #: (partitions, published clean accuracy, published median radius): DPA's Table 1, MNIST.
 _DPA_TABLE = ((1200, 0.9581, 448), (3000, 0.9335, 509))
 #: The strongest CPU base model found for DPA on MNIST (docs/certify.md, "DPA on MNIST against
-#: the paper"): deskew + HOG features under a degree-2 polynomial SVC.
+#: the paper"): deskew + HOG features with 7x7-pixel cells under a degree-2 polynomial SVC.
 _DPA_BASE = (
-    'features = "deskew_hog", estimator = { name = "svc", params = { kernel = "poly", '
+    'features = "deskew_hog7", estimator = { name = "svc", params = { kernel = "poly", '
     "degree = 2, coef0 = 1, C = 10 } }"
 )
 
@@ -376,7 +376,8 @@ DPA2021 = Reproduction(
     setup=(
         "MNIST training rows 0..59999 hashed into k partitions (the dpa certificate, "
         "partitions by SHA-256 of each row); per partition, a degree-2 polynomial SVC "
-        "(coef0 = 1, C = 10) on deskewed HOG features, fixed maps that learn nothing from the "
+        "(coef0 = 1, C = 10) on deskewed HOG features with 7x7-pixel cells (deskew_hog7, 324 "
+        "features), fixed maps that learn nothing from the "
         "data; the first 1,000 test images (rows 60000..60999), as in Table 1; k = 1200 and "
         "3000. The median radius counts a wrong prediction as -1, as the paper's code does."
     ),
