@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from poisonlab.certify._sphere_slab import (
+    PAPER_FIGURE_2B,
+    PAPER_SETTINGS,
     SphereSlab,
     _clean_theta,
     hinge,
@@ -34,25 +36,6 @@ from poisonlab.certify._sphere_slab import (
     with_ones,
 )
 from poisonlab.datasets import load
-
-#: The authors' settings for mnist_17 (``--paper``).
-PAPER = {"quantile": 0.7, "rho": 0.8**0.5, "bias": True, "eta": 0.1, "min_steps": 8000}
-
-#: The paper's Figure 2(b) (MNIST-1-7), read off the figure as the authors' notebook
-#: ``make_combined_paper_plots.ipynb`` (kohpangwei/data-poisoning-release, cell "Figure 2")
-#: rendered it, one pixel = 0.00027 of loss: (epsilon, upper bound U*, the attack's test hinge
-#: loss). Within 0.0005 from epsilon = 0.04 on, within 0.003 below (steep segments).
-PAPER_FIGURE_2B = [
-    (0.0, 0.030, 0.035),
-    (0.01, 0.051, 0.042),
-    (0.02, 0.059, 0.054),
-    (0.03, 0.062, 0.062),
-    (0.04, 0.063, 0.068),
-    (0.05, 0.063, 0.068),
-    (0.1, 0.063, 0.069),
-    (0.2, 0.063, 0.069),
-    (0.3, 0.063, 0.069),
-]
 
 
 def curve(
@@ -126,7 +109,7 @@ def main() -> None:
     parser.add_argument("--rho", type=float, default=2.0)
     parser.add_argument("--quantile", type=float, default=1.0, help="sphere and slab radii")
     parser.add_argument(
-        "--paper", action="store_true", help="the authors' settings: " + repr(PAPER)
+        "--paper", action="store_true", help="the authors' settings: " + repr(PAPER_SETTINGS)
     )
     parser.add_argument("--plot", type=Path, default=None)
     parser.add_argument(
@@ -143,7 +126,7 @@ def main() -> None:
     else:
         fractions = [float(v) for v in args.fractions.split(",")]
         if args.paper:
-            rows = curve(fractions, **PAPER)
+            rows = curve(fractions, **PAPER_SETTINGS)
         else:
             rows = curve(fractions, args.rho, args.quantile)
     print("| epsilon | upper bound | attack: train loss | attack: test loss | test error |")
@@ -154,7 +137,8 @@ def main() -> None:
             f"{r['attack_test_loss']:.3f} | {r['attack_test_error']:.3f} |"
         )
     if args.plot is not None:
-        plot(rows, args.plot, PAPER["quantile"] if args.paper else args.quantile, args.paper)
+        quantile = PAPER_SETTINGS["quantile"] if args.paper else args.quantile
+        plot(rows, args.plot, quantile, args.paper)
 
 
 if __name__ == "__main__":

@@ -470,6 +470,26 @@ def test_sphere_slab_bound_with_bias_holds_within_budget_and_not_beyond():
     assert many > bound
 
 
+def test_sphere_slab_bound_takes_step_size_and_steps_and_more_steps_never_loosen_it():
+    from poisonlab.certify._sphere_slab import SphereSlab, sphere_slab_upper_bound
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal([-1.0, 0.0], 0.5, (10, 2)), rng.normal([1.0, 0.0], 0.5, (10, 2))]
+    y = np.repeat(np.array(["a", "b"]), 10)
+    settings_ = {"fractions": [0.1], "quantile": 0.7, "bias": True, "eta": 0.1}
+    short = CERTIFICATES.create("sphere_slab_bound", min_steps=5, **settings_)
+    long = CERTIFICATES.create("sphere_slab_bound", min_steps=400, **settings_)
+    few, many = (c.certify(X, y, X[:2], y[:2]).info for c in (short, long))
+    assert (few["eta"], few["min_steps"], many["min_steps"]) == (0.1, 5, 400)
+    # The bound is the best over the steps, and the first 5 steps are the same in both runs.
+    assert many["bounds"][0]["upper_bound"] < few["bounds"][0]["upper_bound"]
+    signs = np.repeat([-1, 1], 10)
+    direct, _, _ = sphere_slab_upper_bound(
+        X, signs, SphereSlab.fit(X, signs, 0.7), 0.1, 2.0, eta=0.1, min_steps=400, bias=True
+    )
+    assert many["bounds"][0]["upper_bound"] == direct
+
+
 # ------------------------------------------------------------------------------ two_means
 
 

@@ -150,6 +150,28 @@ def test_registry_lists_every_entry_each_with_a_set_up_and_figures():
     assert {n for n, e in REPRODUCTIONS.items() if e.measure} == {"steinhardt2017"}
 
 
+def test_steinhardt2017_holds_the_paper_figure_to_its_reading_error():
+    from poisonlab.certify._sphere_slab import PAPER_FIGURE_2B, PAPER_SETTINGS
+    from poisonlab.reproduce.base import check_figure
+
+    entry = REPRODUCTIONS.get("steinhardt2017")
+    paper = {eps: bound for eps, bound, _ in PAPER_FIGURE_2B}
+    assert PAPER_SETTINGS == {
+        "quantile": 0.7,
+        "rho": 0.8**0.5,
+        "bias": True,
+        "eta": 0.1,
+        "min_steps": 8000,
+    }
+    for figure in entry.figures:
+        eps = float(figure.name.rsplit("= ", 1)[1])
+        assert figure.published.startswith(f"{paper[eps]:.3f}")
+        near, far = paper[eps] + 0.0029, paper[eps] + 0.0031
+        assert check_figure(figure, {f"bound_{eps}": [near]}).status == PASS
+        assert check_figure(figure, {f"bound_{eps}": [far]}).status == FAIL
+        assert check_figure(figure, {f"bound_{eps}": [paper[eps] - 0.0031]}).status == FAIL
+
+
 def _runs(*rows):
     """Stored-run stand-ins with the columns and metrics the readers use."""
     return [SimpleNamespace(attack=a, budget=b, defense=d, metrics=m) for a, b, d, m in rows]

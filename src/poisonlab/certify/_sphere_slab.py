@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 
 from .._validation import Interval, Options, Predicate
 from .base import CERTIFICATES, BaseCertificate, binary_classes
 from .features import FEATURES
+
+#: The authors' settings for MNIST-1-7 (kohpangwei/data-poisoning-release, ``datasets.py`` and
+#: ``generate_bounds.py``): radii at the 70th percentile of the clean distances, an SVM bias
+#: inside the norm bound ``||w||^2 + b^2 <= 0.8``, step size 0.1 and 8,000 steps. Keyword
+#: arguments of ``sphere_slab_bound`` (and of ``examples/certify_sphere_slab_curve.py``).
+PAPER_SETTINGS = {"quantile": 0.7, "rho": 0.8**0.5, "bias": True, "eta": 0.1, "min_steps": 8000}
+
+#: The paper's Figure 2(b) (MNIST-1-7), read off the figure as the authors' notebook
+#: ``make_combined_paper_plots.ipynb`` (kohpangwei/data-poisoning-release, cell "Figure 2")
+#: rendered it, one pixel = 0.00027 of loss: (epsilon, upper bound U*, the attack's test hinge
+#: loss). Within 0.0005 from epsilon = 0.04 on, within 0.003 below (steep segments).
+PAPER_FIGURE_2B = (
+    (0.0, 0.030, 0.035),
+    (0.01, 0.051, 0.042),
+    (0.02, 0.059, 0.054),
+    (0.03, 0.062, 0.062),
+    (0.04, 0.063, 0.068),
+    (0.05, 0.063, 0.068),
+    (0.1, 0.063, 0.069),
+    (0.2, 0.063, 0.069),
+    (0.3, 0.063, 0.069),
+)
 
 
 @dataclass(frozen=True)
@@ -175,7 +197,15 @@ class SphereSlabBound(BaseCertificate):
         point is filtered, an assumption of the bound; the authors' code uses 0.7).
     bias : bool, default=False
         Give the SVM a bias, inside the norm bound: ``||theta||^2 + b^2 <= rho^2``.
+    eta : float, default=1.0
+        Step size of the dual averaging (the authors': 0.1); only the bound's tightness
+        depends on it.
+    min_steps : int, default=500
+        Steps at least (the paper runs ``epsilon * n``; the authors' code 8,000).
     features : str, default="pixels"
+
+    :data:`PAPER_SETTINGS` holds the authors' values of ``quantile``, ``rho``, ``bias``,
+    ``eta`` and ``min_steps``.
     """
 
     threat_model = (
@@ -192,6 +222,8 @@ class SphereSlabBound(BaseCertificate):
         "rho": [Interval(Real, 0, None, closed="neither")],
         "quantile": [Interval(Real, 0, 1, closed="right")],
         "bias": [Options(True, False)],
+        "eta": [Interval(Real, 0, None, closed="neither")],
+        "min_steps": [Interval(Integral, 1, None, closed="left")],
         "features": [Options(*FEATURES)],
     }
 
@@ -202,12 +234,16 @@ class SphereSlabBound(BaseCertificate):
         rho: float = 2.0,
         quantile: float = 1.0,
         bias: bool = False,
+        eta: float = 1.0,
+        min_steps: int = 500,
         features: str = "pixels",
     ):
         self.fractions = fractions
         self.rho = rho
         self.quantile = quantile
         self.bias = bias
+        self.eta = eta
+        self.min_steps = min_steps
         self.features = features
 
     def _certify(self, X_train, y_train, X_test):
@@ -219,7 +255,14 @@ class SphereSlabBound(BaseCertificate):
         bounds = []
         for epsilon in np.asarray(self.fractions, dtype=np.float64).tolist():
             bound, _, y_p = sphere_slab_upper_bound(
-                X, signs, defence, epsilon, self.rho, bias=self.bias
+                X,
+                signs,
+                defence,
+                epsilon,
+                self.rho,
+                eta=self.eta,
+                min_steps=self.min_steps,
+                bias=self.bias,
             )
             bounds.append({"epsilon": epsilon, "upper_bound": bound, "n_poison": len(y_p)})
         if self.bias:
@@ -231,6 +274,8 @@ class SphereSlabBound(BaseCertificate):
             "rho": self.rho,
             "quantile": self.quantile,
             "bias": self.bias,
+            "eta": self.eta,
+            "min_steps": self.min_steps,
             "features": self.features,
         }
         return predictions, np.full(len(X_test), -1), info

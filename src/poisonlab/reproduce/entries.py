@@ -324,9 +324,9 @@ _GPU = (
 #: (partitions, published clean accuracy, published median radius): DPA's Table 1, MNIST.
 _DPA_TABLE = ((1200, 0.9581, 448), (3000, 0.9335, 509))
 #: The strongest CPU base model found for DPA on MNIST (docs/certify.md, "DPA on MNIST against
-#: the paper"): deskew + HOG features under a degree-2 polynomial SVC.
+#: the paper"): deskew + HOG features with 7x7-pixel cells under a degree-2 polynomial SVC.
 _DPA_BASE = (
-    'features = "deskew_hog", estimator = { name = "svc", params = { kernel = "poly", '
+    'features = "deskew_hog7", estimator = { name = "svc", params = { kernel = "poly", '
     "degree = 2, coef0 = 1, C = 10 } }"
 )
 
@@ -376,7 +376,8 @@ DPA2021 = Reproduction(
     setup=(
         "MNIST training rows 0..59999 hashed into k partitions (the dpa certificate, "
         "partitions by SHA-256 of each row); per partition, a degree-2 polynomial SVC "
-        "(coef0 = 1, C = 10) on deskewed HOG features, fixed maps that learn nothing from the "
+        "(coef0 = 1, C = 10) on deskewed HOG features with 7x7-pixel cells (deskew_hog7, 324 "
+        "features), fixed maps that learn nothing from the "
         "data; the first 1,000 test images (rows 60000..60999), as in Table 1; k = 1200 and "
         "3000. The median radius counts a wrong prediction as -1, as the paper's code does."
     ),
@@ -510,24 +511,37 @@ def measured(key: str) -> Callable[[dict[str, list[float]]], list[float]]:
     return lambda values: values[key]
 
 
-#: The fractions of poisoned points of the entry (the paper's curve spans 0 to 0.3; each
-#: fraction costs max(500, epsilon * 13,007) passes over the data, so 0.3 alone takes minutes).
-_EPSILONS = (0.05, 0.1)
+#: The fractions of poisoned points of the entry: one on the curve's steep start, two on its
+#: plateau (each fraction costs 8,000 passes over the data, minutes; the paper's grid is 0,
+#: 0.01, ..., 0.05, 0.1, 0.2, 0.3).
+_EPSILONS = (0.01, 0.05, 0.1)
+
+#: The reading error of a value read off a plotted figure (``PAPER_FIGURE_2B``: about 0.0005
+#: on the plateau, up to 0.003 on the steep start); one tolerance for every point.
+_FIGURE_READING = 0.003
 
 
 def measure_sphere_slab() -> dict[str, list[float]]:
-    """The sphere+slab upper bound (``certify`` ``sphere_slab_bound``) on MNIST's training 1s
-    and 7s, pixels / 255, for each fraction of :data:`_EPSILONS`."""
+    """The sphere+slab upper bound (``certify`` ``sphere_slab_bound``, the authors' settings)
+    on MNIST's training 1s and 7s, pixels / 255, for each fraction of :data:`_EPSILONS`."""
     from ..certify import CERTIFICATES
+    from ..certify._sphere_slab import PAPER_SETTINGS
     from ..datasets import load
 
     pair = load("mnist:7,1")
-    bound = CERTIFICATES.create("sphere_slab_bound", fractions=list(_EPSILONS))
+    bound = CERTIFICATES.create("sphere_slab_bound", fractions=list(_EPSILONS), **PAPER_SETTINGS)
     result = bound.certify(
         pair.X[:_PAIR_TRAIN], pair.y[:_PAIR_TRAIN], pair.X[_PAIR_TRAIN:], pair.y[_PAIR_TRAIN:]
     )
     bounds = {float(row["epsilon"]): float(row["upper_bound"]) for row in result.info["bounds"]}
     return {f"bound_{eps}": [bounds[eps]] for eps in _EPSILONS}
+
+
+def _published_bound(epsilon: float) -> float:
+    """The paper's upper bound U* at ``epsilon``, read off its Figure 2(b)."""
+    from ..certify._sphere_slab import PAPER_FIGURE_2B
+
+    return {eps: bound for eps, bound, _ in PAPER_FIGURE_2B}[epsilon]
 
 
 STEINHARDT2017 = Reproduction(
@@ -536,35 +550,44 @@ STEINHARDT2017 = Reproduction(
     reference=(
         'J. Steinhardt, P. W. Koh & P. Liang, "Certified Defenses for Data Poisoning '
         'Attacks", NeurIPS 2017: the sphere+slab upper bound on the loss for MNIST-1-7 '
-        "(Sec. 4, Fig. 2), which the paper calls resilient to attack."
+        "(Sec. 4, Fig. 2(b), the upper bound U* against epsilon), which the paper calls "
+        "resilient to attack."
     ),
     setup=(
-        "The 13,007 training 1s and 7s of MNIST, pixels / 255 (mnist:7,1); the defender's "
-        "linear SVM without bias, ||theta|| <= 2; sphere and slab radii at the largest clean "
-        "distance (quantile 1.0); the bound at epsilon = 0.05 and 0.1 (certify "
-        "sphere_slab_bound, the paper's Algorithm 1 by dual averaging)."
+        "The 13,007 training 1s and 7s of MNIST, pixels / 255 (mnist:7,1); the authors' "
+        "settings (kohpangwei/data-poisoning-release: datasets.py, generate_bounds.py): "
+        "sphere and slab radii at the 70th percentile of the clean class's distances, the "
+        "defender's linear SVM with a bias inside the norm bound ||w||^2 + b^2 <= 0.8, dual "
+        "averaging with step 0.1 for 8,000 steps; the bound at epsilon = 0.01, 0.05 and 0.1 "
+        "(certify sphere_slab_bound, the paper's Algorithm 1, with PAPER_SETTINGS)."
     ),
     measure=measure_sphere_slab,
     figures=tuple(
         Figure(
-            f"upper bound on the hinge loss, epsilon = {eps}",
-            "low (MNIST-1-7 is resilient; poisonlab's reading: below 1 + epsilon, the bound "
-            "of theta = 0, by at least 0.001: the defender certifies a model better than "
-            "predicting nothing)",
-            at_most(round(1.0 + eps - 0.001, 3)),
+            f"upper bound U on the average hinge loss, epsilon = {eps}",
+            f"{_published_bound(eps):.3f} (read off the figure)",
+            between(_published_bound(eps), _published_bound(eps), _FIGURE_READING),
             measured(f"bound_{eps}"),
-            source="Sec. 4, Fig. 2 (the curve's values are a plot)",
+            source=(
+                "Fig. 2(b), as rendered in the authors' make_combined_paper_plots.ipynb; "
+                "the tolerance is the reading error of the figure"
+            ),
         )
         for eps in _EPSILONS
     ),
     differences=(
-        "The paper's curve is a plot whose values are not here, so only its claim is checked, "
-        "by poisonlab's reading, and at two of its fractions (larger ones cost minutes "
-        "more). Its radii, step size and step count differ from poisonlab's "
-        "(at least 500 dual-averaging steps, rho = 2, not tuned). A bound equal to 1 + "
-        "epsilon means the dual averaging found no theta better than 0: the bound is valid "
-        "but says nothing. Computed with the Python API, outside the study runner: the "
-        "bound certifies no prediction, so it cannot be a study's [[certificates]] entry."
+        "The published values are read off the plotted figure (one pixel = 0.00027 of loss; "
+        "good to about 0.0005 on the plateau, 0.003 on the steep start), so each is held to "
+        "+-0.003. The attacker's best point is found in closed form here, by cvxpy on a 3-D "
+        "projection in the authors' code; both maximise the same linear loss over the same "
+        "sphere and slab. The authors' data file (mnist_17_train_test.npz) is not here: "
+        "MNIST's 1s and 7s, pixels / 255, stand for it. Only three of the paper's nine "
+        "fractions are run (each takes minutes); examples/certify_sphere_slab_curve.py "
+        "--paper runs the others (docs/certify.md). The radii at the 70th percentile filter "
+        "30 % of the clean points, whose loss the bound still counts: the paper's second "
+        "assumption (clean outliers matter little), not a certificate for a defender that "
+        "filters no clean point. Computed with the Python API, outside the study runner: "
+        "the bound certifies no prediction, so it cannot be a study's [[certificates]] entry."
     ),
 )
 
