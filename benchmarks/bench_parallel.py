@@ -80,5 +80,6 @@ def print_table(spec: str, times: dict[str, list[tuple[float, float]]], runs: in
         print(f"| `{command}` | {wall:.2f} s | {cpu:.2f} s | {serial / wall:.2f}x |")
     print()
 
+
 if __name__ == "__main__":
     main()
