@@ -194,10 +194,11 @@ def _fold_probabilities(model, X: np.ndarray, labels: np.ndarray, split: tuple) 
     (BLAS is one thread for the whole fit). Every class is in each training fold
     (``n_splits`` is at most the smallest class), so the columns are the classes in order."""
     from sklearn.base import clone
-    from threadpoolctl import threadpool_limits
+
+    from .._threadpools import thread_limits
 
     train, test = split
-    with threadpool_limits(limits=1, user_api="openmp"):  # per thread: set in the fold's own
+    with thread_limits(1, "openmp"):  # per thread: set in the fold's own
         return clone(model).fit(X[train], labels[train]).predict_proba(X[test])
 
 
