@@ -561,9 +561,11 @@ def run_command(
                 on_result=stored,
             )
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM: what was kept, and how to go on
+        import shlex
+
         sys.stderr.write(
             f"poisonlab: interrupted; {kept} runs finished in this session are kept in {out}/; "
-            "rerun the same command to resume.\n"
+            f"resume with: {shlex.join(['poisonlab', 'run', str(spec), '-o', str(out)])}\n"
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     if as_json:
