@@ -238,6 +238,7 @@ def test_cma_search_raises_validation_error_and_reports_it_exactly(digits):
     assert np.array_equal(np.random.get_state()[1], state)  # noqa: NPY002
     point, run = result.X[half:][0], result.info["points"][0]
     assert point.min() >= 0.0 and point.max() <= 16.0 and "start_row" not in run
+    assert run["components"] == 5
     # Both labels were searched (100 evaluations each, CMA-ES stops at the generation's end).
     assert 100 <= run["evaluations"] < 100 + 20
 
@@ -258,7 +259,8 @@ def test_cma_search_with_a_fixed_label_on_one_vs_rest(digits):
         "svm_gradient", label="2", optimizer="cma", components=3, evaluations=30
     )
     result = attack.poison(X, y, random_state=0)
-    assert result.y[-1] == "2" and result.info["points"][0]["evaluations"] >= 30
+    run = result.info["points"][0]
+    assert result.y[-1] == "2" and run["evaluations"] >= 30 and run["components"] == 3
 
 
 def test_optimizer_errors_name_the_parameter():

@@ -444,9 +444,11 @@ class SVMGradient(BaseAttack):
         Every label (or ``label``) gets one search; ``step``, ``max_iter``, ``tol``,
         ``restarts`` and ``start`` apply to the gradient only.
     components : int, default=30
-        Principal directions searched by ``optimizer="cma"``.
+        Principal directions searched by ``optimizer="cma"`` (at most as many as the
+        attacker's images or features have; the number used is in ``info["points"]``).
     evaluations : int, default=3000
-        Most SVM retrainings per label and point of ``optimizer="cma"``.
+        SVM retrainings per label and point of ``optimizer="cma"``; CMA-ES stops after the
+        generation of candidates that reaches this number.
     random_state : None, int or numpy.random.Generator, default=None
         Chooses the starting points (and labels when ``label`` is None), or CMA-ES's samples.
     """
@@ -777,8 +779,8 @@ def cma_search(
     -------
     u : ndarray of shape (n_features,)
     summary : dict
-        ``evaluations``, ``final_error`` and ``final_loss`` (validation, of the point kept)
-        and ``label``.
+        ``evaluations``, ``components`` (the dimension searched), ``final_error`` and
+        ``final_loss`` (validation, of the point kept) and ``label``.
     """
     import cma
 
@@ -806,6 +808,7 @@ def cma_search(
     error, loss = problem.error_and_loss(u, label)
     return u, {
         "evaluations": int(search.result.evaluations),
+        "components": int(directions.shape[1]),
         "final_error": error,
         "final_loss": loss,
         "label": float(label),
