@@ -39,6 +39,11 @@ def attacks(validation, victim) -> list[tuple[str, str, dict]]:
             "look-ahead label and start, 6 tries",
             {**gradient, "label": None, "start": "lookahead", "restarts": 6},
         ),
+        (
+            "svm_gradient",
+            "CMA-ES on the validation error, 2 labels x 3000 SVMs",
+            {**gradient, "label": None, "optimizer": "cma"},
+        ),
         ("logistic_gradient", "100 steps", gradient),
         ("ridge_gradient", "100 steps", gradient),
         ("min_max", "sphere + slab", {"classes": PAIR, "box": (0.0, 1.0)}),

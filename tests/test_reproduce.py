@@ -363,8 +363,9 @@ def test_user_errors_are_one_line_exit_2(args, start, capsys):
 
 @pytest.mark.slow
 def test_all_runs_every_entry_and_exits_1_when_one_fails(tmp_path, monkeypatch, capsys):
-    # --all over a registry cut to ml106, biggio2012 (a failing entry, ~10 s) and a pending
-    # one: the whole registry takes minutes (dpa2021, steinhardt2017 and koh2022).
+    # --all over a registry cut to ml106, biggio2012 (a failing entry, ~1-2 min with its
+    # CMA-ES search) and a pending one: the whole registry takes longer (dpa2021,
+    # steinhardt2017 and koh2022).
     kept = {n: REPRODUCTIONS.get(n) for n in ("ml106", "biggio2012")}
     monkeypatch.setattr(REPRODUCTIONS, "_entries", {**kept, "later": PENDING_ENTRY})
     with pytest.raises(SystemExit) as exit_:

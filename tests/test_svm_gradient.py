@@ -212,3 +212,60 @@ def test_lookahead_starts_from_the_most_damaging_flip():
     start = result.info["points"][0]["start_row"]
     assert problem.validation_error(X[start], 1.0) == max(errors)
     assert np.array_equal(result.X[-1], np.clip(X[start], -3.0, 3.0))  # no steps: the start
+
+
+def _digits_pair(digits, rows=200):
+    X, y = digits.X[:rows].astype(float), digits.y[:rows]
+    keep = np.isin(y, ["3", "8"])
+    return X[keep], y[keep]
+
+
+def test_cma_search_raises_validation_error_and_reports_it_exactly(digits):
+    X, y = _digits_pair(digits)
+    half = len(y) // 2
+    attack = ATTACKS.create(
+        "svm_gradient",
+        classes=("3", "8"),
+        kernel="linear",
+        validation=(X[half:], y[half:]),
+        optimizer="cma",
+        components=5,
+        evaluations=100,
+    )
+    state = np.random.get_state()[1].copy()  # noqa: NPY002 (the global state is the subject)
+    result = attack.poison(X[:half], y[:half], random_state=0)
+    # CMA-ES draws its samples from random_state, not from numpy's global state.
+    assert np.array_equal(np.random.get_state()[1], state)  # noqa: NPY002
+    point, run = result.X[half:][0], result.info["points"][0]
+    assert point.min() >= 0.0 and point.max() <= 16.0 and "start_row" not in run
+    assert run["components"] == 5
+    # Both labels were searched (100 evaluations each, CMA-ES stops at the generation's end).
+    assert 100 <= run["evaluations"] < 100 + 20
+
+    # The reported error is a plain SVC's, trained with the point, on the validation set.
+    def val_error(X_train, y_train):
+        model = SVC(kernel="linear", C=1.0, tol=1e-6).fit(X_train, y_train)
+        return np.mean(model.predict(X[half:]) != y[half:])
+
+    assert run["final_error"] == pytest.approx(val_error(result.X, result.y))
+    assert run["final_error"] > val_error(X[:half], y[:half]) + 0.05
+    again = clone(attack).poison(X[:half], y[:half], random_state=0)
+    assert np.array_equal(again.X, result.X) and np.array_equal(again.y, result.y)
+
+
+def test_cma_search_with_a_fixed_label_on_one_vs_rest(digits):
+    X, y = digits.X[:90].astype(float), digits.y[:90]
+    attack = ATTACKS.create(
+        "svm_gradient", label="2", optimizer="cma", components=3, evaluations=30
+    )
+    result = attack.poison(X, y, random_state=0)
+    run = result.info["points"][0]
+    assert result.y[-1] == "2" and run["evaluations"] >= 30 and run["components"] == 3
+
+
+def test_optimizer_errors_name_the_parameter():
+    X, y = np.arange(8.0).reshape(4, 2), np.array(["a", "a", "b", "b"])
+    with pytest.raises(ValueError, match=r"'optimizer' parameter of SVMGradient must be"):
+        ATTACKS.create("svm_gradient", optimizer="adam").poison(X, y)
+    with pytest.raises(ValueError, match=r"'components' parameter of SVMGradient must be"):
+        ATTACKS.create("svm_gradient", optimizer="cma", components=0).poison(X, y)

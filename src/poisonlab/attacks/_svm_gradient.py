@@ -154,6 +154,11 @@ class PoisoningProblem:
         """L(u): the validation hinge loss of the SVM trained with ``(u, sign)`` added."""
         return self.loss_and_gradient(u, sign, gradient=False)[0]
 
+    def error_and_loss(self, u: np.ndarray, sign: float) -> tuple[float, float]:
+        """The validation error and loss of the SVM trained with ``(u, sign)``, from one fit."""
+        margins = self.y_val * self.validation_decision(u, sign)
+        return float(np.mean(margins <= 0)), float(self.outer_losses(margins)[0].sum())
+
     def loss_and_gradient(
         self, u: np.ndarray, sign: float, *, gradient: bool = True
     ) -> tuple[float, np.ndarray | None, float]:
@@ -315,6 +320,10 @@ class OneVsRestProblem:
     def X_train(self) -> np.ndarray:
         return self.problems[0].X_train
 
+    @property
+    def X_val(self) -> np.ndarray:
+        return self.problems[0].X_val
+
     def _signs(self, label: int) -> list[float]:
         return [1.0 if k == label else -1.0 for k in range(len(self.problems))]
 
@@ -356,6 +365,20 @@ class OneVsRestProblem:
             ]
         )
         return float(np.mean(decisions.argmax(axis=1) != self.y_val))
+
+    def error_and_loss(self, u: np.ndarray, label: int) -> tuple[float, float]:
+        """The validation error and summed loss, from one fit per binary SVM."""
+        decisions = np.column_stack(
+            [
+                problem.validation_decision(u, sign)
+                for problem, sign in zip(self.problems, self._signs(label), strict=True)
+            ]
+        )
+        loss = sum(
+            float(problem.outer_losses(problem.y_val * decisions[:, k])[0].sum())
+            for k, problem in enumerate(self.problems)
+        )
+        return float(np.mean(decisions.argmax(axis=1) != self.y_val)), loss
 
 
 @ATTACKS.register("svm_gradient")
@@ -403,8 +426,31 @@ class SVMGradient(BaseAttack):
         Label of every injected point (the paper's attacking class, fixed); each point starts
         from a random training point of another class. None draws per point: a random
         training point, given a random other label.
+    objective : {"hinge", "sigmoid"}, default="hinge"
+        The validation loss ascended: the paper's hinge loss, or a smoothed error count.
+    temperature : float, default=0.1
+        Scale of the sigmoid objective's margins.
+    restarts : int, default=1
+        Gradient ascents per point; the one whose SVM errs most on validation is kept.
+    start : {"random", "lookahead"}, default="random"
+        Starting rows of the ascents: random (the paper), or those whose injection, flipped,
+        raises the validation error most.
+    optimizer : {"gradient", "cma"}, default="gradient"
+        ``"gradient"``: the paper's projected gradient ascent. ``"cma"``: a derivative-free
+        search of the validation error itself (CMA-ES, the ``cma`` package) over points
+        ``clip(m + P z, box)``, with ``m`` the mean and ``P`` the top ``components``
+        principal directions of the attacker's images (the pair's training and validation
+        rows); each evaluation retrains the SVM; ties are broken by the objective's loss.
+        Every label (or ``label``) gets one search; ``step``, ``max_iter``, ``tol``,
+        ``restarts`` and ``start`` apply to the gradient only.
+    components : int, default=30
+        Principal directions searched by ``optimizer="cma"`` (at most as many as the
+        attacker's images or features have; the number used is in ``info["points"]``).
+    evaluations : int, default=3000
+        SVM retrainings per label and point of ``optimizer="cma"``; CMA-ES stops after the
+        generation of candidates that reaches this number.
     random_state : None, int or numpy.random.Generator, default=None
-        Chooses the starting points (and labels when ``label`` is None).
+        Chooses the starting points (and labels when ``label`` is None), or CMA-ES's samples.
     """
 
     kind = "inject"
@@ -430,6 +476,9 @@ class SVMGradient(BaseAttack):
         "temperature": [Interval(Real, 0.0, None, closed="neither")],
         "restarts": [Interval(Integral, 1, None)],
         "start": [Options("random", "lookahead")],
+        "optimizer": [Options("gradient", "cma")],
+        "components": [Interval(Integral, 1, None)],
+        "evaluations": [Interval(Integral, 1, None)],
         "random_state": RANDOM_STATE,
     }
 
@@ -453,6 +502,9 @@ class SVMGradient(BaseAttack):
         temperature: float = 0.1,
         restarts: int = 1,
         start: str = "random",
+        optimizer: str = "gradient",
+        components: int = 30,
+        evaluations: int = 3000,
         random_state=None,
     ) -> None:
         self.classes = classes
@@ -472,6 +524,9 @@ class SVMGradient(BaseAttack):
         self.temperature = temperature
         self.restarts = restarts
         self.start = start
+        self.optimizer = optimizer
+        self.components = components
+        self.evaluations = evaluations
         self.random_state = random_state
 
     def _poison(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> PoisonResult:
@@ -482,28 +537,34 @@ class SVMGradient(BaseAttack):
         fixed = self._label_code(attacked)
         problem = self._surrogate(X, attacked)
         low, high = self.box if self.box is not None else (float(X.min()), float(X.max()))
+        basis = self._basis(problem) if self.optimizer == "cma" else None
         points, codes, runs = [], [], []
         for _ in range(count):
             best = None
-            for start, code in self._starts(problem, attacked, fixed, rng):
-                u, run = ascend(
-                    problem,
-                    problem.X_train[start].copy(),
-                    code,
-                    (low, high),
-                    step=self.step,
-                    max_iter=self.max_iter,
-                    tol=self.tol,
-                )
+            tries = self._tries(problem, attacked, fixed, rng)
+            for start, code in tries:
+                if start is None:
+                    u, run = cma_search(
+                        problem, code, (low, high), basis, evaluations=self.evaluations, rng=rng
+                    )
+                else:
+                    u, run = ascend(
+                        problem,
+                        problem.X_train[start].copy(),
+                        code,
+                        (low, high),
+                        step=self.step,
+                        max_iter=self.max_iter,
+                        tol=self.tol,
+                    )
+                    run = {"start_row": int(attacked.rows[start]), **run}
                 # Several tries: keep the one whose SVM errs most on validation (then the
                 # larger objective); one try (the paper) needs no comparison.
                 key = (
-                    (problem.validation_error(u, code), run["final_loss"])
-                    if self.restarts > 1
-                    else 0
+                    (problem.validation_error(u, code), run["final_loss"]) if len(tries) > 1 else 0
                 )
                 if best is None or key > best[0]:
-                    best = (key, u, code, {"start_row": int(attacked.rows[start]), **run})
+                    best = (key, u, code, run)
             _, u, code, run = best
             problem.add(u, code)
             points.append(u)
@@ -600,6 +661,28 @@ class SVMGradient(BaseAttack):
         codes = np.array([attacked.code_of(label) for label in y_val[keep]])
         return np.asarray(X_val[keep], dtype=float), codes
 
+    def _tries(
+        self,
+        problem: PoisoningProblem | OneVsRestProblem,
+        attacked: AttackedClasses,
+        fixed: float | None,
+        rng: np.random.Generator,
+    ) -> list[tuple[int | None, float]]:
+        """(starting row, label) of each try; the row is None for a CMA-ES search."""
+        if self.optimizer == "gradient":
+            return self._starts(problem, attacked, fixed, rng)
+        labels = [fixed] if fixed is not None else [attacked.code_of(c) for c in attacked.names()]
+        return [(None, code) for code in labels]
+
+    def _basis(self, problem: PoisoningProblem | OneVsRestProblem) -> tuple[np.ndarray, ...]:
+        """Mean (n_features,) and top principal directions (n_features, k) of the attacker's
+        images, each direction scaled to the images' standard deviation along it."""
+        images = np.vstack([problem.X_train, problem.X_val])
+        mean = images.mean(axis=0)
+        _, spread, directions = np.linalg.svd(images - mean, full_matrices=False)
+        k = min(int(self.components), len(spread))
+        return mean, directions[:k].T * (spread[:k] / np.sqrt(len(images)))
+
     def _starts(
         self,
         problem: PoisoningProblem | OneVsRestProblem,
@@ -653,6 +736,83 @@ class SVMGradient(BaseAttack):
                 path=("label",),
             )
         return attacked.code_of(str(self.label))
+
+
+#: Weight of the validation loss (per validation sample) beside the validation error in the
+#: CMA-ES search: it only breaks ties, since the error is flat between its steps.
+_TIE_BREAK = 1e-3
+
+
+def cma_search(
+    problem,
+    label,
+    box: tuple[float, float],
+    basis: tuple[np.ndarray, np.ndarray],
+    *,
+    evaluations: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, dict]:
+    """CMA-ES search of the validation error for one attack point; the best point and a summary.
+
+    The gradient ascent ends at local optima of the validation loss (issue 15 measured restarts,
+    look-ahead starts, other objectives and steps all ending at the same ones); a
+    derivative-free search of the error itself, over a low-dimensional parametrization of the
+    point, reaches other optima. Each evaluation retrains the SVM with the point.
+
+    Parameters
+    ----------
+    problem : object
+        Has ``error_and_loss(u, label) -> (validation error, validation loss)`` and ``y_val``.
+    label : object
+        The attack point's label as ``problem`` reads it (a sign, or a class index).
+    box : (low, high)
+        Bounds on every feature.
+    basis : (mean of shape (n_features,), directions of shape (n_features, k))
+        The point is ``clip(mean + directions @ z, low, high)``; the search starts at z = 0
+        with step size 1.
+    evaluations : int
+        Most evaluations (SVM retrainings).
+    rng : numpy.random.Generator
+        Draws every CMA-ES sample (numpy's global random state is left alone).
+
+    Returns
+    -------
+    u : ndarray of shape (n_features,)
+    summary : dict
+        ``evaluations``, ``components`` (the dimension searched), ``final_error`` and
+        ``final_loss`` (validation, of the point kept) and ``label``.
+    """
+    import cma
+
+    mean, directions = basis
+    low, high = box
+
+    def point(z: np.ndarray) -> np.ndarray:
+        return np.clip(mean + directions @ z, low, high)
+
+    def cost(z: np.ndarray) -> float:
+        error, loss = problem.error_and_loss(point(z), label)
+        return -(error + _TIE_BREAK * loss / len(problem.y_val))
+
+    options = {
+        "maxfevals": int(evaluations),
+        "verbose": -9,
+        "seed": np.nan,  # "do nothing": the samples come from rng, through randn
+        "randn": lambda count, dim: rng.standard_normal((count, dim)),
+    }
+    search = cma.CMAEvolutionStrategy(np.zeros(directions.shape[1]), 1.0, options)
+    while not search.stop():
+        candidates = search.ask()
+        search.tell(candidates, [cost(z) for z in candidates])
+    u = point(np.asarray(search.result.xbest))
+    error, loss = problem.error_and_loss(u, label)
+    return u, {
+        "evaluations": int(search.result.evaluations),
+        "components": int(directions.shape[1]),
+        "final_error": error,
+        "final_loss": loss,
+        "label": float(label),
+    }
 
 
 def ascend(

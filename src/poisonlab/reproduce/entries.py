@@ -121,6 +121,21 @@ ML106 = Reproduction(
 #: MNIST's 7s and 1s (``mnist:7,1``): 13,007 training rows, then the 2,163 test rows.
 _PAIR_TRAIN, _PAIR_ROWS = 13_007, 15_170
 
+
+def _one_point_error(optimizer: str) -> Callable[[list[RunRecord]], list[float]]:
+    """Test error after svm_gradient's one point with ``optimizer``, one value per seed."""
+
+    def read(runs: list[RunRecord]) -> list[float]:
+        chosen = [
+            r
+            for r in _select(runs, budget=1)
+            if r.config["attack"]["params"].get("optimizer", "gradient") == optimizer
+        ]
+        return test_error(1)(chosen)
+
+    return read
+
+
 BIGGIO2012 = Reproduction(
     name="biggio2012",
     title="One gradient-ascent poisoning point against a linear SVM, MNIST 7 vs 1",
@@ -136,7 +151,10 @@ BIGGIO2012 = Reproduction(
         "and 1s among MNIST's test rows; SVC(kernel='linear', C=1). svm_gradient adds one "
         "point labelled 1, starting from a random training 7, moved by up to 200 gradient "
         "steps in the box [0, 1] to raise the hinge loss on the 500 validation images; five "
-        "draws (seeds 0-4)."
+        "draws (seeds 0-4). A stronger optimizer of the same threat model beside it: "
+        'svm_gradient(optimizer="cma"), CMA-ES on the validation error over the top 30 '
+        "principal directions of the 600 attacker's images, 3000 retrained SVMs, the point "
+        "labelled 1 as well."
     ),
     spec=f"""# Biggio, Nelson & Laskov (ICML 2012), Fig. 2: MNIST 7 vs 1, one poisoning point.
 name = "biggio2012"
@@ -162,6 +180,12 @@ name = "svm_gradient"
 params = {{ classes = ["7", "1"], box = [0.0, 1.0], max_iter = 200, label = "1" }}
 budget = [0, 1]
 
+# The same threat model, a stronger optimizer: CMA-ES on the validation error.
+[[attacks]]
+name = "svm_gradient"
+params = {{ classes = ["7", "1"], box = [0.0, 1.0], label = "1", optimizer = "cma" }}
+budget = [1]
+
 [[defenses]]
 name = "none"
 """,
@@ -178,14 +202,21 @@ name = "none"
             '15-20% ("a single attack data point caused the classification error to rise '
             'from the initial error rates of 2-5% to 15-20%")',
             between(0.15, 0.20),
-            test_error(1),
+            _one_point_error("gradient"),
             source="Sec. 5.2, Fig. 2 (exemplary runs)",
         ),
         Figure(
             "test error after one point (some seed reaches 15%)",
             "15% (the low end of the exemplary runs' range)",
             within_seeds(0.15),
-            test_error(1),
+            _one_point_error("gradient"),
+            source="Sec. 5.2, Fig. 2 (exemplary runs)",
+        ),
+        Figure(
+            "test error after one point, CMA-ES optimizer (mean of the seeds)",
+            "15-20% (the exemplary runs' range, now asked of the mean)",
+            between(0.15, 0.20),
+            _one_point_error("cma"),
             source="Sec. 5.2, Fig. 2 (exemplary runs)",
         ),
     ),
@@ -197,9 +228,12 @@ name = "none"
         "draws: poisonlab's runs reach that range in some draws (the third figure passes) "
         "but their mean over five draws is below it, so the mean's rule fails. The same "
         "set-up outside the runner (examples/svm_poisoning_figures.py, other attack seeds) "
-        "gives a mean of 0.123 [0.073, 0.170] (docs/attacks.md), and stronger optimizers of "
-        "the same threat model (restarts, look-ahead starts) 12.8% at best over 10 draws: "
-        "the gap is not the set-up. Fig. 3 (several points) is not encoded: its values are "
+        "gives a mean of 0.123 [0.073, 0.170] (docs/attacks.md), and stronger gradient "
+        "optimizers of the same threat model (restarts, look-ahead starts) 12.8% at best over "
+        "10 draws: the gap is not the set-up. A derivative-free search of the same threat "
+        "model, CMA-ES on the validation error (the fourth figure), reaches the paper's range "
+        "on average: the gradient ascent stops at local optima (15.9% over the 10 draws of "
+        "docs/attacks.md). Fig. 3 (several points) is not encoded: its values are "
         "read off a plot. The clean range, 2-5%, spans three digit pairs: single draws of 7s "
         "and 1s fall just below it (1.7%), their mean within it."
     ),
