@@ -37,6 +37,8 @@ import subprocess
 import sys
 import time
 
+from _process import markdown_table
+
 SETUP = r"""
 import json, time, warnings, numpy as np
 from sklearn.datasets import load_iris
@@ -175,21 +177,17 @@ def markdown(results: dict[str, tuple[float, dict]], starts: int, kernels: list[
     the mean test accuracy, and the ratios ART / poisonlab."""
     names = {"clean": "no attack", "poisonlab": "poisonlab `svm_gradient`"}
     names["ART"] = "IBM ART `PoisoningAttackSVM`"
-    rows = ", ".join(str(k) for k in range(starts))
-    print(
-        f"| ART's set-up, {', '.join(kernels)} SVC, one point from each of training rows {rows} "
-        "| process | attack per point | mean test accuracy |"
-    )
-    print("| --- | --- | --- | --- |")
+    rows = []
     for name, (wall, out) in results.items():
         per_point = f"{out['seconds'] / out['points']:,.3g} s" if name != "clean" else ""
         mean = sum(out["accuracies"]) / len(out["accuracies"])
-        print(f"| {names[name]} | {wall:,.1f} s | {per_point} | {mean:.3f} |")
+        rows.append([names[name], f"{wall:,.1f} s", per_point, f"{mean:.3f}"])
     (art_wall, art), (pl_wall, pl) = results["ART"], results["poisonlab"]
-    print(
-        f"| ratio ART / poisonlab | {art_wall / pl_wall:,.0f}x "
-        f"| {art['seconds'] / pl['seconds']:,.0f}x | |"
-    )
+    ratios = [f"{art_wall / pl_wall:,.0f}x", f"{art['seconds'] / pl['seconds']:,.0f}x", ""]
+    rows.append(["ratio ART / poisonlab", *ratios])
+    starts = ", ".join(str(k) for k in range(starts))
+    setup = f"ART's set-up, {', '.join(kernels)} SVC, one point from each of training rows {starts}"
+    print(markdown_table([setup, "process", "attack per point", "mean test accuracy"], rows))
 
 
 if __name__ == "__main__":
