@@ -95,7 +95,13 @@ if __name__ == "__main__":
     args = parser.parse_args()
     print("| data | poisons | victims flipped | mean poison-base distance |")
     print("| --- | --- | --- | --- |")
+    norms = []
     with fixed_threads():
         for label, case in (("MNIST", mnist_case), ("breast cancer", breast_cancer_case)):
-            for name, (flipped, distance) in flip_rates(*case(), args.victims, args.beta).items():
+            X, y, X_test, y_test = case()
+            for name, (flipped, distance) in flip_rates(
+                X, y, X_test, y_test, args.victims, args.beta
+            ).items():
                 print(f"| {label} | {name} | {flipped:.2f} | {distance:.2f} |", flush=True)
+            norms.append(f"{label} {np.linalg.norm(X, axis=1).mean():.2f}")
+    print(f"\nMean Euclidean norm of a training input, for scale: {', '.join(norms)}.")
