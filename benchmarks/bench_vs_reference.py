@@ -20,8 +20,13 @@ secml (``CAttackPoisoningSVM``) is not measured: its last release installable he
 beside numpy 2 (see docs/attacks.md).
 
     .venv/bin/python benchmarks/bench_vs_reference.py [--starts 10] [--kernels linear poly rbf]
+        [--markdown]
 
-Needs ``pip install adversarial-robustness-toolbox`` in the venv (the ``[compare]`` extra).
+``--markdown`` prints the table that sits in docs/attacks.md between ``docs: begin`` markers
+(a ``timing`` block: ``make docs`` regenerates it, tools/docs.py).
+
+Needs IBM ART in the venv: ``make venv`` installs it (the ``dev`` extra), or alone
+``pip install -e .[compare]``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ import json
 import subprocess
 import sys
 import time
+
+from _process import markdown_table
 
 SETUP = r"""
 import json, time, warnings, numpy as np
@@ -135,11 +142,15 @@ def main() -> None:
     parser.add_argument(
         "--kernels", nargs="+", default=["linear", "poly", "rbf"], help="SVC kernels"
     )
+    parser.add_argument("--markdown", action="store_true", help="print the docs' table")
     args = parser.parse_args()
     results = {}
     for name, code in (("clean", CLEAN), ("poisonlab", POISONLAB), ("ART", ART)):
         code = code.replace("N_STARTS", str(args.starts))
         results[name] = run(code.replace("N_KERNELS", repr(tuple(args.kernels))))
+    if args.markdown:
+        markdown(results, args.starts, args.kernels)
+        return
     print(
         f"ART's set-up (iris 1 vs 2, 2 features, 68 train, 10 test); one point from each of "
         f"the first {args.starts} training rows x kernels {', '.join(args.kernels)}:"
@@ -159,6 +170,24 @@ def main() -> None:
         f"  ART / poisonlab: attack time {art['seconds'] / pl['seconds']:.1f}x, "
         f"process time {art_wall / pl_wall:.1f}x"
     )
+
+
+def markdown(results: dict[str, tuple[float, dict]], starts: int, kernels: list[str]) -> None:
+    """The table of docs/attacks.md: each process's wall time, the attack's time per point and
+    the mean test accuracy, and the ratios ART / poisonlab."""
+    names = {"clean": "no attack", "poisonlab": "poisonlab `svm_gradient`"}
+    names["ART"] = "IBM ART `PoisoningAttackSVM`"
+    rows = []
+    for name, (wall, out) in results.items():
+        per_point = f"{out['seconds'] / out['points']:,.3g} s" if name != "clean" else ""
+        mean = sum(out["accuracies"]) / len(out["accuracies"])
+        rows.append([names[name], f"{wall:,.1f} s", per_point, f"{mean:.3f}"])
+    (art_wall, art), (pl_wall, pl) = results["ART"], results["poisonlab"]
+    ratios = [f"{art_wall / pl_wall:,.0f}x", f"{art['seconds'] / pl['seconds']:,.0f}x", ""]
+    rows.append(["ratio ART / poisonlab", *ratios])
+    starts = ", ".join(str(k) for k in range(starts))
+    setup = f"ART's set-up, {', '.join(kernels)} SVC, one point from each of training rows {starts}"
+    print(markdown_table([setup, "process", "attack per point", "mean test accuracy"], rows))
 
 
 if __name__ == "__main__":

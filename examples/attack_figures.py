@@ -1,20 +1,23 @@
 """Measured figures for docs/attacks.md: one function per attack, on the ML 106 set-up.
 
 Set-up: MNIST training rows 0..1999, test rows 60000..60999, ``SVC(random_state=42)``.
-Run ``python examples/attack_figures.py NAME`` (NAME: one of FIGURES below); prints Markdown
-tables. Label-only attacks are evaluated with the shared-kernel SVC, whose predictions equal
-plain ``SVC`` fits (see docs/architecture.md).
+Run ``python examples/attack_figures.py NAME`` (NAME: one of FIGURES below); prints the
+Markdown that sits in docs/attacks.md between ``docs: begin`` markers (``make docs`` regenerates
+it, tools/docs.py). Label-only attacks are evaluated with the shared-kernel SVC, whose
+predictions equal plain ``SVC`` fits (see docs/architecture.md). Every figure runs with one BLAS
+and one OpenMP thread, as a study's runs do, so reruns print the same digits.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 import numpy as np
 from sklearn.svm import SVC
 
 from poisonlab.attacks import ATTACKS
 from poisonlab.datasets import load, split_by_ranges
+from poisonlab.experiment.execute import fixed_threads
 from poisonlab.models.shared_kernel import SharedKernelSVC
 from poisonlab.models.zoo import make_model
 
@@ -30,7 +33,7 @@ def accuracy(model, X, y) -> float:
 def backdoor() -> None:
     split = lab_split()
     clean = SVC(random_state=42).fit(split.X_train, split.y_train)
-    print(f"clean accuracy {accuracy(clean, split.X_test, split.y_test):.3f}")
+    print(f"Clean model: test accuracy {accuracy(clean, split.X_test, split.y_test):.3f}.\n")
     print("| trigger | budget | clean accuracy | attack success | success on clean model |")
     print("| --- | --- | --- | --- | --- |")
     for trigger, params in [
@@ -80,6 +83,17 @@ def label_flip() -> None:
                     f"| {np.mean(y_pred[ones] == '2'):.3f} |",
                     flush=True,
                 )
+    flipped, accuracies = [], []
+    for seed in range(10):
+        attack = ATTACKS.create("label_flip", budget=100, select="random")
+        y_pred = predict(attack.poison(split.X_train, split.y_train, random_state=seed).y)
+        flipped.append(np.mean(y_pred[ones] == "2"))
+        accuracies.append(np.mean(y_pred == split.y_test))
+    print(
+        f"\n`random`, budget 100, seeds 0..9: test '1's predicted '2' {np.mean(flipped):.3f} "
+        f"on average ({min(flipped):.3f} to {max(flipped):.3f}), accuracy "
+        f"{np.mean(accuracies):.3f} on average."
+    )
 
 
 def random_flip() -> None:
@@ -114,7 +128,7 @@ def targeted_instance() -> None:
     # Target: the class the clean model ranks second for the victim.
     targets = clean.classes_[np.argsort(clean.decision_function(X_test), axis=1)[:, -2]]
     shared = SharedKernelSVC(SVC(random_state=42), split.X_train)
-    print("relabel (targeted_instance), 20 victims:")
+    print(f"Relabelling (`targeted_instance`), {len(victims)} victims, fraction flipped:\n")
     print("| budget | victims flipped |")
     print("| --- | --- |")
     for budget in (1, 2, 5, 10, 20, 50):
@@ -126,7 +140,10 @@ def targeted_instance() -> None:
             model = shared.fit(attack.poison(split.X_train, split.y_train).y)
             wins += attack.success_rate(model.predict)
         print(f"| {budget} | {wins / len(victims):.2f} |", flush=True)
-    print("inject (targeted_instance_inject), the first 10 of those victims:")
+    print(
+        "\nInjection (`targeted_instance_inject`), the first 10 of those victims, "
+        "fraction flipped:\n"
+    )
     print("| toward_victim | budget 1 | budget 5 | budget 20 |")
     print("| --- | --- | --- | --- |")
     for toward in (0.0, 0.5, 1.0):
@@ -149,7 +166,7 @@ def targeted_instance() -> None:
 
 def inject_noise() -> None:
     split = lab_split()
-    print("MNIST, SVC:")
+    print("MNIST, ML 106 set-up, `SVC(random_state=42)`:\n")
     print("| distribution | budget | accuracy |")
     print("| --- | --- | --- |")
     for distribution in ("uniform", "gaussian"):
@@ -161,7 +178,7 @@ def inject_noise() -> None:
             print(f"| {distribution} | {budget:.0%} | {score:.3f} |", flush=True)
     ds = load("digits")
     X_train, y_train, X_test, y_test = ds.X[:1000], ds.y[:1000], ds.X[1000:], ds.y[1000:]
-    print("digits (train rows 0..999, test rows 1000..1796), zoo models:")
+    print("\ndigits (train rows 0..999, test rows 1000..1796), zoo models:\n")
     print("| model | distribution | 0% | 20% | 50% |")
     print("| --- | --- | --- | --- | --- |")
     for name in ("svc", "logreg", "knn"):
@@ -184,5 +201,10 @@ FIGURES = {
 }
 
 if __name__ == "__main__":
-    for name in sys.argv[1:] or FIGURES:
-        FIGURES[name]()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "figures", nargs="*", choices=[[], *FIGURES], metavar="FIGURE", help=", ".join(FIGURES)
+    )
+    with fixed_threads():
+        for name in parser.parse_args().figures or FIGURES:
+            FIGURES[name]()

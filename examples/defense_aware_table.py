@@ -14,12 +14,16 @@ only the box of pixel values against no defense.
     .venv/bin/python examples/defense_aware_table.py [--aware min_max kkt influence]
         [--no-baselines]
 
-Prints a Markdown table: test error, and how many of the 33 poisoned rows the defense removed.
+Prints, on standard output, the Markdown table that sits in docs/attacks.md between
+``docs: begin`` markers (``make docs`` regenerates it, tools/docs.py): test error, and how many
+of the 33 poisoned rows the defense removed. Progress and times go to standard error. It runs
+with one BLAS and one OpenMP thread, as a study's runs do, so reruns print the same digits.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -28,6 +32,7 @@ from sklearn.svm import SVC
 from poisonlab.attacks import ATTACKS
 from poisonlab.datasets import load
 from poisonlab.defenses import DETECTORS
+from poisonlab.experiment.execute import fixed_threads
 
 PAIR = ("7", "1")
 DEFENSES = (
@@ -49,6 +54,11 @@ def awareness(defense: str):
     return defense if defense in MODELLED else ["sphere_filter", "slab_filter"]
 
 
+def progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@fixed_threads()
 def main(aware: list[str], baselines: bool) -> None:
     mnist = load("mnist")
     X, y = mnist.X, mnist.y
@@ -57,7 +67,7 @@ def main(aware: list[str], baselines: bool) -> None:
     X_train, y_train = X[train] / 255, y[train]
     X_test, y_test = X[test] / 255, y[test]
     budget = round(0.03 * len(train))
-    print(f"{len(train)} training images, {len(test)} test images, {budget} poisoned points")
+    progress(f"{len(train)} training images, {len(test)} test images, {budget} poisoned points")
 
     def error(X_fit, y_fit) -> float:
         model = SVC(kernel="linear", C=1.0).fit(X_fit, y_fit)
@@ -83,13 +93,13 @@ def main(aware: list[str], baselines: bool) -> None:
         fixed["svm_gradient"] = ATTACKS.create(
             "svm_gradient", budget=budget, box=(0.0, 1.0), max_iter=10
         ).poison(X_train, y_train, random_state=0)
-        print(f"svm_gradient: {time.perf_counter() - began:.0f} s", flush=True)
+        progress(f"svm_gradient: {time.perf_counter() - began:.0f} s")
 
     header = "| attack | " + " | ".join(DEFENSES) + " |"
     lines = [header, "| --- |" + " --- |" * len(DEFENSES)]
     for name, result in fixed.items():
         lines.append(f"| {name} | " + " | ".join(defended(result, d) for d in DEFENSES) + " |")
-        print(lines[-1], flush=True)
+        progress(lines[-1])
     for name in aware:
         cells, by_awareness = [], {}
         for defense in DEFENSES:
@@ -99,11 +109,11 @@ def main(aware: list[str], baselines: bool) -> None:
                 by_awareness[key] = ATTACKS.create(
                     name, budget=budget, defense=awareness(defense), box=(0.0, 1.0)
                 ).poison(X_train, y_train)
-                print(f"{name} aware of {key}: {time.perf_counter() - began:.0f} s", flush=True)
+                progress(f"{name} aware of {key}: {time.perf_counter() - began:.0f} s")
             cells.append(defended(by_awareness[key], defense))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        print(lines[-1], flush=True)
-    print("\n" + "\n".join(lines))
+        progress(lines[-1])
+    print("\n".join(lines))
 
 
 class _Result:

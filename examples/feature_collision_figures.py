@@ -14,6 +14,10 @@ the class the clean model ranks second) and scikit-learn's bundled breast-cancer
 Model: ``SVC(kernel="linear", C=1)``, whose representation is the input itself.
 
     .venv/bin/python examples/feature_collision_figures.py [--victims 50] [--beta 0.25 1]
+
+Prints the Markdown table that sits in docs/attacks.md between ``docs: begin`` markers
+(``make docs`` regenerates it, tools/docs.py), with one BLAS and one OpenMP thread as a study's
+runs, so reruns print the same digits.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sklearn.svm import SVC
 
 from poisonlab.attacks import ATTACKS
 from poisonlab.datasets import load
+from poisonlab.experiment.execute import fixed_threads
 
 POISONS = 5
 
@@ -57,7 +62,8 @@ def victims_and_targets(model, X_test, y_test, count):
     return rows, runner_up
 
 
-def flip_rates(X, y, X_test, y_test, victims: int, betas) -> dict[str, float]:
+def flip_rates(X, y, X_test, y_test, victims: int, betas) -> dict[str, tuple[float, float]]:
+    """{poisons: (fraction of victims flipped, mean poison-base distance)}."""
     clean = SVC(kernel="linear", C=1.0).fit(X, y)
     rows, targets = victims_and_targets(clean, X_test, y_test, victims)
     variants = {f"collision, nearest bases, beta {b:g}": ("nearest", b) for b in betas}
@@ -79,11 +85,7 @@ def flip_rates(X, y, X_test, y_test, victims: int, betas) -> dict[str, float]:
             model = SVC(kernel="linear", C=1.0).fit(result.X, result.y)
             flips[name] += attack.success_rate(model.predict)
             distances[name].append(np.mean(result.info["base_distances"]))
-    print("| poisons (5 per victim) | victims flipped | mean distance poison-base |")
-    print("| --- | --- | --- |")
-    for name in variants:
-        print(f"| {name} | {flips[name] / len(rows):.2f} | {np.mean(distances[name]):.2f} |")
-    return {name: flips[name] / len(rows) for name in variants}
+    return {name: (flips[name] / len(rows), float(np.mean(distances[name]))) for name in variants}
 
 
 if __name__ == "__main__":
@@ -91,6 +93,15 @@ if __name__ == "__main__":
     parser.add_argument("--victims", type=int, default=50)
     parser.add_argument("--beta", type=float, nargs="+", default=[0.25, 1.0])
     args = parser.parse_args()
-    for label, case in (("MNIST", mnist_case), ("breast cancer", breast_cancer_case)):
-        print(f"\n{label}:")
-        flip_rates(*case(), args.victims, args.beta)
+    print("| data | poisons | victims flipped | mean poison-base distance |")
+    print("| --- | --- | --- | --- |")
+    norms = []
+    with fixed_threads():
+        for label, case in (("MNIST", mnist_case), ("breast cancer", breast_cancer_case)):
+            X, y, X_test, y_test = case()
+            for name, (flipped, distance) in flip_rates(
+                X, y, X_test, y_test, args.victims, args.beta
+            ).items():
+                print(f"| {label} | {name} | {flipped:.2f} | {distance:.2f} |", flush=True)
+            norms.append(f"{label} {np.linalg.norm(X, axis=1).mean():.2f}")
+    print(f"\nMean Euclidean norm of a training input, for scale: {', '.join(norms)}.")
