@@ -46,7 +46,7 @@ MODELS = {
     "svc_poly": lambda: SVC(kernel="poly", degree=2, coef0=1, C=10, random_state=42),
     "svc_poly3": lambda: SVC(kernel="poly", degree=3, coef0=1, C=10, random_state=42),
     "svc_rbf_g05": lambda: SVC(gamma=0.05, C=10, random_state=42),
-    "logreg": lambda: LogisticRegression(C=10, max_iter=2000),
+    "logreg": lambda: LogisticRegression(C=10, max_iter=2000, random_state=42),
     "extra_trees": lambda: ExtraTreesClassifier(300, random_state=42),
 }
 #: How the table names them.
