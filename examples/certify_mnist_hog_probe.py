@@ -8,7 +8,7 @@ DPA's 1,200 hash partitions of MNIST's training rows, the *same* partitions for 
 Features are kept in ``--cache DIR`` (float32; built when missing). The output is the
 Markdown table of docs/certify.md.
 
-    .venv/bin/python examples/certify_mnist_hog_probe.py --cache /tmp/hog_probe
+    .venv/bin/python examples/certify_mnist_hog_probe.py --cache /tmp/certify_hog_probe
 """
 
 from __future__ import annotations
