@@ -14,7 +14,12 @@ training set of ``output_shift``'s reference SVC) and rows 3000..3999 (``output_
 held-out inputs).
 
     .venv/bin/python benchmarks/defenses_ml106.py [--budgets 10,30,100,200] [--only NAME,...]
-        [--markdown docs/_defenses_ml106.md]
+        [--markdown] [--seconds]
+
+``--markdown`` prints only the Markdown table of docs/defenses.md (a detector's rows together)
+and the clean model's count; ``--seconds`` prints instead each detector's time in seconds per
+N (the detector alone), which no rerun reproduces exactly. Everything runs on one BLAS thread,
+so the table is the same in every run.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from collections.abc import Callable
 import numpy as np
 from sklearn.svm import SVC
 
+from poisonlab._threadpools import thread_limits
 from poisonlab.attacks import ATTACKS
 from poisonlab.datasets import load
 from poisonlab.defenses import DETECTORS, TrustedSet, evaluate_detection
@@ -75,14 +81,8 @@ def detectors(trusted: TrustedSet, holdout: TrustedSet) -> dict[str, Callable]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budgets", default="10,30,100,200")
-    parser.add_argument("--only", default="", help="comma-separated substrings of names")
-    parser.add_argument("--markdown", default=None, help="also write the table to this file")
-    args = parser.parse_args()
-    budgets = [int(b) for b in args.budgets.split(",")]
-
+def measure(budgets: list[int], only: str, verbose: bool) -> tuple[int, dict, dict]:
+    """(the clean model's incorrect 2's, detector -> its table rows, detector -> N -> seconds)."""
     mnist = load("mnist")
     X, y_clean = mnist.X[:2000], mnist.y[:2000]
     X_test, y_test = mnist.X[60000:61000], mnist.y[60000:61000]
@@ -97,17 +97,12 @@ def main() -> None:
         pred = shared.fit(y_train, rows).predict_from_kernel(K_test)
         return int(per_class_table(y_test, pred, classes).incorrect[two])
 
-    header = [
-        "| detector | N | precision | recall | F1 | flagged | incorrect 2's, no defense | "
-        "after drop | after relabel | seconds |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    rows_out: dict[str, list[str]] = {}  # per detector, so the file groups a detector's rows
-    print(f"clean model: {incorrect_twos(y_clean)} incorrect 2's", flush=True)
+    rows_out: dict[str, list[str]] = {}  # per detector, so the table groups a detector's rows
+    seconds: dict[str, dict[int, float]] = {}
     chosen = {
         name: fn
         for name, fn in detectors(trusted, holdout).items()
-        if not args.only or any(s in name for s in args.only.split(","))
+        if not only or any(s in name for s in only.split(","))
     }
     for n in budgets:
         attack = ATTACKS.create("label_flip", source="1", target="2", budget=n, select="first")
@@ -117,7 +112,7 @@ def main() -> None:
         for name, detect in chosen.items():
             start = time.perf_counter()
             result = detect(X, y)
-            seconds = time.perf_counter() - start
+            seconds.setdefault(name, {})[n] = time.perf_counter() - start
             m = evaluate_detection(result, poisoned.poison_indices)
             dropped = incorrect_twos(y, np.flatnonzero(~result.flagged))
             suggested = result.info.get("suggested_labels")
@@ -128,14 +123,41 @@ def main() -> None:
             )
             line = (
                 f"| {name} | {n} | {m['precision']:.2f} | {m['recall']:.2f} | {m['f1']:.2f} | "
-                f"{m['n_flagged']} | {undefended} | {dropped} | {relabelled} | {seconds:.1f} |"
+                f"{m['n_flagged']} | {undefended} | {dropped} | {relabelled} |"
             )
             rows_out.setdefault(name, []).append(line)
-            print(line, flush=True)
-    if args.markdown:
-        with open(args.markdown, "w") as fh:
-            lines = header + [line for rows in rows_out.values() for line in rows]
-            fh.write("\n".join(lines) + "\n")
+            if verbose:
+                print(f"{line} {seconds[name][n]:.1f} s", flush=True)
+    return incorrect_twos(y_clean), rows_out, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budgets", default="10,30,100,200")
+    parser.add_argument("--only", default="", help="comma-separated substrings of names")
+    parser.add_argument("--markdown", action="store_true", help="print only the table")
+    parser.add_argument("--seconds", action="store_true", help="print only the times")
+    args = parser.parse_args()
+    budgets = [int(b) for b in args.budgets.split(",")]
+    with thread_limits(1):
+        clean, rows_out, seconds = measure(
+            budgets, args.only, verbose=not (args.markdown or args.seconds)
+        )
+    if args.seconds:
+        print(f"| detector | {' | '.join(f'N = {n}' for n in budgets)} |")
+        print(f"| --- |{' ---: |' * len(budgets)}")
+        for name, times in seconds.items():
+            print(f"| {name} | {' | '.join(f'{times[n]:.2f}' for n in budgets)} |")
+    elif args.markdown:
+        print(
+            "| detector | N | precision | recall | F1 | flagged | incorrect 2's, no defense | "
+            "after drop | after relabel |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("\n".join(line for rows in rows_out.values() for line in rows))
+        print(f"\nThe clean model (no poisoning): {clean} incorrect 2's.")
+    else:
+        print(f"clean model: {clean} incorrect 2's")
 
 
 if __name__ == "__main__":

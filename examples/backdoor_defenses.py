@@ -14,6 +14,9 @@ The lab's set-up: MNIST training rows 0..1999, test rows 60000..60999, ``SVC(ran
 
     .venv/bin/python examples/backdoor_defenses.py [backdoor|partition|trimmed]
 
+Each part prints its Markdown table (a heading before each when several are asked for). One
+BLAS thread, so the tables are the same in every run.
+
 The regularization table is a study: ``poisonlab run examples/regularization.toml``.
 """
 
@@ -24,6 +27,7 @@ import sys
 import numpy as np
 from sklearn.svm import SVC
 
+from poisonlab._threadpools import thread_limits
 from poisonlab.attacks import ATTACKS
 from poisonlab.datasets import load
 from poisonlab.defenses import DETECTORS, MITIGATIONS, DetectionResult, evaluate_detection
@@ -188,6 +192,9 @@ PARTS = {
 }
 
 if __name__ == "__main__":
-    for part in sys.argv[1:] or list(PARTS):
-        print(f"\n### {part}\n")
-        PARTS[part]()
+    parts = sys.argv[1:] or list(PARTS)
+    with thread_limits(1):
+        for part in parts:
+            if len(parts) > 1:
+                print(f"\n### {part}\n")
+            PARTS[part]()

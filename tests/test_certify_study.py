@@ -152,3 +152,26 @@ def test_the_classifier_refuses_a_bound_and_predicting_before_fit():
         CertifiedClassifier(CERTIFICATES.create("sphere_slab_bound")).fit(X, y)
     with pytest.raises(NotFittedError):
         CertifiedClassifier(CERTIFICATES.create("knn")).predict(X)
+
+
+def test_the_docs_table_of_a_study_shows_each_certificates_median_radius(study_dir):
+    """``examples/study_tables.py certificates`` (docs/certify.md's table) reads the stored rows
+    and agrees with the certificate computed directly."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parent.parent / "examples" / "study_tables.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "certificates", str(study_dir / "out")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == "| certificate (label in the spec) | clean accuracy | median radius |"
+    expected = CERTIFICATES.create("knn", n_neighbors=9).certify(*_split())
+    assert (
+        f"| `knn[n_neighbors=9]` | {expected.clean_accuracy:.1%} | "
+        f"{expected.median_radius} poisoned training samples |"
+    ) in lines
+    assert len(lines) == 2 + 3  # one row per certificate on the clean training set
