@@ -18,6 +18,8 @@ from concurrent.futures import Future
 
 import numpy as np
 
+from .._threadpools import thread_limits
+
 _BLOCK_ROWS = 4096  # rows of X per matrix product in kernel_values
 
 
@@ -129,14 +131,17 @@ def compute_ahead(params: tuple, steps: dict[str, Callable[[], tuple[tuple, obje
 
     def run() -> None:
         failure = None
-        for name, compute in steps.items():
-            try:
-                if failure is not None:
-                    raise failure
-                futures[name].set_result(compute())
-            except BaseException as exc:  # kept for take_ahead, which then gives None
-                failure = exc
-                futures[name].set_exception(exc)
+        # One BLAS thread: the other core is the importing thread's (the values do not depend
+        # on it: the lab's Gram matrices are equal bit for bit with one or two threads).
+        with thread_limits(1, "blas"):
+            for name, compute in steps.items():
+                try:
+                    if failure is not None:
+                        raise failure
+                    futures[name].set_result(compute())
+                except BaseException as exc:  # kept for take_ahead, which then gives None
+                    failure = exc
+                    futures[name].set_exception(exc)
 
     with _AHEAD_LOCK:
         _AHEAD.update({name: (params, future) for name, future in futures.items()})
