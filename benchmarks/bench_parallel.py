@@ -11,9 +11,9 @@ and the load average goes to stderr before and after (the machine is shared).
 Default spec: ``examples/random_flip.toml`` (80 independent runs, digits and MNIST).
 ``--baseline-src DIR`` adds ``--dask-local 2`` with another checkout's ``src`` first on
 ``PYTHONPATH`` (e.g. ``git archive main src | tar -x -C /tmp/base``), in the same rounds (its
-store is not compared: other code keys its runs by its own fingerprint). The
-CPU column misses forked Dask workers (their forkserver outlives the command, so its children's
-time is never counted here); compare those by wall time.
+store is not compared: other code keys its runs by its own fingerprint). CPU is that of the
+command and every process it started, a forkserver and its Dask workers included
+(``_process.timed_process`` adopts and reaps them).
 """
 
 from __future__ import annotations
