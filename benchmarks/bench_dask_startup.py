@@ -31,7 +31,9 @@ from distributed import Client
 from poisonlab.experiment import backends
 
 def ready():
-    import poisonlab.experiment.execute, sklearn.svm  # noqa: F401 - what a run needs
+    import importlib
+    for name in backends.WORKER_PRELOAD:  # what a run needs
+        importlib.import_module(name)
     return os.getpid()
 
 if __name__ == "__main__":

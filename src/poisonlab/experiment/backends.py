@@ -247,7 +247,9 @@ WORKER_PRELOAD = (
     "distributed",
     "poisonlab.experiment.dask_nodes",
     "poisonlab.experiment.execute",
-    "sklearn.svm",
+    "poisonlab.attacks",  # the attack registry, as make_attack reads it
+    "poisonlab.models.zoo",  # the model zoo's scikit-learn estimators
+    "poisonlab.models.shared_kernel",
 )
 
 
