@@ -6,8 +6,14 @@ Rounds interleave the variants; the minimum over rounds is reported with the rat
 and the load average goes to stderr before and after (the machine is shared).
 
     .venv/bin/python benchmarks/bench_parallel.py [SPEC ...] [--rounds 1] [--skip-dask]
+        [--baseline-src DIR]
 
 Default spec: ``examples/random_flip.toml`` (80 independent runs, digits and MNIST).
+``--baseline-src DIR`` adds ``--dask-local 2`` with another checkout's ``src`` first on
+``PYTHONPATH`` (e.g. ``git archive main src | tar -x -C /tmp/base``), in the same rounds (its
+store is not compared: other code keys its runs by its own fingerprint). CPU is that of the
+command and every process it started, a forkserver and its Dask workers included
+(``_process.timed_process`` adopts and reaps them).
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_runner import timed  # the same whole-process timing
+from _process import timed_process  # the same whole-process timing
 
 ROOT = Path(__file__).resolve().parents[1]
 POISONLAB = str(Path(sys.executable).parent / "poisonlab")
+BASELINE = "--dask-local 2 (baseline src)"
 
 
 def snapshot(directory: Path) -> dict:
@@ -45,10 +52,15 @@ def main() -> None:
     parser.add_argument("specs", nargs="*", default=[str(ROOT / "examples/random_flip.toml")])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--baseline-src", help="another checkout's src/, run with --dask-local 2")
     args = parser.parse_args()
     variants = {"serial": [], "-j 2": ["-j", "2"]}
     if not args.skip_dask:
         variants["--dask-local 2"] = ["--dask-local", "2"]
+    envs = {}
+    if args.baseline_src and not args.skip_dask:
+        variants[BASELINE] = ["--dask-local", "2"]
+        envs[BASELINE] = {**os.environ, "PYTHONPATH": str(Path(args.baseline_src).resolve())}
     print(f"load average before: {os.getloadavg()}", file=sys.stderr)
     for spec in args.specs:
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
@@ -57,14 +69,21 @@ def main() -> None:
                 for name, extra in variants.items():
                     out = Path(tmp) / f"{r}-{len(times[name])}-{name.replace(' ', '')}"
                     cmd = [POISONLAB, "run", spec, "-o", str(out), "--no-report", *extra]
-                    times[name].append(timed(cmd))
+                    wall, cpu, _ = timed_process(cmd, envs.get(name))
+                    print(f"{name}: {wall:.2f} s", file=sys.stderr)
+                    times[name].append((wall, cpu))
                     if name == "serial" and r == 0:
                         baseline = snapshot(out)
-                    elif snapshot(out) != baseline:
+                    elif name != BASELINE and snapshot(out) != baseline:
                         raise SystemExit(f"{spec}: the store of {name} differs from serial")
                     shutil.rmtree(out)
         print_table(spec, times, len(baseline))
     print(f"load average after: {os.getloadavg()}", file=sys.stderr)
+
+
+def variant_options(name: str) -> str:
+    """The options a variant adds to ``poisonlab run``, with a leading space (or none)."""
+    return "" if name == "serial" else " " + name.removesuffix(" (baseline src)")
 
 
 def print_table(spec: str, times: dict[str, list[tuple[float, float]]], runs: int) -> None:
@@ -76,8 +95,9 @@ def print_table(spec: str, times: dict[str, list[tuple[float, float]]], runs: in
     print("| --- | ---: | ---: | ---: |")
     for name, values in times.items():
         wall, cpu = min(values)  # the round with the least wall time
-        command = "poisonlab run" + (f" {name}" if name != "serial" else "")
-        print(f"| `{command}` | {wall:.2f} s | {cpu:.2f} s | {serial / wall:.2f}x |")
+        options = variant_options(name)
+        label = f"`poisonlab run{options}`" + (" (baseline src)" if name == BASELINE else "")
+        print(f"| {label} | {wall:.2f} s | {cpu:.2f} s | {serial / wall:.2f}x |")
     print()
 
 

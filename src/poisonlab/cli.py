@@ -270,6 +270,12 @@ def lab_ml106(
     memory: MemoryOption = None,
 ) -> None:
     """The ML 106 lab: relabel the first N '1's as '2' and watch the SVC's mistakes."""
+    from .labs.ahead import start_lab_kernels
+    from .models.kernels import discard_ahead
+
+    memory_limit = _parse_memory(memory)
+    # The lab's kernels are numpy products: a thread computes them while scikit-learn imports.
+    start_lab_kernels(train_size, test_size, memory_limit)
     import sklearn.svm  # noqa: F401 - imported while collection is off (the lab fits SVCs)
 
     from .labs.ml106 import run_ml106
@@ -277,16 +283,19 @@ def lab_ml106(
     _imports_done()
 
     budgets = _parse_int_list(poison, "--poison")
-    result = run_ml106(
-        poison=budgets,
-        source=source,
-        target=target,
-        train_size=train_size,
-        test_size=test_size,
-        out=out,
-        memory=_parse_memory(memory),
-        rerun=None if out is None else _lab_rerun(ctx, budgets, out),
-    )
+    try:
+        result = run_ml106(
+            poison=budgets,
+            source=source,
+            target=target,
+            train_size=train_size,
+            test_size=test_size,
+            out=out,
+            memory=memory_limit,
+            rerun=None if out is None else _lab_rerun(ctx, budgets, out),
+        )
+    finally:
+        discard_ahead()
     if out is not None:
         from .labs.output import write_lab_results
 
@@ -529,6 +538,10 @@ def run_command(
         _check_dask_address(dask)
     if max_runs is not None and max_runs < 1:
         raise ValueError(f"--max-runs: must be at least 1; got {max_runs}.")
+    if dask_local is not None:  # its workers' imports on another core while the spec is read
+        from .experiment.backends import start_local_workers
+
+        start_local_workers()
     try:
         study = prepare_study(spec, max_runs=max_runs)
     except SpecError as exc:  # every problem, one per line; nothing ran or was written

@@ -240,12 +240,52 @@ def _probe(address: str, seconds: float, outcome: list) -> None:
         outcome.append(exc)
 
 
+#: What a local Dask worker imports before its first run: imported once, by the process the
+#: workers are forked from (:func:`start_local_workers`), not by each worker (issue 18: two
+#: spawned workers importing it made a 4-second sweep take 10).
+WORKER_PRELOAD = (
+    "distributed",
+    "poisonlab.experiment.dask_nodes",
+    "poisonlab.experiment.execute",
+    "poisonlab.attacks",  # the attack registry, as make_attack reads it
+    "poisonlab.models.zoo",  # the model zoo's scikit-learn estimators
+    "poisonlab.models.shared_kernel",
+)
+
+
+def start_local_workers() -> None:
+    """Start the process that local Dask workers are forked from (multiprocessing's
+    ``forkserver``), importing :data:`WORKER_PRELOAD`, unless it is running.
+
+    Call it as early as a sweep is known to use ``--dask-local``: it imports on another core
+    while this process validates the spec and loads data. The forkserver is a fresh process
+    that has never run OpenMP or BLAS threads, so its forks are safe where forks of this
+    process are not (GNU OpenMP hangs in a child forked after a parallel region).
+    """
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_PRELOAD))
+    forkserver.ensure_running()
+
+
 def _local_cluster(n_workers: int | None, dashboard: bool):
-    """A Dask cluster of single-threaded worker processes on the loopback interface only.
+    """A Dask cluster of single-threaded worker processes on the loopback interface only,
+    forked from the forkserver of :func:`start_local_workers`.
 
     Without ``dashboard`` the scheduler and the workers start no HTTP server at all
     (:mod:`.dask_nodes`): they listen only on their TCP ports on 127.0.0.1.
     """
+    import dask
+
+    start_local_workers()
+    # Read when each worker process starts (a worker restarted after the cluster is made
+    # falls back to Dask's default, spawn: slower to start, the same results).
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        return _make_local_cluster(n_workers, dashboard)
+
+
+def _make_local_cluster(n_workers: int | None, dashboard: bool):
     import logging
 
     from distributed import LocalCluster, Nanny, SpecCluster

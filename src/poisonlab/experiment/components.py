@@ -12,6 +12,7 @@ import importlib
 import inspect
 import json
 import re
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -87,13 +88,19 @@ def draw_split(ds, split: Mapping[str, Any]):
 
 
 def load_split(dataset_config: Mapping[str, Any]):
-    """``(Split, classes)`` of a run's dataset config, cached per process (workers load once)."""
-    return _load_split_cached(canonical_json(dataset_config))[:2]
+    """``(Split, classes)`` of a run's dataset config, cached per process (workers load once;
+    threads asking at once wait for the one load, so all get the same arrays)."""
+    with _LOADING:
+        return _load_split_cached(canonical_json(dataset_config))[:2]
 
 
 def load_validation(dataset_config: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
     """The attacker's validation set ``(X_val, y_val)`` of a run's split, or None."""
-    return _load_split_cached(canonical_json(dataset_config))[2]
+    with _LOADING:
+        return _load_split_cached(canonical_json(dataset_config))[2]
+
+
+_LOADING = threading.Lock()
 
 
 # ----------------------------------------------------------------------------- models

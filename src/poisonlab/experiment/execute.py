@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._threadpools import thread_limits
+from ..models.kernels import settle_ahead
 from .components import (
     canonical_json,
     load_split,
@@ -127,6 +128,7 @@ def fixed_threads(blas: int = RUN_THREADS) -> Iterator[None]:
     threads never builds a Gram matrix with two BLAS threads while another batch's runs compute.
     """
     global _blas_holders, _blas_limit, _blas_count
+    settle_ahead()  # a kernel computed ahead (the lab's) finishes before limits change
     with _BLAS_TURN:
         while _blas_holders and _blas_count != blas:
             _BLAS_TURN.wait()

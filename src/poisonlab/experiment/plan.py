@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from ..models.kernels import default_memory_budget
 from .components import canonical_json, make_estimator, registry_for
 from .grid import RunSpec
 
@@ -31,16 +32,6 @@ class Batch:
     shared: bool = False
     threads: int = 1
     memory_limit: int | None = None
-
-
-def default_memory_budget(n_workers: int = 1) -> int:
-    """Memory one worker may give to a shared-kernel context: half the machine's RAM, shared
-    among the local workers."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        total = 8 * 2**30
-    return total // 2 // max(1, n_workers)
 
 
 #: The most runs one shared-kernel batch holds. A batch is what a sweep holds in memory (its run

@@ -24,9 +24,9 @@ from ..experiment.components import load_split
 from ..experiment.store import ResultStore
 from ..experiment.study import Study, prepare_study_text, run_study
 from ..report.lab_tables import LabResult, lab_result
+from .ahead import TEST_START, lab_split_config
 
 EXPERIMENT = "ml106"
-TEST_START = 60_000  # MNIST's official test set starts here
 COMMAND = "poisonlab lab ml106"
 
 
@@ -119,11 +119,7 @@ def run_ml106(
         raise ParameterError.named("train_size", f"must be in [1, {TEST_START}]; got {train_size}.")
     if not 1 <= test_size <= 10_000:
         raise ParameterError.named("test_size", f"must be in [1, 10000]; got {test_size}.")
-    split_config = {
-        "name": "mnist",
-        "split": {"train": [0, train_size], "test": [TEST_START, TEST_START + test_size]},
-    }
-    split, classes = load_split(split_config)
+    split, classes = load_split(lab_split_config(train_size, test_size))
     source = _check_class("source", source, classes)
     target = _check_class("target", target, classes)
     if source == target:

@@ -23,6 +23,16 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.svm import SVC
 
+from .kernels import (
+    as_training_matrix,
+    fits_whole,
+    grouped_gram,
+    kernel_values,
+    query_kernel,
+    resolve_gamma,
+    take_ahead,
+)
+
 try:  # scikit-learn's own libsvm binding, as SVC.fit calls it (private, hence the fallback)
     from sklearn.svm import _libsvm
 
@@ -34,7 +44,6 @@ except ImportError:  # pragma: no cover - depends on the installed scikit-learn
 # their large or tanh-rounded kernel values made 2 and 7 of 3,985 digits predictions differ
 # (last-bit differences in the decision sums), so they take the plain path.
 _KERNELS = ("rbf", "linear")
-_BLOCK_ROWS = 4096  # rows of X per matrix product in SharedKernelSVC.kernel
 
 
 def supports(estimator: object) -> bool:
@@ -104,16 +113,22 @@ class SharedKernelSVC:
                 f"{_KERNELS}, no class_weight, probability=False, break_ties=False."
             )
         self.params = estimator.get_params()
-        self.X_train = np.asarray(X_train, dtype=np.float64)
-        self.gamma = self._resolve_gamma(self.X_train)
-        self._sq_train = np.einsum("ij,ij->i", self.X_train, self.X_train)
+        self._source = X_train  # what a kernel computed ahead is computed from (kernels.py)
+        self.X_train, self._sq_train = as_training_matrix(X_train)
+        self.gamma = resolve_gamma(self.params["gamma"], self.X_train)
         gram_bytes = 8 * len(self.X_train) ** 2
-        whole = memory_limit is None or 2 * gram_bytes <= memory_limit
+        whole = fits_whole(len(self.X_train), memory_limit)
         n = len(self.X_train)
         order = np.arange(n) if groups is None else np.argsort(np.asarray(groups), kind="stable")
         #: The whole Gram matrix, rows and columns in ``order`` (training row ``r`` at
         #: ``position[r]``), or None when blocks are computed from their rows on demand.
-        self.gram = self.kernel(self.X_train[order], order) if whole else None
+        self.gram = None
+        if whole:
+            self.gram = take_ahead("gram", (X_train, groups), self._ahead_params())
+            if self.gram is None:
+                self.gram = grouped_gram(
+                    self.X_train, self._sq_train, order, *self._kernel_params()
+                )
         self.position = np.empty(n, dtype=np.intp)
         self.position[order] = np.arange(n)
         self._pairs: dict[tuple, _PairModel] = {}
@@ -130,14 +145,14 @@ class SharedKernelSVC:
         self._kernels: dict[int, np.ndarray] = {}
         self._decisions: dict[tuple, np.ndarray] = {}
 
-    def _resolve_gamma(self, X: np.ndarray) -> float:
-        gamma = self.params["gamma"]
-        if gamma == "scale":
-            var = X.var()
-            return 1.0 / (X.shape[1] * var) if var != 0 else 1.0
-        if gamma == "auto":
-            return 1.0 / X.shape[1]
-        return float(gamma)
+    def _ahead_params(self) -> tuple:
+        """The kernel's name and its gamma as given, as kernels computed ahead are keyed (the
+        resolved gamma follows from it and the training matrix)."""
+        return self.params["kernel"], self.params["gamma"]
+
+    def _kernel_params(self) -> tuple[str, float]:
+        """The kernel's name and its resolved gamma."""
+        return self.params["kernel"], self.gamma
 
     def query_kernel(self, X: np.ndarray) -> np.ndarray:
         """Read-only kernel of ``X`` against the training set, for repeated predictions.
@@ -152,9 +167,9 @@ class SharedKernelSVC:
         -------
         ndarray of shape (n_queries, n_samples)
         """
-        # Column-major: each pair's decision reads the columns of its support vectors.
-        K = np.asfortranarray(self.kernel(X))
-        K.flags.writeable = False
+        K = take_ahead("query", (X, self._source), self._ahead_params())
+        if K is None:
+            K = query_kernel(X, self.X_train, self._sq_train, *self._kernel_params())
         self._kernels[id(K)] = K
         return K
 
@@ -184,25 +199,7 @@ class SharedKernelSVC:
         X = np.asarray(X, dtype=np.float64)
         train = self.X_train if columns is None else self.X_train[columns]
         sq_train = self._sq_train if columns is None else self._sq_train[columns]
-        # In row blocks: OpenBLAS 0.3.31 (numpy's wheel) crashed with SIGSEGV on the single
-        # 20,000 x 784 by 784 x 20,000 product with 2 threads; blocks of 4,096 rows do not, and
-        # below 4,096 rows this is the one product as before.
-        dot = np.empty((len(X), len(train)))
-        for start in range(0, len(X), _BLOCK_ROWS):
-            rows = slice(start, start + _BLOCK_ROWS)
-            np.matmul(X[rows], train.T, out=dot[rows])
-        kind = self.params["kernel"]
-        if kind == "linear":
-            return dot
-        # libsvm's rbf, exp(-gamma * ((|x|^2 + |z|^2) - 2 x.z)), evaluated in the same order
-        # but in place and in row chunks, so no full-size temporaries are allocated.
-        sq = np.einsum("ij,ij->i", X, X)
-        dot *= -2.0
-        for start in range(0, len(dot), 256):
-            chunk = slice(start, start + 256)
-            dot[chunk] += sq[chunk, None] + sq_train[None, :]
-        dot *= -self.gamma
-        return np.exp(dot, out=dot)
+        return kernel_values(X, train, sq_train, *self._kernel_params())
 
     def fit(self, y: np.ndarray, rows: np.ndarray | None = None) -> PairwiseSVC:
         """Fit on labels ``y`` (and only ``rows`` of the training set, if given).
@@ -264,7 +261,8 @@ class SharedKernelSVC:
         self, key: tuple, a: int, b: int, rows_a: np.ndarray, rows_b: np.ndarray
     ) -> _PairModel:
         rows = np.concatenate([rows_a, rows_b])
-        labels = np.r_[np.zeros(len(rows_a)), np.ones(len(rows_b))]
+        labels = np.zeros(len(rows))
+        labels[len(rows_a) :] = 1.0
         gram = self._pair_gram(rows_a, rows_b)
         support, dual_coef, intercept = fit_binary(gram, labels, self.params)
         return _PairModel(key, a, b, rows[support], dual_coef, intercept)
@@ -303,8 +301,15 @@ class SharedKernelSVC:
 
     def _gram_block(self, at_i: np.ndarray, at_j: np.ndarray) -> np.ndarray:
         """``gram[at_i][:, at_j]``: a slice where both are runs of consecutive positions."""
-        if _is_run(at_i) and _is_run(at_j):
+        run_i, run_j = _is_run(at_i), _is_run(at_j)
+        if run_i and run_j:
             return self.gram[at_i[0] : at_i[-1] + 1, at_j[0] : at_j[-1] + 1]
+        # Whole rows cut to a slice are copied row by row, several times faster than a gather
+        # of single values; the Gram matrix is symmetric, so a run of rows can be the columns.
+        if run_j:
+            return self.gram[at_i, at_j[0] : at_j[-1] + 1]
+        if run_i:
+            return self.gram[at_j, at_i[0] : at_i[-1] + 1].T
         # One flat gather: about twice as fast as np.ix_ or two takes.
         n = self.gram.shape[0]
         return self.gram.ravel().take(at_i[:, None] * n + at_j[None, :])
