@@ -292,7 +292,8 @@ def test_sigterm_keeps_finished_runs_says_so_and_a_rerun_resumes(tmp_path):
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     [line] = [x for x in stderr.splitlines() if x.startswith("poisonlab:")]
-    assert "Traceback" not in stderr and line.endswith(f"resume with: poisonlab run {spec} -o {out}")
+    assert "Traceback" not in stderr
+    assert line.endswith(f"resume with: poisonlab run {spec} -o {out}")
     kept = _stored_rows(out / "results.sqlite")
     assert f"; {kept} runs finished" in line
     with sqlite3.connect(out / "results.sqlite") as db:
