@@ -94,20 +94,25 @@ def test_an_unknown_kind_is_refused(tmp_path):
     assert done.returncode == 1 and "allowed: fast, slow, long, timing" in done.stderr
 
 
-def with_slow_blocks() -> list[Path]:
-    """The Markdown files that hold a ``slow`` block: one test each, so test workers share them."""
+def slow_blocks() -> list[tuple[Path, str]]:
+    """(file, command) of every ``slow`` block: one test each, so test workers share them."""
     spec = importlib.util.spec_from_file_location("docs_tool", TOOL)
     tool = sys.modules.setdefault("docs_tool", importlib.util.module_from_spec(spec))
     spec.loader.exec_module(tool)  # registered first: its dataclass looks its module up
     return [
-        path
+        (path, block.command)
         for path in tool.markdown_files()
-        if any(block.kind == "slow" for block in tool.find_blocks(path))
+        for block in tool.find_blocks(path)
+        if block.kind == "slow"
     ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", with_slow_blocks(), ids=lambda path: path.name)
-def test_the_slow_generated_blocks_of_the_docs_are_current(path):
-    done = docs("--check", "--kinds", "slow", str(path))
+@pytest.mark.parametrize(
+    ("path", "command"),
+    slow_blocks(),
+    ids=lambda value: value.name if isinstance(value, Path) else value.split("/")[-1][:60],
+)
+def test_the_slow_generated_blocks_of_the_docs_are_current(path, command):
+    done = docs("--check", "--kinds", "slow", "--only", command, str(path))
     assert done.returncode == 0, done.stdout + done.stderr
