@@ -5,6 +5,8 @@
   the value at position ``n // 2`` of the sorted radii, a wrong prediction counting as -1)
   from the stored ``certified_accuracy`` rows, with the unit of the radius
   (``examples/certify_study.toml``, docs/certify.md).
+- ``budgets DIR``: the test accuracy at each budget of a one-model, one-attack study
+  (``examples/alfa.toml``, docs/attacks.md).
 - ``regularization DIR``: for each model and ``C``, the accuracy and the attack's success rate
   at budget 0 (clean) and at the largest budget (poisoned), and the accuracy's drop
   (``examples/regularization.toml``, docs/defenses.md).
@@ -53,7 +55,14 @@ def regularization(runs: list[RunRecord]) -> None:
         )
 
 
-TABLES = {"certificates": certificates, "regularization": regularization}
+def budgets(runs: list[RunRecord]) -> None:
+    print("| budget | test accuracy |")
+    print("| --- | --- |")
+    for run in sorted(runs, key=lambda run: run.budget or 0):
+        print(f"| {run.budget or 0} | {run.metrics['accuracy']:.3f} |")
+
+
+TABLES = {"budgets": budgets, "certificates": certificates, "regularization": regularization}
 
 
 def main() -> None:
