@@ -32,7 +32,7 @@ from poisonlab.experiment import backends
 
 def ready():
     import importlib
-    for name in backends.WORKER_PRELOAD:  # what a run needs
+    for name in backends.DASK_WORKER_PRELOAD:  # what a run needs
         importlib.import_module(name)
     return os.getpid()
 

@@ -538,10 +538,10 @@ def run_command(
         _check_dask_address(dask)
     if max_runs is not None and max_runs < 1:
         raise ValueError(f"--max-runs: must be at least 1; got {max_runs}.")
-    if dask_local is not None:  # its workers' imports on another core while the spec is read
+    if dask_local is not None or (jobs > 1 and dask is None):  # they import while the spec is read
         from .experiment.backends import start_local_workers
 
-        start_local_workers()
+        start_local_workers(dask=dask_local is not None)
     try:
         study = prepare_study(spec, max_runs=max_runs)
     except SpecError as exc:  # every problem, one per line; nothing ran or was written

@@ -6,13 +6,14 @@ run finishes, so the runner stores it at once: a sweep killed mid-way keeps ever
 
 from __future__ import annotations
 
-import ctypes
+import contextlib
 import itertools
 import os
 import queue
 import signal
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from .._errors import ParameterError
 from .execute import RunOutput, execute_batch, execute_in_batch
@@ -54,57 +55,99 @@ class WorkerDied(RuntimeError):
     """A worker ended before its runs finished (killed, out of memory, a lost Dask worker)."""
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this process when its parent dies (``PR_SET_PDEATHSIG``), so a
-    ``kill -9`` of the sweep leaves no worker behind; elsewhere a no-op."""
-    try:
-        libc = ctypes.CDLL(None)
-        libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
+def _exit_with_sweep(lifeline) -> None:
+    """End this worker process when the sweep's process ends, however it ends (``kill -9``
+    too): a thread waits on ``lifeline``, the read end of a pipe whose write end only the sweep
+    holds, and exits at its end of file.
+
+    ``PR_SET_PDEATHSIG`` cannot do it: a worker's parent is the forkserver, which lives as long
+    as any process it forked does.
+    """
+    import threading
+
+    def wait() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            lifeline.recv()
+        os._exit(1)
+
+    threading.Thread(target=wait, daemon=True).start()
 
 
-def _worker(tasks, results) -> None:
-    """A local worker: executes batches until told to stop, sending each run as it finishes.
+def _worker(tasks, results, lifeline) -> None:
+    """A local worker process: executes batches until told to stop (:func:`_execute_batches`).
     It lives for the whole sweep, so datasets it loaded stay loaded (``load_split``'s cache)."""
-    _die_with_parent()
+    _exit_with_sweep(lifeline)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _execute_batches(tasks, results)
+
+
+def _execute_batches(tasks, results) -> None:
+    """Take batches from ``tasks`` until a None, sending each run as it finishes and a None
+    when a batch is done (the parent then hands out the next)."""
     for batch in iter(tasks.get, None):
         for output in execute_batch(batch):
             results.put(output)
-        results.put(None)  # the batch is done: the parent hands out the next
+        results.put(None)
+
+
+def _parent_share(tasks, results) -> None:
+    """:func:`_execute_batches` in a thread of the sweep's own process; an exception that
+    escapes (a run's own errors are rows: this is a bug or no memory) is sent as a result."""
+    try:
+        _execute_batches(tasks, results)
+    except BaseException as exc:
+        results.put(_Failed(f"{type(exc).__name__}: {exc}"))
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """The batches this process executes stopped with an error (see :func:`_parent_share`)."""
+
+    reason: str
 
 
 def _local_outputs(batches: Iterable[Batch], n_workers: int) -> Iterator[RunOutput]:
-    """Batches on ``n_workers`` processes started once for the sweep (``spawn``: no copy of a
-    parent's BLAS or OpenMP thread state), in order, :data:`_AHEAD` per worker at a time."""
-    import multiprocessing
+    """Batches on ``n_workers`` workers, in order, :data:`_AHEAD` per worker at a time: this
+    process (a thread beside the one storing results) and ``n_workers - 1`` processes forked
+    from :func:`start_local_workers`' server, started once for the sweep.
 
-    context = multiprocessing.get_context("spawn")
+    This process is one of the workers because it has already imported everything and loaded
+    the data: on ``examples/random_flip.toml`` a second worker process cost 0.3 s of imports
+    and loading that the sweep waited for (issue 18, docs/benchmarks.md).
+    """
+    import multiprocessing
+    import threading
+
+    start_local_workers()
+    context = multiprocessing.get_context("forkserver")
     tasks, results = context.Queue(), context.Queue()
+    lifeline, sweep_end = context.Pipe(duplex=False)
     pending = iter(batches)
     in_flight = 0
     for batch in itertools.islice(pending, _AHEAD * n_workers):
         tasks.put(batch)
         in_flight += 1
     workers = [
-        context.Process(target=_worker, args=(tasks, results), daemon=True)
-        for _ in range(n_workers)
+        context.Process(target=_worker, args=(tasks, results, lifeline), daemon=True)
+        for _ in range(n_workers - 1)
     ]
     for worker in workers:
         worker.start()
+    lifeline.close()  # the workers hold the read end; this process only the write end
+    share = threading.Thread(target=_parent_share, args=(tasks, results), daemon=True)
+    share.start()
     try:
         while in_flight:
             try:
                 output = results.get(timeout=_POLL_SECONDS)
             except queue.Empty:
-                dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
-                if dead:
-                    raise WorkerDied(
-                        f"a worker process ended with status {dead[0]} before its runs "
-                        "finished (finished runs are stored; run again to resume)."
-                    ) from None
+                _check_alive(workers)
                 continue
+            if isinstance(output, _Failed):
+                raise WorkerDied(
+                    f"this process stopped executing runs ({output.reason}); "
+                    "finished runs are stored; run again to resume."
+                )
             if output is not None:
                 yield output
                 continue
@@ -112,17 +155,28 @@ def _local_outputs(batches: Iterable[Batch], n_workers: int) -> Iterator[RunOutp
             for batch in itertools.islice(pending, 1):
                 tasks.put(batch)
                 in_flight += 1
-        for _ in workers:
+        for _ in range(n_workers):
             tasks.put(None)
     finally:
         for worker in workers:
             if worker.is_alive():
                 worker.terminate()
             worker.join()
+        sweep_end.close()
         # Batches no worker took must not keep this process waiting to flush them at exit.
         tasks.cancel_join_thread()
         tasks.close()
         results.close()
+
+
+def _check_alive(workers) -> None:
+    """Raise :class:`WorkerDied` if a worker process has ended with an error status."""
+    dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+    if dead:
+        raise WorkerDied(
+            f"a worker process ended with status {dead[0]} before its runs "
+            "finished (finished runs are stored; run again to resume)."
+        )
 
 
 def _dask_outputs(
@@ -240,32 +294,36 @@ def _probe(address: str, seconds: float, outcome: list) -> None:
         outcome.append(exc)
 
 
-#: What a local Dask worker imports before its first run: imported once, by the process the
+#: What a local worker (``-j``) imports before its first run: imported once, by the process the
 #: workers are forked from (:func:`start_local_workers`), not by each worker (issue 18: two
 #: spawned workers importing it made a 4-second sweep take 10).
 WORKER_PRELOAD = (
-    "distributed",
-    "poisonlab.experiment.dask_nodes",
     "poisonlab.experiment.execute",
     "poisonlab.attacks",  # the attack registry, as make_attack reads it
     "poisonlab.models.zoo",  # the model zoo's scikit-learn estimators
     "poisonlab.models.shared_kernel",
 )
 
+#: What a local Dask worker (``--dask-local``) imports before its first run.
+DASK_WORKER_PRELOAD = ("distributed", "poisonlab.experiment.dask_nodes", *WORKER_PRELOAD)
 
-def start_local_workers() -> None:
-    """Start the process that local Dask workers are forked from (multiprocessing's
-    ``forkserver``), importing :data:`WORKER_PRELOAD`, unless it is running.
 
-    Call it as early as a sweep is known to use ``--dask-local``: it imports on another core
-    while this process validates the spec and loads data. The forkserver is a fresh process
-    that has never run OpenMP or BLAS threads, so its forks are safe where forks of this
-    process are not (GNU OpenMP hangs in a child forked after a parallel region).
+def start_local_workers(*, dask: bool = False) -> None:
+    """Start the process that local workers are forked from (multiprocessing's
+    ``forkserver``), importing :data:`WORKER_PRELOAD` (with ``dask``,
+    :data:`DASK_WORKER_PRELOAD`), unless it is running.
+
+    Call it as early as a sweep is known to use ``-j`` or ``--dask-local``: it imports on
+    another core while this process validates the spec and loads data. The forkserver is a
+    fresh process that has never run OpenMP or BLAS threads, so its forks are safe where forks
+    of this process are not (GNU OpenMP hangs in a child forked after a parallel region). One
+    runs per process: a worker needing a module its server did not import imports it itself.
     """
     import multiprocessing
     from multiprocessing import forkserver
 
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_PRELOAD))
+    preload = DASK_WORKER_PRELOAD if dask else WORKER_PRELOAD
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
     forkserver.ensure_running()
 
 
@@ -278,7 +336,7 @@ def _local_cluster(n_workers: int | None, dashboard: bool):
     """
     import dask
 
-    start_local_workers()
+    start_local_workers(dask=True)
     # Read when each worker process starts (a worker restarted after the cluster is made
     # falls back to Dask's default, spawn: slower to start, the same results).
     with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):

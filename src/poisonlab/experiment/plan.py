@@ -78,13 +78,17 @@ def iter_batches(
     group: list[RunSpec] = []
     group_key = None
     for run in runs:
-        if not (fast_path and fast_path_eligible(run)):
-            yield Batch([run])
-            continue
         key = canonical_json([run.config["dataset"], run.config["model"]])
-        if group and (key != group_key or len(group) >= max_runs):
+        eligible = fast_path and fast_path_eligible(run)
+        # A run of another dataset or model completes the group (a later one cannot join it):
+        # handed out now, it is not left to the end of the sweep, where one worker would fit
+        # it while the others wait.
+        if group and (key != group_key or (eligible and len(group) >= max_runs)):
             yield Batch(group, True, threads, memory_budget)
             group = []
+        if not eligible:
+            yield Batch([run])
+            continue
         group_key = key
         group.append(run)
     if group:

@@ -99,8 +99,9 @@ def run_sweep(
         being executed are held.
     store : ResultStore
     n_jobs : int, default=1
-        Local worker processes, started once for the sweep (``spawn``: a script that calls
-        this needs the ``if __name__ == "__main__":`` guard); 1 runs in this process.
+        Local workers: this process and ``n_jobs - 1`` processes started once for the sweep
+        (forked from a fresh ``forkserver`` process, so a script that calls this needs the
+        ``if __name__ == "__main__":`` guard); 1 runs in this process alone.
     dask : str, optional
         Address of a running Dask scheduler to send batches to.
     dask_local : int, optional
