@@ -20,11 +20,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from poisonlab.cli import _parse_memory
+from poisonlab.experiment import backends
+from poisonlab.experiment.plan import Batch
 from poisonlab.experiment.store import STORE_NAME
 from poisonlab.experiment.study import prepare_study, run_study
 
 from .conftest import POISONLAB, run_cli
-from .test_runner import _ok_rows, snapshot
+from .test_runner import _ok_rows, snapshot, study_of
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SPECS = sorted(EXAMPLES.glob("*.toml"))
@@ -156,6 +158,21 @@ def test_kill_9_of_a_parallel_sweep_keeps_finished_runs_and_leaves_no_worker(tmp
     assert f"{len(survived)} already finished" in again.stdout
     final = _ok_rows(out / STORE_NAME)
     assert len(final) == 46 and {k: final[k] for k in survived} == survived
+
+
+def test_an_error_in_this_process_s_share_of_a_parallel_sweep_stops_it_in_one_line(
+    tmp_path, monkeypatch
+):
+    # -j 2 executes batches in this process beside one worker process; an exception escaping
+    # them (runs' own errors are rows: this is a bug or no memory) must not hang the sweep.
+    def no_memory(batch):
+        raise MemoryError("no room")
+        yield
+
+    monkeypatch.setattr(backends, "execute_batch", no_memory)  # this process only
+    runs = study_of(tmp_path).runs[:4]
+    with pytest.raises(backends.WorkerDied, match=r"this process stopped .*MemoryError: no room"):
+        list(backends.outputs([Batch([r]) for r in runs], n_batches=4, n_workers=2))
 
 
 def _free_port() -> int:

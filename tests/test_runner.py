@@ -105,6 +105,13 @@ def test_shared_kernel_path_equals_plain_fits(tmp_path):
     assert any(n < 400 for i, n in n_train.items() if "knn_label" in i)
 
 
+def test_a_shared_kernel_group_is_handed_out_when_the_next_model_begins(tmp_path):
+    # Not at the end of the sweep, where one worker would fit it while the others wait.
+    batches = plan_batches(study_of(tmp_path).runs)
+    assert [len(b.runs) for b in batches] == [8] + [1] * 8
+    assert batches[0].shared and {b.runs[0].model for b in batches[1:]} == {"knn"}
+
+
 def test_metrics_of_a_run(tmp_path):
     study = study_of(tmp_path)
     run_study(study, tmp_path / "o")
