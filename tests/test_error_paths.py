@@ -276,23 +276,42 @@ def _stored_rows(store: Path) -> int:
 
 
 @pytest.mark.slow  # two whole processes and a sweep: ~20 s on a loaded machine
-def test_sigterm_keeps_finished_runs_says_so_and_a_rerun_resumes(tmp_path):
+@pytest.mark.parametrize(
+    ("model", "repetitions", "jobs", "signal_name"),
+    [
+        ("svc", 3000, [], "SIGTERM"),  # one shared-kernel batch, in this process
+        # single-run batches, one share in the sweep's process and one in a worker process
+        ("logreg", 3000, ["-j", "2"], "SIGINT"),
+    ],
+)
+def test_a_signal_keeps_finished_runs_says_so_and_a_rerun_resumes(
+    tmp_path, model, repetitions, jobs, signal_name
+):
     import signal
     import time
 
-    spec = small_spec(tmp_path, "svc")
-    spec.write_text(spec.read_text().replace("seeds = [0]", "repetitions = 100"))
+    from .test_backends import _alive, _children
+
+    spec = small_spec(tmp_path, model)
+    spec.write_text(spec.read_text().replace("seeds = [0]", f"repetitions = {repetitions}"))
     out = tmp_path / "o"
     command = [sys.executable, "-m", "poisonlab", "run", str(spec), "-o", str(out), "--no-report"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*command, *jobs], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 120
     while _stored_rows(out / "results.sqlite") < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
+    children = _children(proc.pid)
+    proc.send_signal(getattr(signal, signal_name))
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr
     [line] = [x for x in stderr.splitlines() if x.startswith("poisonlab:")]
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr and "Exception" not in stderr, stderr
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(p) for p in children):
+        time.sleep(0.1)
+    assert not [p for p in children if _alive(p)], "processes outlived the sweep"
     assert line.endswith(f"resume with: poisonlab run {spec} -o {out}")
     kept = _stored_rows(out / "results.sqlite")
     assert f"; {kept} runs finished" in line

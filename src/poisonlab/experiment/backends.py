@@ -95,8 +95,9 @@ def _parent_share(tasks, results) -> None:
     escapes (a run's own errors are rows: this is a bug or no memory) is sent as a result."""
     try:
         _execute_batches(tasks, results)
-    except BaseException as exc:
-        results.put(_Failed(f"{type(exc).__name__}: {exc}"))
+    except BaseException as exc:  # reported by the thread reading results
+        with contextlib.suppress(ValueError, OSError):  # unless the sweep has closed the queue
+            results.put(_Failed(f"{type(exc).__name__}: {exc}"))
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,10 @@ def _local_outputs(batches: Iterable[Batch], n_workers: int) -> Iterator[RunOutp
                 worker.terminate()
             worker.join()
         sweep_end.close()
-        # Batches no worker took must not keep this process waiting to flush them at exit.
+        # Batches no worker took, and runs this process finished after an interrupt, must not
+        # keep it waiting to flush them at exit.
         tasks.cancel_join_thread()
+        results.cancel_join_thread()
         tasks.close()
         results.close()
 
