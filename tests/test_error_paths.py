@@ -391,3 +391,29 @@ def test_an_output_folder_named_like_a_file_is_a_folder(tmp_path):
     code, _, stderr = run_cli("run", str(small_spec(tmp_path)), "-o", str(out))
     assert code == 0, stderr
     assert (out / "results.sqlite").is_file() and (out / "report" / "index.html").is_file()
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_run_written_while_a_signal_comes_is_also_counted(signal_name):
+    # The interrupted line counts the runs kept: the signal waits until a run written to the
+    # store is counted, then interrupts as it would have.
+    import os
+    import signal
+
+    from poisonlab.cli import _raise_keyboard_interrupt
+    from poisonlab.experiment.runner import _interrupts_held
+
+    number = getattr(signal, signal_name)
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    steps = []
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with _interrupts_held():
+                steps.append("written")
+                os.kill(os.getpid(), number)
+                steps.append("counted")
+            steps.append("went on")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert steps == ["written", "counted"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -10,8 +10,11 @@ the output directory (a Dask cluster may run on other machines).
 from __future__ import annotations
 
 import itertools
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .backends import outputs as backend_outputs
@@ -141,13 +144,14 @@ def run_sweep(
     )
 
     def write(output: RunOutput) -> None:
-        store.write_run(output.record, output.arrays)
-        if output.record.status == "ok":
-            summary.ok += 1
-        else:
-            summary.failed += 1
-        if on_result is not None:
-            on_result(output.record)
+        with _interrupts_held():  # stored and counted together
+            store.write_run(output.record, output.arrays)
+            if output.record.status == "ok":
+                summary.ok += 1
+            else:
+                summary.failed += 1
+            if on_result is not None:
+                on_result(output.record)
 
     for output in backend_outputs(
         batches,
@@ -160,6 +164,33 @@ def run_sweep(
         write(output)
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then act on them as before.
+
+    A run written to the store is then always also counted: an interrupt that came between the
+    two made ``poisonlab run`` say one run fewer was kept than the store held. Only the main
+    thread can set signal handlers; in another thread this holds nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in signals}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+        if held:
+            handler = previous[held[0]]
+            if callable(handler):
+                handler(held[0], None)
+            elif handler != signal.SIG_IGN:  # the default action (None: not set from Python)
+                signal.raise_signal(held[0])
 
 
 def _count(pending: Iterable[RunSpec], *, fast_path: bool) -> tuple[int, int]:
