@@ -113,8 +113,8 @@ def _local_outputs(batches: Iterable[Batch], n_workers: int) -> Iterator[RunOutp
     from :func:`start_local_workers`' server, started once for the sweep.
 
     This process is one of the workers because it has already imported everything and loaded
-    the data: on ``examples/random_flip.toml`` a second worker process cost 0.3 s of imports
-    and loading that the sweep waited for (issue 18, docs/benchmarks.md).
+    the data: a second worker process would import and load them again while the sweep waits
+    (issue 18, docs/benchmarks.md).
     """
     import multiprocessing
     import threading

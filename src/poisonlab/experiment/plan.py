@@ -78,8 +78,13 @@ def iter_batches(
     group: list[RunSpec] = []
     group_key = None
     for run in runs:
-        key = canonical_json([run.config["dataset"], run.config["model"]])
         eligible = fast_path and fast_path_eligible(run)
+        # Made only when a group is open or may open: grids of millions of runs are read twice.
+        key = (
+            canonical_json([run.config["dataset"], run.config["model"]])
+            if group or eligible
+            else None
+        )
         # A run of another dataset or model completes the group (a later one cannot join it):
         # handed out now, it is not left to the end of the sweep, where one worker would fit
         # it while the others wait.
