@@ -175,6 +175,32 @@ def test_an_error_in_this_process_s_share_of_a_parallel_sweep_stops_it_in_one_li
         list(backends.outputs([Batch([r]) for r in runs], n_batches=4, n_workers=2))
 
 
+def test_runs_in_this_process_s_share_of_a_parallel_sweep_equal_serial_ones(tmp_path, monkeypatch):
+    # A weakly regularized logistic regression whose prediction depends on the BLAS thread
+    # count: in this process's share of -j 2 it once computed with two threads (OpenBLAS
+    # ignored the count set from the share's thread after this thread had set one).
+    spec = EXAMPLES / "regularization.toml"
+    [run] = [
+        r
+        for r in small_study(tmp_path, spec).runs
+        if "logreg[C=100.0]/label_flip[source=1,target=2,budget=100," in r.run_id
+    ]
+    [serial] = list(backends.execute_batch(Batch([run])))  # sets the count in this thread
+    shared = []
+
+    def traced(batch):
+        for output in execute_batch(batch):
+            shared.append(output)
+            yield output
+
+    execute_batch = backends.execute_batch
+    monkeypatch.setattr(backends, "execute_batch", traced)  # this process only
+    outputs = list(backends.outputs([Batch([run])] * 6, n_batches=6, n_workers=2))
+    assert shared, "this process ran none of the runs"
+    expected = serial.arrays["y_pred"].tobytes()
+    assert all(o.arrays["y_pred"].tobytes() == expected for o in outputs)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .._errors import ParameterError
-from .execute import RunOutput, execute_batch, execute_in_batch
+from .._threadpools import thread_limits
+from .execute import RUN_THREADS, RunOutput, execute_batch, execute_in_batch
 from .plan import Batch
 
 # Seconds between checks that local workers are still alive while waiting for a result.
@@ -135,6 +136,10 @@ def _local_outputs(batches: Iterable[Batch], n_workers: int) -> Iterator[RunOutp
     for worker in workers:
         worker.start()
     lifeline.close()  # the workers hold the read end; this process only the write end
+    # OpenBLAS (0.3.31) ignores a count set from another thread once this one has set one:
+    # the share's runs computed with two BLAS threads, and a logistic regression's prediction
+    # differed from serial (tests/test_backends.py). Set here, the runs' count holds for it.
+    blas = thread_limits(RUN_THREADS, "blas")
     share = threading.Thread(target=_parent_share, args=(tasks, results), daemon=True)
     share.start()
     try:
@@ -164,6 +169,7 @@ def _local_outputs(batches: Iterable[Batch], n_workers: int) -> Iterator[RunOutp
                 worker.terminate()
             worker.join()
         sweep_end.close()
+        blas.restore_original_limits()
         # Batches no worker took, and runs this process finished after an interrupt, must not
         # keep it waiting to flush them at exit.
         tasks.cancel_join_thread()
